@@ -1,0 +1,16 @@
+//! Sightline's domain core: the canonical observation model, the wire-neutral input it is built
+//! from, and the normalization that maps every telemetry convention onto it. No IO happens here.
+
+pub mod ids;
+pub mod model;
+pub mod normalize;
+pub mod raw;
+pub mod value;
+
+pub use ids::{ProjectId, SpanId, TraceId};
+pub use model::{
+    ErrorInfo, LogRecord, Message, Observation, ObservationKind, Payload, SpanEvent, SpanKind,
+    StatusCode, ToolCall, Usage, WriteBatch,
+};
+pub use raw::{RawBatch, RawEvent, RawLink, RawLog, RawSpan, Resource};
+pub use value::{AttrValue, Attributes};
