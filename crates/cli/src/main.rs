@@ -1,1 +1,50 @@
-fn main() {}
+//! The `sightline` binary: `serve` runs the server; the other subcommands are thin clients.
+
+mod bench;
+mod loadgen;
+mod serve;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "sightline",
+    version,
+    about = "Observability, cost control and debugging for LLM agents, in one binary",
+    after_help = "Settings come from flags, then SIGHTLINE_* environment variables, then the TOML file \
+                  given by --config, then defaults. Logs go to stderr; set SIGHTLINE_LOG (e.g. debug) to change the level."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server: OTLP/HTTP + API on --http-addr, OTLP/gRPC on --grpc-addr, embedded store in --data-dir.
+    Serve(serve::ServeArgs),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Keys(serve::KeysCommand),
+    /// Measure the server: load generators that print their figures and the reproducing command.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SIGHTLINE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    match cli.command {
+        Command::Serve(args) => runtime.block_on(serve::serve(args)),
+        Command::Keys(cmd) => runtime.block_on(serve::keys(cmd)),
+        Command::Bench(cmd) => runtime.block_on(bench::run(cmd)),
+    }
+}

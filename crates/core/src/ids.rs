@@ -3,7 +3,9 @@
 use std::fmt;
 
 /// A project: every stored row belongs to exactly one. It comes from the caller's credential.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct ProjectId(pub i64);
 
 /// A 16-byte trace id; never all zeros.
@@ -18,7 +20,11 @@ pub struct SpanId(pub [u8; 8]);
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdError {
     #[error("must be {expected} bytes ({hex_len} hex characters), got {got} bytes")]
-    WrongLength { expected: usize, hex_len: usize, got: usize },
+    WrongLength {
+        expected: usize,
+        hex_len: usize,
+        got: usize,
+    },
     #[error("must not be all zeros")]
     AllZeros,
     #[error("must be hexadecimal ({hex_len} characters of 0-9, a-f)")]
@@ -39,7 +45,11 @@ fn from_bytes<const N: usize>(bytes: &[u8]) -> Result<[u8; N], IdError> {
 
 fn from_hex<const N: usize>(s: &str) -> Result<[u8; N], IdError> {
     if s.len() != N * 2 {
-        return Err(IdError::WrongLength { expected: N, hex_len: N * 2, got: s.len() / 2 });
+        return Err(IdError::WrongLength {
+            expected: N,
+            hex_len: N * 2,
+            got: s.len() / 2,
+        });
     }
     let mut out = [0u8; N];
     for (i, chunk) in s.as_bytes().chunks(2).enumerate() {
@@ -129,14 +139,26 @@ mod tests {
     fn hex_round_trip_is_case_insensitive() {
         let id = TraceId::from_hex("4BF92F3577B34DA6A3CE929D0E0E4736").unwrap();
         assert_eq!(id.to_hex(), "4bf92f3577b34da6a3ce929d0e0e4736");
-        assert_eq!(SpanId::from_hex("00f067aa0ba902b7").unwrap().to_hex(), "00f067aa0ba902b7");
+        assert_eq!(
+            SpanId::from_hex("00f067aa0ba902b7").unwrap().to_hex(),
+            "00f067aa0ba902b7"
+        );
     }
 
     #[test]
     fn bad_ids_are_refused_with_the_reason() {
         assert_eq!(TraceId::from_bytes(&[0; 16]), Err(IdError::AllZeros));
-        assert!(matches!(SpanId::from_bytes(&[1; 7]), Err(IdError::WrongLength { got: 7, .. })));
-        assert!(matches!(SpanId::from_hex("zz00000000000001"), Err(IdError::NotHex { .. })));
-        assert!(matches!(TraceId::from_hex("abcd"), Err(IdError::WrongLength { .. })));
+        assert!(matches!(
+            SpanId::from_bytes(&[1; 7]),
+            Err(IdError::WrongLength { got: 7, .. })
+        ));
+        assert!(matches!(
+            SpanId::from_hex("zz00000000000001"),
+            Err(IdError::NotHex { .. })
+        ));
+        assert!(matches!(
+            TraceId::from_hex("abcd"),
+            Err(IdError::WrongLength { .. })
+        ));
     }
 }

@@ -5,6 +5,7 @@ pub mod ids;
 pub mod model;
 pub mod normalize;
 pub mod raw;
+pub mod time;
 pub mod value;
 
 pub use ids::{ProjectId, SpanId, TraceId};

@@ -322,7 +322,9 @@ impl Observation {
 
     /// The model that answered, else the one requested.
     pub fn model(&self) -> Option<&str> {
-        self.response_model.as_deref().or(self.request_model.as_deref())
+        self.response_model
+            .as_deref()
+            .or(self.request_model.as_deref())
     }
 
     pub fn is_error(&self) -> bool {

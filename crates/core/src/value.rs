@@ -3,7 +3,7 @@
 use serde_json::Value as Json;
 
 /// One attribute value. Maps keep their order, as the wire does.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub enum AttrValue {
     Str(String),
     Bool(bool),
@@ -12,6 +12,7 @@ pub enum AttrValue {
     Bytes(Vec<u8>),
     Array(Vec<AttrValue>),
     Map(Vec<(String, AttrValue)>),
+    #[default]
     Empty,
 }
 
@@ -67,14 +68,21 @@ impl AttrValue {
             },
             Json::String(s) => AttrValue::Str(s.clone()),
             Json::Array(a) => AttrValue::Array(a.iter().map(AttrValue::from_json).collect()),
-            Json::Object(o) => {
-                AttrValue::Map(o.iter().map(|(k, v)| (k.clone(), AttrValue::from_json(v))).collect())
-            }
+            Json::Object(o) => AttrValue::Map(
+                o.iter()
+                    .map(|(k, v)| (k.clone(), AttrValue::from_json(v)))
+                    .collect(),
+            ),
         }
     }
 }
 
 /// Attributes as one JSON object (later keys win on duplicates).
 pub fn attributes_to_json(attrs: &[(String, AttrValue)]) -> Json {
-    Json::Object(attrs.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
+    Json::Object(
+        attrs
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_json()))
+            .collect(),
+    )
 }

@@ -1,1 +1,129 @@
-//! placeholder
+//! Sightline's store: narrow contracts per concern ([`SpanWriter`], [`TraceReader`],
+//! [`KeyStore`]) and one module per engine. The store writes what it is given: ids, timestamps
+//! and secrets are made by the service layer.
+
+pub mod codec;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use sightline_core::{LogRecord, Observation, ProjectId, Resource, TraceId, WriteBatch};
+
+/// What went wrong in a store. The server maps each variant to one HTTP/gRPC answer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The write queue is full: the caller should retry later (429/503, gRPC UNAVAILABLE).
+    #[error("the write queue is full ({queued} spans waiting); retry after a short delay")]
+    Overloaded { queued: usize },
+    /// The store is shutting down or its engine is unreachable; retryable.
+    #[error("the store is unavailable: {0}")]
+    Unavailable(String),
+    /// The engine failed; the data of this call was not stored.
+    #[error("storage error: {0}")]
+    Engine(String),
+    /// The caller asked for something the store cannot do (e.g. a duplicate name).
+    #[error("{0}")]
+    Conflict(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Engine(e.to_string())
+    }
+}
+
+/// The outcome of a committed write.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteOutcome {
+    /// Observations newly stored.
+    pub observations: usize,
+    /// Observations already stored under the same (project, trace, span) id: a client retry.
+    pub duplicates: usize,
+    pub logs: usize,
+}
+
+/// Durable writes of telemetry.
+#[async_trait]
+pub trait SpanWriter: Send + Sync {
+    /// Stores the batch in `project`. Returns only after the commit that holds it: an `Ok` means
+    /// the data survives a crash. Rewriting a span already stored is a no-op (idempotent retries).
+    async fn write(
+        &self,
+        project: ProjectId,
+        batch: WriteBatch,
+    ) -> Result<WriteOutcome, StoreError>;
+}
+
+/// A trace's summary, kept current at write time.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+pub struct TraceSummary {
+    pub trace_id: String,
+    pub root_name: Option<String>,
+    pub root_span_id: Option<String>,
+    pub start_ns: i64,
+    pub end_ns: i64,
+    pub span_count: i64,
+    pub error_count: i64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub total_tokens: i64,
+    pub cache_read_tokens: i64,
+    pub cache_write_tokens: i64,
+    pub reasoning_tokens: i64,
+    pub provided_cost_nano_usd: Option<i64>,
+    pub service_name: Option<String>,
+    pub agent_name: Option<String>,
+    pub user_id: Option<String>,
+    pub session_id: Option<String>,
+    pub tenant_id: Option<String>,
+}
+
+/// One trace as stored: its summary, observations in start order, and correlated logs.
+/// Observations and logs point into `resources` by `resource_index`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TraceDetail {
+    pub summary: TraceSummary,
+    pub resources: Vec<Resource>,
+    pub observations: Vec<Observation>,
+    pub logs: Vec<LogRecord>,
+}
+
+/// Reads of whole traces.
+#[async_trait]
+pub trait TraceReader: Send + Sync {
+    async fn trace(
+        &self,
+        project: ProjectId,
+        trace_id: TraceId,
+    ) -> Result<Option<TraceDetail>, StoreError>;
+}
+
+/// A stored API key: the public half and the hash of the secret (never the secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredKey {
+    pub public_key: String,
+    pub secret_hash: String,
+    pub project: ProjectId,
+    pub project_name: String,
+}
+
+/// Projects and API keys.
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// The project with this name, created if missing.
+    async fn ensure_project(&self, name: &str, now_ns: i64) -> Result<ProjectId, StoreError>;
+    /// Stores a key for `project_name` (created if missing).
+    async fn insert_key(
+        &self,
+        project_name: &str,
+        public_key: &str,
+        secret_hash: &str,
+        now_ns: i64,
+    ) -> Result<StoredKey, StoreError>;
+    async fn key_by_secret_hash(&self, secret_hash: &str) -> Result<Option<StoredKey>, StoreError>;
+    async fn key_by_public(&self, public_key: &str) -> Result<Option<StoredKey>, StoreError>;
+    /// Whether any key exists at all (without keys, loopback callers use project `default`).
+    async fn has_keys(&self) -> Result<bool, StoreError>;
+}
+
+/// The default project's name: where unauthenticated loopback traffic goes.
+pub const DEFAULT_PROJECT: &str = "default";

@@ -1,0 +1,149 @@
+//! `sightline serve` and `sightline keys`: the commands that run against the store directly.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use sightline_server::config::{self, Config, RawConfig};
+use sightline_store::sqlite::{SqliteConfig, SqliteStore};
+
+/// Settings shared by every command that opens the store. Each flag overrides the config file
+/// and the `SIGHTLINE_*` environment.
+#[derive(clap::Args, Debug, Default)]
+pub struct StoreArgs {
+    /// TOML config file (also `SIGHTLINE_CONFIG`).
+    #[arg(long, env = "SIGHTLINE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Data directory of the embedded store [default: ./sightline-data].
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// OTLP/HTTP and API listener [default: 127.0.0.1:4318].
+    #[arg(long)]
+    pub http_addr: Option<String>,
+    /// OTLP/gRPC listener [default: 127.0.0.1:4317].
+    #[arg(long)]
+    pub grpc_addr: Option<String>,
+    /// Accept requests without a key on a non-loopback listener while no key exists.
+    #[arg(long)]
+    pub allow_unauthenticated: bool,
+    /// Largest HTTP body after decompression, in bytes [default: 20 MiB].
+    #[arg(long)]
+    pub max_http_body_bytes: Option<usize>,
+    /// Largest gRPC message, in bytes [default: 4 MiB].
+    #[arg(long)]
+    pub max_grpc_message_bytes: Option<usize>,
+    /// Most spans and logs waiting for a commit before ingest answers 503 [default: 100000].
+    #[arg(long)]
+    pub max_queued_items: Option<usize>,
+}
+
+fn load(store: &StoreArgs, flags: RawConfig) -> anyhow::Result<Config> {
+    let env: HashMap<String, String> = std::env::vars().collect();
+    let flags = RawConfig {
+        data_dir: store.data_dir.clone(),
+        ..flags
+    };
+    Ok(config::load(store.config.as_deref(), &env, flags)?)
+}
+
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let config = load(
+        &args.store,
+        RawConfig {
+            http_addr: args.http_addr,
+            grpc_addr: args.grpc_addr,
+            allow_unauthenticated: args.allow_unauthenticated.then_some(true),
+            max_http_body_bytes: args.max_http_body_bytes,
+            max_grpc_message_bytes: args.max_grpc_message_bytes,
+            max_queued_items: args.max_queued_items,
+            ..Default::default()
+        },
+    )?;
+    let listeners = sightline_server::app::Listeners::bind(&config).await?;
+    sightline_server::app::run(config, listeners, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Create a key pair for a project (created if missing). The secret is printed once.
+    Create {
+        /// Project name: letters, digits, '-', '_' or '.'.
+        #[arg(long)]
+        project: String,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Print the key as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn keys(cmd: KeysCommand) -> anyhow::Result<()> {
+    match cmd {
+        KeysCommand::Create {
+            project,
+            store,
+            json,
+        } => {
+            let config = load(&store, RawConfig::default())?;
+            let db = Arc::new(
+                SqliteStore::open(&SqliteConfig {
+                    data_dir: config.data_dir.clone(),
+                    max_queued: 1000,
+                })
+                .with_context(|| format!("opening the store in {}", config.data_dir.display()))?,
+            );
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as i64)
+                .unwrap_or(0);
+            let key = sightline_server::auth::create_key(db.as_ref(), &project, now).await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"project": key.project_name, "public_key": key.public_key, "secret_key": key.secret_key})
+                );
+            } else {
+                println!("project:    {}", key.project_name);
+                println!("public key: {}", key.public_key);
+                println!("secret key: {}", key.secret_key);
+                println!();
+                println!("The secret is shown once; only its hash is stored. Send it as");
+                println!("  Authorization: Bearer {}", key.secret_key);
+                println!("or, like the Langfuse SDK, as Basic auth with public:secret.");
+            }
+            db.shutdown();
+            Ok(())
+        }
+    }
+}

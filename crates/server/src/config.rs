@@ -1,0 +1,311 @@
+//! Configuration in two stages: [`RawConfig`] is what a TOML file, `SIGHTLINE_*` environment
+//! variables and command-line flags say (every field optional, unknown keys refused); [`Config`]
+//! is the validated result. Precedence: flags > environment > file > defaults.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Every setting, as written in `sightline.toml`. The doc comments are the reference.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Where the embedded store keeps its files. Default `./sightline-data`.
+    pub data_dir: Option<PathBuf>,
+    /// OTLP/HTTP and API listener. Default `127.0.0.1:4318`.
+    pub http_addr: Option<String>,
+    /// OTLP/gRPC listener. Default `127.0.0.1:4317`.
+    pub grpc_addr: Option<String>,
+    /// Accept unauthenticated requests on a non-loopback listener when no keys exist. Default false.
+    pub allow_unauthenticated: Option<bool>,
+    /// Largest HTTP request body, after decompression, in bytes. Default 20 MiB.
+    pub max_http_body_bytes: Option<usize>,
+    /// Largest gRPC message, after decompression, in bytes. Default 4 MiB.
+    pub max_grpc_message_bytes: Option<usize>,
+    /// Most spans and log records waiting for a commit before ingest answers "retry later". Default 100000.
+    pub max_queued_items: Option<usize>,
+    /// Most bytes of request bodies being decoded at once before ingest answers "retry later". Default 256 MiB.
+    pub max_inflight_bytes: Option<usize>,
+}
+
+/// The environment variables Sightline reads, one per setting, plus the few the CLI uses.
+pub const ENV_VARS: &[(&str, &str)] = &[
+    ("SIGHTLINE_DATA_DIR", "data_dir"),
+    ("SIGHTLINE_HTTP_ADDR", "http_addr"),
+    ("SIGHTLINE_GRPC_ADDR", "grpc_addr"),
+    ("SIGHTLINE_ALLOW_UNAUTHENTICATED", "allow_unauthenticated"),
+    ("SIGHTLINE_MAX_HTTP_BODY_BYTES", "max_http_body_bytes"),
+    ("SIGHTLINE_MAX_GRPC_MESSAGE_BYTES", "max_grpc_message_bytes"),
+    ("SIGHTLINE_MAX_QUEUED_ITEMS", "max_queued_items"),
+    ("SIGHTLINE_MAX_INFLIGHT_BYTES", "max_inflight_bytes"),
+];
+
+/// Variables with the prefix that are not settings of `serve` but are known (not errors).
+pub const OTHER_ENV_VARS: &[&str] = &[
+    "SIGHTLINE_CONFIG",
+    "SIGHTLINE_LOG",
+    "SIGHTLINE_URL",
+    "SIGHTLINE_API_KEY",
+];
+
+/// The validated configuration of `sightline serve`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub http_addr: SocketAddr,
+    pub grpc_addr: SocketAddr,
+    pub allow_unauthenticated: bool,
+    pub max_http_body_bytes: usize,
+    pub max_grpc_message_bytes: usize,
+    pub max_queued_items: usize,
+    pub max_inflight_bytes: usize,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ConfigError {
+    #[error("cannot read the config file {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("config file {path}: {reason}")]
+    File { path: String, reason: String },
+    #[error("unknown environment variable {name}; known: {known}")]
+    UnknownEnv { name: String, known: String },
+    #[error("{source_name}: {key} = {value:?} is not valid: {reason}")]
+    Invalid {
+        source_name: String,
+        key: String,
+        value: String,
+        reason: String,
+    },
+}
+
+impl RawConfig {
+    /// Parses a TOML file's text; unknown keys are an error naming the key.
+    pub fn from_toml(text: &str, path: &str) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::File {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })
+    }
+
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        Self::from_toml(&text, &path.display().to_string())
+    }
+
+    /// Reads the `SIGHTLINE_*` variables from `env`; an unknown one is an error.
+    pub fn from_env(env: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let mut raw = RawConfig::default();
+        let mut names: Vec<&String> = env.keys().filter(|k| k.starts_with("SIGHTLINE_")).collect();
+        names.sort();
+        for name in names {
+            let value = &env[name];
+            let Some((_, key)) = ENV_VARS.iter().find(|(n, _)| n == name) else {
+                if OTHER_ENV_VARS.contains(&name.as_str()) {
+                    continue;
+                }
+                let known: Vec<&str> = ENV_VARS
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .chain(OTHER_ENV_VARS.iter().copied())
+                    .collect();
+                return Err(ConfigError::UnknownEnv {
+                    name: name.clone(),
+                    known: known.join(", "),
+                });
+            };
+            let invalid = |reason: &str| ConfigError::Invalid {
+                source_name: format!("environment variable {name}"),
+                key: (*key).to_owned(),
+                value: value.clone(),
+                reason: reason.to_owned(),
+            };
+            let num = || {
+                value
+                    .trim()
+                    .parse::<usize>()
+                    .map_err(|_| invalid("expected a whole number of bytes or items"))
+            };
+            match *key {
+                "data_dir" => raw.data_dir = Some(PathBuf::from(value)),
+                "http_addr" => raw.http_addr = Some(value.clone()),
+                "grpc_addr" => raw.grpc_addr = Some(value.clone()),
+                "allow_unauthenticated" => {
+                    raw.allow_unauthenticated =
+                        Some(match value.trim().to_ascii_lowercase().as_str() {
+                            "1" | "true" | "yes" => true,
+                            "0" | "false" | "no" | "" => false,
+                            _ => return Err(invalid("expected true or false")),
+                        })
+                }
+                "max_http_body_bytes" => raw.max_http_body_bytes = Some(num()?),
+                "max_grpc_message_bytes" => raw.max_grpc_message_bytes = Some(num()?),
+                "max_queued_items" => raw.max_queued_items = Some(num()?),
+                "max_inflight_bytes" => raw.max_inflight_bytes = Some(num()?),
+                _ => {}
+            }
+        }
+        Ok(raw)
+    }
+
+    /// `self` with every field that `over` sets replaced.
+    pub fn overridden_by(self, over: RawConfig) -> RawConfig {
+        RawConfig {
+            data_dir: over.data_dir.or(self.data_dir),
+            http_addr: over.http_addr.or(self.http_addr),
+            grpc_addr: over.grpc_addr.or(self.grpc_addr),
+            allow_unauthenticated: over.allow_unauthenticated.or(self.allow_unauthenticated),
+            max_http_body_bytes: over.max_http_body_bytes.or(self.max_http_body_bytes),
+            max_grpc_message_bytes: over.max_grpc_message_bytes.or(self.max_grpc_message_bytes),
+            max_queued_items: over.max_queued_items.or(self.max_queued_items),
+            max_inflight_bytes: over.max_inflight_bytes.or(self.max_inflight_bytes),
+        }
+    }
+
+    /// Applies defaults and checks every value.
+    pub fn validate(self) -> Result<Config, ConfigError> {
+        let addr =
+            |key: &str, v: Option<String>, default: &str| -> Result<SocketAddr, ConfigError> {
+                let v = v.unwrap_or_else(|| default.to_owned());
+                v.parse().map_err(|_| ConfigError::Invalid {
+                    source_name: "configuration".into(),
+                    key: key.into(),
+                    value: v.clone(),
+                    reason: "expected IP:PORT, e.g. 127.0.0.1:4318".into(),
+                })
+            };
+        let positive =
+            |key: &str, v: Option<usize>, default: usize| -> Result<usize, ConfigError> {
+                match v.unwrap_or(default) {
+                    0 => Err(ConfigError::Invalid {
+                        source_name: "configuration".into(),
+                        key: key.into(),
+                        value: "0".into(),
+                        reason: "must be greater than zero".into(),
+                    }),
+                    n => Ok(n),
+                }
+            };
+        Ok(Config {
+            data_dir: self
+                .data_dir
+                .unwrap_or_else(|| PathBuf::from("./sightline-data")),
+            http_addr: addr("http_addr", self.http_addr, "127.0.0.1:4318")?,
+            grpc_addr: addr("grpc_addr", self.grpc_addr, "127.0.0.1:4317")?,
+            allow_unauthenticated: self.allow_unauthenticated.unwrap_or(false),
+            max_http_body_bytes: positive(
+                "max_http_body_bytes",
+                self.max_http_body_bytes,
+                20 << 20,
+            )?,
+            max_grpc_message_bytes: positive(
+                "max_grpc_message_bytes",
+                self.max_grpc_message_bytes,
+                4 << 20,
+            )?,
+            max_queued_items: positive("max_queued_items", self.max_queued_items, 100_000)?,
+            max_inflight_bytes: positive("max_inflight_bytes", self.max_inflight_bytes, 256 << 20)?,
+        })
+    }
+}
+
+/// Loads the configuration: defaults, then the file (if any), then the environment, then flags.
+pub fn load(
+    file: Option<&Path>,
+    env: &HashMap<String, String>,
+    flags: RawConfig,
+) -> Result<Config, ConfigError> {
+    let from_file = match file {
+        Some(p) => RawConfig::from_file(p)?,
+        None => RawConfig::default(),
+    };
+    from_file
+        .overridden_by(RawConfig::from_env(env)?)
+        .overridden_by(flags)
+        .validate()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_need_nothing() {
+        let c = load(None, &HashMap::new(), RawConfig::default()).unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("./sightline-data"));
+        assert_eq!(c.http_addr.to_string(), "127.0.0.1:4318");
+        assert_eq!(c.grpc_addr.to_string(), "127.0.0.1:4317");
+        assert_eq!(c.max_http_body_bytes, 20 << 20);
+        assert_eq!(c.max_grpc_message_bytes, 4 << 20);
+        assert!(!c.allow_unauthenticated);
+    }
+
+    #[test]
+    fn environment_wins_over_file_and_flags_win_over_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("sightline.toml");
+        std::fs::write(&file, "data_dir = \"/from/file\"\nhttp_addr = \"127.0.0.1:1000\"\ngrpc_addr = \"127.0.0.1:1001\"\n").unwrap();
+        let e = env(&[
+            ("SIGHTLINE_HTTP_ADDR", "127.0.0.1:2000"),
+            ("SIGHTLINE_GRPC_ADDR", "127.0.0.1:2001"),
+        ]);
+        let flags = RawConfig {
+            grpc_addr: Some("127.0.0.1:3001".into()),
+            ..Default::default()
+        };
+        let c = load(Some(&file), &e, flags).unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/from/file"));
+        assert_eq!(c.http_addr.to_string(), "127.0.0.1:2000");
+        assert_eq!(c.grpc_addr.to_string(), "127.0.0.1:3001");
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_that_name_them() {
+        let err = RawConfig::from_toml("data_dirr = \"x\"", "s.toml").unwrap_err();
+        assert!(err.to_string().contains("data_dirr"), "{err}");
+        let err = RawConfig::from_env(&env(&[("SIGHTLINE_HTTP_ADRR", "x")])).unwrap_err();
+        assert!(err.to_string().contains("SIGHTLINE_HTTP_ADRR"), "{err}");
+        assert!(err.to_string().contains("SIGHTLINE_HTTP_ADDR"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_name_the_key_and_the_fix() {
+        let err = load(
+            None,
+            &env(&[("SIGHTLINE_HTTP_ADDR", "localhost")]),
+            RawConfig::default(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("http_addr") && err.to_string().contains("IP:PORT"),
+            "{err}"
+        );
+        let err =
+            RawConfig::from_env(&env(&[("SIGHTLINE_MAX_HTTP_BODY_BYTES", "20MB")])).unwrap_err();
+        assert!(
+            err.to_string().contains("SIGHTLINE_MAX_HTTP_BODY_BYTES"),
+            "{err}"
+        );
+        let err =
+            RawConfig::from_env(&env(&[("SIGHTLINE_ALLOW_UNAUTHENTICATED", "maybe")])).unwrap_err();
+        assert!(err.to_string().contains("true or false"), "{err}");
+    }
+
+    #[test]
+    fn unrelated_variables_are_ignored() {
+        assert!(
+            RawConfig::from_env(&env(&[("PATH", "/bin"), ("SIGHTLINE_URL", "http://x")])).is_ok()
+        );
+    }
+}

@@ -1,0 +1,125 @@
+//! OTLP/gRPC receivers: `TraceService/Export` and `LogsService/Export`, on the same ingest path
+//! as HTTP. Oversized messages get RESOURCE_EXHAUSTED, a full queue UNAVAILABLE.
+
+use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::LogsService;
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::TraceService;
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use prost::Message;
+use sightline_core::{ProjectId, RawBatch};
+use tonic::{Request, Response, Status};
+
+use crate::auth::parse_authorization;
+use crate::error::{ApiError, ErrorCode};
+use crate::ingest::IngestOutcome;
+use crate::otlp;
+use crate::state::AppState;
+
+#[derive(Clone)]
+pub struct GrpcIngest {
+    pub state: AppState,
+    pub max_message_bytes: usize,
+}
+
+impl GrpcIngest {
+    async fn project<T>(&self, request: &Request<T>) -> Result<ProjectId, ApiError> {
+        let header = request
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok());
+        let credential = parse_authorization(header)?;
+        self.state.auth.authenticate(&credential).await
+    }
+
+    async fn run(
+        &self,
+        project: ProjectId,
+        size: usize,
+        raw: impl FnOnce() -> RawBatch,
+    ) -> Result<IngestOutcome, ApiError> {
+        if size > self.max_message_bytes {
+            return Err(ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!(
+                    "the message is {size} bytes, over the {} byte limit; send smaller batches",
+                    self.max_message_bytes
+                ),
+            ));
+        }
+        let _ticket = self.state.admission.admit(size)?;
+        self.state.ingest.ingest(project, raw()).await
+    }
+}
+
+#[tonic::async_trait]
+impl TraceService for GrpcIngest {
+    async fn export(
+        &self,
+        request: Request<ExportTraceServiceRequest>,
+    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
+        let project = self.project(&request).await.map_err(|e| e.to_grpc())?;
+        let req = request.into_inner();
+        let size = req.encoded_len();
+        let outcome = self
+            .run(project, size, || otlp::traces_to_raw(req))
+            .await
+            .map_err(|e| e.to_grpc())?;
+        let partial_success =
+            (outcome.rejected_spans > 0 || !outcome.message.is_empty()).then(|| {
+                ExportTracePartialSuccess {
+                    rejected_spans: outcome.rejected_spans as i64,
+                    error_message: outcome.message.clone(),
+                }
+            });
+        Ok(Response::new(ExportTraceServiceResponse {
+            partial_success,
+        }))
+    }
+}
+
+#[tonic::async_trait]
+impl LogsService for GrpcIngest {
+    async fn export(
+        &self,
+        request: Request<ExportLogsServiceRequest>,
+    ) -> Result<Response<ExportLogsServiceResponse>, Status> {
+        let project = self.project(&request).await.map_err(|e| e.to_grpc())?;
+        let req = request.into_inner();
+        let size = req.encoded_len();
+        let outcome = self
+            .run(project, size, || otlp::logs_to_raw(req))
+            .await
+            .map_err(|e| e.to_grpc())?;
+        let partial_success =
+            (outcome.rejected_logs > 0 || !outcome.message.is_empty()).then(|| {
+                ExportLogsPartialSuccess {
+                    rejected_log_records: outcome.rejected_logs as i64,
+                    error_message: outcome.message.clone(),
+                }
+            });
+        Ok(Response::new(ExportLogsServiceResponse { partial_success }))
+    }
+}
+
+/// tonic refuses messages over its decoding limit with OUT_OF_RANGE; OTLP asks for
+/// RESOURCE_EXHAUSTED (not retryable without RetryInfo). This rewrites that one answer.
+pub fn oversize_as_resource_exhausted(
+    mut resp: axum::http::Response<tonic::body::Body>,
+) -> axum::http::Response<tonic::body::Body> {
+    let headers = resp.headers_mut();
+    let is_out_of_range = headers
+        .get("grpc-status")
+        .is_some_and(|v| v.as_bytes() == b"11");
+    let is_size = headers
+        .get("grpc-message")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|m| m.contains("too large") || m.contains("too%20large"));
+    if is_out_of_range && is_size {
+        headers.insert("grpc-status", axum::http::HeaderValue::from_static("8"));
+    }
+    resp
+}

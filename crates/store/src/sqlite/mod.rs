@@ -1,0 +1,154 @@
+//! The embedded engine: one SQLite file in WAL mode under the data directory. Writes go through
+//! the group-commit writer thread; reads use a small pool of connections on blocking threads.
+
+mod keys;
+mod read;
+pub(crate) mod rows;
+pub mod schema;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, RwLock};
+
+use async_trait::async_trait;
+use rusqlite::Connection;
+use sightline_core::{ProjectId, WriteBatch};
+use tokio::sync::oneshot;
+
+use crate::{SpanWriter, StoreError, WriteOutcome};
+use writer::WriterHandle;
+
+/// The database file's name inside the data directory.
+pub const DB_FILE: &str = "sightline.db";
+
+/// Settings of the embedded engine.
+#[derive(Debug, Clone)]
+pub struct SqliteConfig {
+    pub data_dir: PathBuf,
+    /// Most spans and logs waiting for a commit before writes are refused as overloaded.
+    pub max_queued: usize,
+}
+
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: RwLock<Option<WriterHandle>>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)
+        .map_err(|e| StoreError::Engine(format!("cannot open {}: {e}", path.display())))?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = OFF; \
+         PRAGMA temp_store = MEMORY;",
+    )?;
+    Ok(conn)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database under `config.data_dir`, migrates it to the
+    /// latest schema and starts the writer.
+    pub fn open(config: &SqliteConfig) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            StoreError::Engine(format!(
+                "cannot create the data directory {}: {e}",
+                config.data_dir.display()
+            ))
+        })?;
+        let path = config.data_dir.join(DB_FILE);
+        let mut conn = open_connection(&path)?;
+        schema::migrate(&mut conn)?;
+        conn.execute_batch("PRAGMA cache_size = -65536;")?;
+        let (writer, thread) = WriterHandle::spawn(conn, config.max_queued)?;
+        Ok(SqliteStore {
+            path,
+            writer: RwLock::new(Some(writer)),
+            thread: Mutex::new(Some(thread)),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Spans and logs waiting for a commit.
+    pub fn queued(&self) -> usize {
+        self.writer
+            .read()
+            .ok()
+            .and_then(|w| w.as_ref().map(WriterHandle::queued))
+            .unwrap_or(0)
+    }
+
+    /// Stops taking writes, commits everything already queued, and waits for the writer.
+    pub fn shutdown(&self) {
+        if let Ok(mut w) = self.writer.write() {
+            w.take();
+        }
+        let thread = self.thread.lock().ok().and_then(|mut t| t.take());
+        if let Some(t) = thread {
+            let _ = t.join();
+        }
+    }
+
+    /// Runs `f` with a pooled connection on a blocking thread.
+    pub(crate) async fn with_conn<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let pooled = self.readers.lock().ok().and_then(|mut p| p.pop());
+        let mut conn = match pooled {
+            Some(c) => c,
+            None => open_connection(&self.path)?,
+        };
+        let (conn, result) = tokio::task::spawn_blocking(move || {
+            let r = f(&mut conn);
+            (conn, r)
+        })
+        .await
+        .map_err(|e| StoreError::Engine(format!("a read task failed: {e}")))?;
+        if let Ok(mut pool) = self.readers.lock() {
+            if pool.len() < 8 {
+                pool.push(conn);
+            }
+        }
+        result
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+#[async_trait]
+impl SpanWriter for SqliteStore {
+    async fn write(
+        &self,
+        project: ProjectId,
+        batch: WriteBatch,
+    ) -> Result<WriteOutcome, StoreError> {
+        if batch.is_empty() {
+            return Ok(WriteOutcome::default());
+        }
+        let (ack, done) = oneshot::channel();
+        let job = writer::encode_job(project, batch, ack)?;
+        {
+            let guard = self
+                .writer
+                .read()
+                .map_err(|_| StoreError::Unavailable("the writer is gone".into()))?;
+            let handle = guard
+                .as_ref()
+                .ok_or_else(|| StoreError::Unavailable("the store is shutting down".into()))?;
+            handle.submit(job)?;
+        }
+        done.await
+            .map_err(|_| StoreError::Unavailable("the writer stopped before committing".into()))?
+    }
+}

@@ -1,0 +1,367 @@
+//! The mapping between the canonical model and SQLite rows: promoted columns plus two deflated
+//! JSON blobs (`detail` for everything else, `payload` for input/output). Field names in the
+//! blobs are short on purpose: every byte is paid once per span.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value as Json};
+use sightline_core::value::attributes_to_json;
+use sightline_core::{
+    AttrValue, ErrorInfo, LogRecord, Observation, ObservationKind, Payload, SpanEvent, SpanId,
+    SpanKind, StatusCode, TraceId,
+};
+
+use crate::codec::{pack, unpack};
+use crate::StoreError;
+
+#[derive(Serialize, Deserialize, Default)]
+struct SpanDetail {
+    /// OpenTelemetry span kind number.
+    #[serde(rename = "k", default, skip_serializing_if = "is_zero")]
+    span_kind: i32,
+    #[serde(rename = "sm", default, skip_serializing_if = "Option::is_none")]
+    status_message: Option<String>,
+    #[serde(rename = "e", default, skip_serializing_if = "Option::is_none")]
+    error: Option<ErrorInfo>,
+    #[serde(rename = "sn", default, skip_serializing_if = "Option::is_none")]
+    scope_name: Option<String>,
+    #[serde(rename = "sv", default, skip_serializing_if = "Option::is_none")]
+    scope_version: Option<String>,
+    #[serde(rename = "op", default, skip_serializing_if = "Option::is_none")]
+    operation: Option<String>,
+    /// Request model when it differs from the `model` column (see `mf`).
+    #[serde(rename = "rq", default, skip_serializing_if = "Option::is_none")]
+    request_model: Option<String>,
+    #[serde(rename = "rs", default, skip_serializing_if = "Option::is_none")]
+    response_model: Option<String>,
+    /// Bit 0: the request model equals the `model` column; bit 1: the response model does.
+    #[serde(rename = "mf", default, skip_serializing_if = "is_zero_u8")]
+    model_flags: u8,
+    #[serde(rename = "fr", default, skip_serializing_if = "Vec::is_empty")]
+    finish_reasons: Vec<String>,
+    #[serde(rename = "rp", default, skip_serializing_if = "Map::is_empty")]
+    request_params: Map<String, Json>,
+    #[serde(rename = "tt", default, skip_serializing_if = "Option::is_none")]
+    ttft_ns: Option<i64>,
+    #[serde(rename = "ai", default, skip_serializing_if = "Option::is_none")]
+    agent_id: Option<String>,
+    #[serde(rename = "tn", default, skip_serializing_if = "Option::is_none")]
+    tool_name: Option<String>,
+    #[serde(rename = "tc", default, skip_serializing_if = "Option::is_none")]
+    tool_call_id: Option<String>,
+    #[serde(rename = "tg", default, skip_serializing_if = "Vec::is_empty")]
+    tags: Vec<String>,
+    #[serde(rename = "a", default, skip_serializing_if = "Map::is_empty")]
+    attributes: Map<String, Json>,
+    #[serde(rename = "ev", default, skip_serializing_if = "Vec::is_empty")]
+    events: Vec<SpanEvent>,
+    #[serde(rename = "l", default, skip_serializing_if = "Vec::is_empty")]
+    links: Vec<(String, String)>,
+    /// Whether the cost column was provided by the sender.
+    #[serde(rename = "cp", default, skip_serializing_if = "is_false")]
+    cost_provided: bool,
+}
+
+#[derive(Serialize, Deserialize, Default)]
+struct SpanPayload {
+    #[serde(rename = "i", default, skip_serializing_if = "Option::is_none")]
+    input: Option<Payload>,
+    #[serde(rename = "o", default, skip_serializing_if = "Option::is_none")]
+    output: Option<Payload>,
+    #[serde(rename = "ta", default, skip_serializing_if = "Option::is_none")]
+    tool_arguments: Option<Json>,
+    #[serde(rename = "tr", default, skip_serializing_if = "Option::is_none")]
+    tool_result: Option<Json>,
+}
+
+fn is_zero(n: &i32) -> bool {
+    *n == 0
+}
+fn is_zero_u8(n: &u8) -> bool {
+    *n == 0
+}
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// Stable small integers for kinds in the `kind` column (never renumber).
+pub fn kind_code(kind: ObservationKind) -> i64 {
+    match kind {
+        ObservationKind::Span => 0,
+        ObservationKind::Agent => 1,
+        ObservationKind::Llm => 2,
+        ObservationKind::Tool => 3,
+        ObservationKind::Chain => 4,
+        ObservationKind::Retriever => 5,
+        ObservationKind::Embedding => 6,
+        ObservationKind::Reranker => 7,
+        ObservationKind::Guardrail => 8,
+        ObservationKind::Evaluator => 9,
+        ObservationKind::Event => 10,
+    }
+}
+
+pub fn kind_from_code(code: i64) -> ObservationKind {
+    ObservationKind::ALL
+        .into_iter()
+        .find(|k| kind_code(*k) == code)
+        .unwrap_or(ObservationKind::Span)
+}
+
+/// The encoded form of one observation, ready to bind.
+pub struct SpanRow {
+    pub model: Option<String>,
+    pub detail: Vec<u8>,
+    pub payload: Option<Vec<u8>>,
+}
+
+pub fn encode_span(obs: &Observation) -> Result<SpanRow, StoreError> {
+    let model = obs.model().map(str::to_owned);
+    let mut flags = 0u8;
+    let mut request_model = obs.request_model.clone();
+    let mut response_model = obs.response_model.clone();
+    if request_model.is_some() && request_model == model {
+        flags |= 1;
+        request_model = None;
+    }
+    if response_model.is_some() && response_model == model {
+        flags |= 2;
+        response_model = None;
+    }
+    let detail = SpanDetail {
+        span_kind: obs.span_kind.as_i32(),
+        status_message: obs.status_message.clone(),
+        error: obs.error.clone(),
+        scope_name: obs.scope_name.clone(),
+        scope_version: obs.scope_version.clone(),
+        operation: obs.operation.clone(),
+        request_model,
+        response_model,
+        model_flags: flags,
+        finish_reasons: obs.finish_reasons.clone(),
+        request_params: obs.request_params.clone(),
+        ttft_ns: obs.ttft_ns,
+        agent_id: obs.agent_id.clone(),
+        tool_name: obs.tool_name.clone(),
+        tool_call_id: obs.tool_call_id.clone(),
+        tags: obs.tags.clone(),
+        attributes: match attributes_to_json(&obs.attributes) {
+            Json::Object(m) => m,
+            _ => Map::new(),
+        },
+        events: obs.events.clone(),
+        links: obs
+            .links
+            .iter()
+            .map(|(t, s)| (t.to_hex(), s.to_hex()))
+            .collect(),
+        cost_provided: obs.provided_cost_nano_usd.is_some(),
+    };
+    let payload = SpanPayload {
+        input: obs.input.clone(),
+        output: obs.output.clone(),
+        tool_arguments: obs.tool_arguments.clone(),
+        tool_result: obs.tool_result.clone(),
+    };
+    let has_payload = payload.input.is_some()
+        || payload.output.is_some()
+        || payload.tool_arguments.is_some()
+        || payload.tool_result.is_some();
+    Ok(SpanRow {
+        model,
+        detail: pack(&detail)?,
+        payload: if has_payload {
+            Some(pack(&payload)?)
+        } else {
+            None
+        },
+    })
+}
+
+/// The promoted columns of a stored span, as read back.
+pub struct SpanColumns {
+    pub trace_id: Vec<u8>,
+    pub span_id: Vec<u8>,
+    pub parent_span_id: Option<Vec<u8>>,
+    pub start_ns: i64,
+    pub duration_ns: i64,
+    pub kind: i64,
+    pub name: String,
+    pub status: i64,
+    pub service: Option<String>,
+    pub agent: Option<String>,
+    pub provider: Option<String>,
+    pub model: Option<String>,
+    pub tokens: [Option<i64>; 6],
+    pub cost_nano_usd: Option<i64>,
+    pub user_id: Option<String>,
+    pub session_id: Option<String>,
+    pub tenant_id: Option<String>,
+    pub detail: Vec<u8>,
+    pub payload: Option<Vec<u8>>,
+}
+
+pub fn decode_span(c: SpanColumns, resource_index: usize) -> Result<Observation, StoreError> {
+    let bad = |what: &str| StoreError::Engine(format!("corrupt stored span: bad {what}"));
+    let trace_id = TraceId::from_bytes(&c.trace_id).map_err(|_| bad("trace id"))?;
+    let span_id = SpanId::from_bytes(&c.span_id).map_err(|_| bad("span id"))?;
+    let detail: SpanDetail = unpack(&c.detail)?;
+    let payload: SpanPayload = match &c.payload {
+        Some(p) => unpack(p)?,
+        None => SpanPayload::default(),
+    };
+    let mut obs = Observation::new(trace_id, span_id, c.name);
+    obs.parent_span_id = match c.parent_span_id {
+        Some(p) => Some(SpanId::from_bytes(&p).map_err(|_| bad("parent span id"))?),
+        None => None,
+    };
+    obs.kind = kind_from_code(c.kind);
+    obs.span_kind = SpanKind::from_otlp(detail.span_kind);
+    obs.start_ns = c.start_ns;
+    obs.end_ns = c.start_ns.saturating_add(c.duration_ns);
+    obs.status = StatusCode::from_otlp(c.status as i32);
+    obs.status_message = detail.status_message;
+    obs.error = detail.error;
+    obs.service_name = c.service;
+    obs.scope_name = detail.scope_name;
+    obs.scope_version = detail.scope_version;
+    obs.resource_index = resource_index;
+    obs.operation = detail.operation;
+    obs.provider = c.provider;
+    obs.request_model = if detail.model_flags & 1 != 0 {
+        c.model.clone()
+    } else {
+        detail.request_model
+    };
+    obs.response_model = if detail.model_flags & 2 != 0 {
+        c.model.clone()
+    } else {
+        detail.response_model
+    };
+    let [input, output, total, cache_read, cache_write, reasoning] = c.tokens;
+    obs.usage = sightline_core::Usage {
+        input,
+        output,
+        total,
+        cache_read,
+        cache_write,
+        reasoning,
+    };
+    obs.finish_reasons = detail.finish_reasons;
+    obs.request_params = detail.request_params;
+    obs.ttft_ns = detail.ttft_ns;
+    obs.provided_cost_nano_usd = if detail.cost_provided {
+        c.cost_nano_usd
+    } else {
+        None
+    };
+    obs.agent_name = c.agent;
+    obs.agent_id = detail.agent_id;
+    obs.session_id = c.session_id;
+    obs.user_id = c.user_id;
+    obs.tenant_id = c.tenant_id;
+    obs.tool_name = detail.tool_name;
+    obs.tool_call_id = detail.tool_call_id;
+    obs.tool_arguments = payload.tool_arguments;
+    obs.tool_result = payload.tool_result;
+    obs.tags = detail.tags;
+    obs.input = payload.input;
+    obs.output = payload.output;
+    obs.attributes = detail
+        .attributes
+        .iter()
+        .map(|(k, v)| (k.clone(), AttrValue::from_json(v)))
+        .collect();
+    obs.events = detail.events;
+    obs.links = detail
+        .links
+        .iter()
+        .filter_map(|(t, s)| Some((TraceId::from_hex(t).ok()?, SpanId::from_hex(s).ok()?)))
+        .collect();
+    Ok(obs)
+}
+
+#[derive(Serialize, Deserialize, Default)]
+struct LogDetail {
+    #[serde(rename = "o", default)]
+    observed_ns: i64,
+    #[serde(rename = "en", default, skip_serializing_if = "Option::is_none")]
+    event_name: Option<String>,
+    #[serde(rename = "sn", default, skip_serializing_if = "Option::is_none")]
+    scope_name: Option<String>,
+    #[serde(rename = "a", default, skip_serializing_if = "Map::is_empty")]
+    attributes: Map<String, Json>,
+}
+
+pub fn encode_log_detail(log: &LogRecord) -> Result<Vec<u8>, StoreError> {
+    pack(&LogDetail {
+        observed_ns: log.observed_ns,
+        event_name: log.event_name.clone(),
+        scope_name: log.scope_name.clone(),
+        attributes: match attributes_to_json(&log.attributes) {
+            Json::Object(m) => m,
+            _ => Map::new(),
+        },
+    })
+}
+
+/// Log bodies are stored as text: strings as they are, anything else as JSON.
+pub fn encode_log_body(body: &Option<Json>) -> Option<String> {
+    match body {
+        None => None,
+        Some(Json::String(s)) => Some(s.clone()),
+        Some(other) => Some(other.to_string()),
+    }
+}
+
+pub struct LogColumns {
+    pub time_ns: i64,
+    pub trace_id: Option<Vec<u8>>,
+    pub span_id: Option<Vec<u8>>,
+    pub severity: i64,
+    pub severity_text: Option<String>,
+    pub service: Option<String>,
+    pub session_id: Option<String>,
+    pub agent: Option<String>,
+    pub body: Option<String>,
+    pub detail: Vec<u8>,
+}
+
+pub fn decode_log(c: LogColumns, resource_index: usize) -> Result<LogRecord, StoreError> {
+    let detail: LogDetail = unpack(&c.detail)?;
+    Ok(LogRecord {
+        time_ns: c.time_ns,
+        observed_ns: detail.observed_ns,
+        trace_id: c.trace_id.and_then(|b| TraceId::from_bytes(&b).ok()),
+        span_id: c.span_id.and_then(|b| SpanId::from_bytes(&b).ok()),
+        severity_number: c.severity as i32,
+        severity_text: c.severity_text,
+        body: c.body.map(Json::String),
+        service_name: c.service,
+        session_id: c.session_id,
+        agent_name: c.agent,
+        event_name: detail.event_name,
+        scope_name: detail.scope_name,
+        resource_index,
+        attributes: detail
+            .attributes
+            .iter()
+            .map(|(k, v)| (k.clone(), AttrValue::from_json(v)))
+            .collect(),
+    })
+}
+
+/// Resource attributes in their stored form and their hash (the hash identifies them).
+pub fn encode_resource(attrs: &[(String, AttrValue)]) -> Result<(i64, Vec<u8>), StoreError> {
+    let json = serde_json::to_vec(&attributes_to_json(attrs))
+        .map_err(|e| StoreError::Engine(e.to_string()))?;
+    let hash = crate::codec::stable_hash(&json);
+    Ok((hash, pack(&attributes_to_json(attrs))?))
+}
+
+pub fn decode_resource(blob: &[u8]) -> Result<Vec<(String, AttrValue)>, StoreError> {
+    let map: Map<String, Json> = unpack(blob)?;
+    Ok(map
+        .iter()
+        .map(|(k, v)| (k.clone(), AttrValue::from_json(v)))
+        .collect())
+}

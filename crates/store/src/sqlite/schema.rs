@@ -1,0 +1,140 @@
+//! Versioned schema migrations for the SQLite engine, applied in order at open.
+
+use rusqlite::Connection;
+
+use crate::StoreError;
+
+/// Each entry is (version, SQL). Never edit a released migration: append a new one.
+const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    r#"
+CREATE TABLE projects (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created_ns INTEGER NOT NULL
+);
+INSERT INTO projects (id, name, created_ns) VALUES (1, 'default', 0);
+
+CREATE TABLE api_keys (
+    public_key TEXT PRIMARY KEY,
+    secret_hash TEXT NOT NULL UNIQUE,
+    project_id INTEGER NOT NULL REFERENCES projects(id),
+    created_ns INTEGER NOT NULL
+);
+
+-- Resource attributes, stored once per distinct resource.
+CREATE TABLE resources (
+    project_id INTEGER NOT NULL,
+    hash INTEGER NOT NULL,
+    attributes BLOB NOT NULL,
+    PRIMARY KEY (project_id, hash)
+) WITHOUT ROWID;
+
+-- One row per observation. Promoted columns are what queries filter and aggregate on; `detail`
+-- holds the rest (deflated JSON) and `payload` the input/output (deflated JSON).
+CREATE TABLE spans (
+    project_id INTEGER NOT NULL,
+    trace_id BLOB NOT NULL,
+    span_id BLOB NOT NULL,
+    parent_span_id BLOB,
+    start_ns INTEGER NOT NULL,
+    duration_ns INTEGER NOT NULL,
+    kind INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    is_error INTEGER NOT NULL,
+    service TEXT,
+    agent TEXT,
+    provider TEXT,
+    model TEXT,
+    input_tokens INTEGER,
+    output_tokens INTEGER,
+    total_tokens INTEGER,
+    cache_read_tokens INTEGER,
+    cache_write_tokens INTEGER,
+    reasoning_tokens INTEGER,
+    cost_nano_usd INTEGER,
+    user_id TEXT,
+    session_id TEXT,
+    tenant_id TEXT,
+    resource_hash INTEGER NOT NULL,
+    detail BLOB NOT NULL,
+    payload BLOB
+);
+CREATE UNIQUE INDEX spans_by_trace ON spans (project_id, trace_id, span_id);
+
+-- One row per trace, kept current by the writer.
+CREATE TABLE traces (
+    project_id INTEGER NOT NULL,
+    trace_id BLOB NOT NULL,
+    root_name TEXT,
+    root_span_id BLOB,
+    start_ns INTEGER NOT NULL,
+    end_ns INTEGER NOT NULL,
+    span_count INTEGER NOT NULL,
+    error_count INTEGER NOT NULL,
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    total_tokens INTEGER NOT NULL,
+    cache_read_tokens INTEGER NOT NULL,
+    cache_write_tokens INTEGER NOT NULL,
+    reasoning_tokens INTEGER NOT NULL,
+    cost_nano_usd INTEGER,
+    service TEXT,
+    agent TEXT,
+    user_id TEXT,
+    session_id TEXT,
+    tenant_id TEXT,
+    PRIMARY KEY (project_id, trace_id)
+) WITHOUT ROWID;
+
+CREATE TABLE logs (
+    id INTEGER PRIMARY KEY,
+    project_id INTEGER NOT NULL,
+    time_ns INTEGER NOT NULL,
+    trace_id BLOB,
+    span_id BLOB,
+    severity INTEGER NOT NULL,
+    severity_text TEXT,
+    service TEXT,
+    session_id TEXT,
+    agent TEXT,
+    body TEXT,
+    resource_hash INTEGER NOT NULL,
+    detail BLOB NOT NULL
+);
+CREATE INDEX logs_by_trace ON logs (project_id, trace_id) WHERE trace_id IS NOT NULL;
+"#,
+)];
+
+/// Brings the database to the latest schema version, one transaction per migration.
+pub fn migrate(conn: &mut Connection) -> Result<i64, StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_ns INTEGER NOT NULL)",
+    )?;
+    let current: i64 = conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+        [],
+        |r| r.get(0),
+    )?;
+    let latest = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
+    if current > latest {
+        return Err(StoreError::Engine(format!(
+            "the database is at schema version {current}, newer than this binary knows ({latest}); upgrade sightline"
+        )));
+    }
+    for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_ns) VALUES (?1, ?2)",
+            rusqlite::params![version, 0i64],
+        )?;
+        tx.commit()?;
+    }
+    Ok(latest)
+}
+
+pub fn latest_version() -> i64 {
+    MIGRATIONS.last().map(|m| m.0).unwrap_or(0)
+}

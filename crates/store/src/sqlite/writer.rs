@@ -1,0 +1,429 @@
+//! The group-commit writer: one thread owns the write connection; requests queue on a bounded
+//! channel; each loop takes everything queued, writes it in one transaction, commits (WAL,
+//! synchronous=FULL) and only then acknowledges every request in the group.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use rusqlite::{params, Connection, Transaction};
+use sightline_core::{LogRecord, Observation, ObservationKind, ProjectId};
+use tokio::sync::{mpsc, oneshot};
+
+use super::rows::{encode_log_body, encode_log_detail, encode_span, kind_code, SpanRow};
+use crate::{StoreError, WriteOutcome};
+
+/// One observation with its encoded blobs; the payload fields of `obs` are already moved out.
+pub(crate) struct EncodedSpan {
+    pub obs: Observation,
+    pub row: SpanRow,
+}
+
+pub(crate) struct EncodedLog {
+    pub log: LogRecord,
+    pub detail: Vec<u8>,
+    pub body: Option<String>,
+}
+
+/// Everything one request writes, encoded by the caller so the writer thread only inserts.
+pub(crate) struct WriteJob {
+    pub project: ProjectId,
+    /// (hash, encoded attributes) per resource, in batch order.
+    pub resources: Vec<(i64, Vec<u8>)>,
+    pub spans: Vec<EncodedSpan>,
+    pub logs: Vec<EncodedLog>,
+    pub ack: oneshot::Sender<Result<WriteOutcome, StoreError>>,
+}
+
+impl WriteJob {
+    pub fn cost(&self) -> usize {
+        (self.spans.len() + self.logs.len()).max(1)
+    }
+}
+
+pub(crate) fn encode_job(
+    project: ProjectId,
+    batch: sightline_core::WriteBatch,
+    ack: oneshot::Sender<Result<WriteOutcome, StoreError>>,
+) -> Result<WriteJob, StoreError> {
+    let resources = batch
+        .resources
+        .iter()
+        .map(|r| super::rows::encode_resource(&r.attributes))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut spans = Vec::with_capacity(batch.observations.len());
+    for mut obs in batch.observations {
+        let row = encode_span(&obs)?;
+        obs.input = None;
+        obs.output = None;
+        obs.attributes = Vec::new();
+        obs.events = Vec::new();
+        obs.tool_arguments = None;
+        obs.tool_result = None;
+        obs.request_params = Default::default();
+        spans.push(EncodedSpan { obs, row });
+    }
+    let mut logs = Vec::with_capacity(batch.logs.len());
+    for mut log in batch.logs {
+        let detail = encode_log_detail(&log)?;
+        let body = encode_log_body(&log.body);
+        log.attributes = Vec::new();
+        log.body = None;
+        logs.push(EncodedLog { log, detail, body });
+    }
+    Ok(WriteJob {
+        project,
+        resources,
+        spans,
+        logs,
+        ack,
+    })
+}
+
+/// Most spans one transaction takes before committing (bounds commit latency).
+const MAX_GROUP_COST: usize = 50_000;
+
+/// The sending side, held by the store.
+pub(crate) struct WriterHandle {
+    tx: mpsc::Sender<WriteJob>,
+    queued: Arc<AtomicUsize>,
+    max_queued: usize,
+}
+
+impl WriterHandle {
+    pub fn spawn(
+        conn: Connection,
+        max_queued: usize,
+    ) -> Result<(Self, std::thread::JoinHandle<()>), StoreError> {
+        let (tx, rx) = mpsc::channel::<WriteJob>(4096);
+        let queued = Arc::new(AtomicUsize::new(0));
+        let q = queued.clone();
+        let thread = std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || run(conn, rx, q))
+            .map_err(|e| StoreError::Engine(format!("cannot start the writer thread: {e}")))?;
+        Ok((
+            WriterHandle {
+                tx,
+                queued,
+                max_queued,
+            },
+            thread,
+        ))
+    }
+
+    /// Queues a job without waiting; refuses it when the queue is over its budget.
+    pub fn submit(&self, job: WriteJob) -> Result<(), StoreError> {
+        let cost = job.cost();
+        let before = self.queued.fetch_add(cost, Ordering::SeqCst);
+        if before > 0 && before + cost > self.max_queued {
+            self.queued.fetch_sub(cost, Ordering::SeqCst);
+            return Err(StoreError::Overloaded { queued: before });
+        }
+        self.tx.try_send(job).map_err(|e| {
+            self.queued.fetch_sub(cost, Ordering::SeqCst);
+            match e {
+                mpsc::error::TrySendError::Full(_) => StoreError::Overloaded { queued: before },
+                mpsc::error::TrySendError::Closed(_) => {
+                    StoreError::Unavailable("the store is shutting down".into())
+                }
+            }
+        })
+    }
+
+    pub fn queued(&self) -> usize {
+        self.queued.load(Ordering::SeqCst)
+    }
+}
+
+fn run(mut conn: Connection, mut rx: mpsc::Receiver<WriteJob>, queued: Arc<AtomicUsize>) {
+    let mut known_resources: HashSet<(i64, i64)> = HashSet::new();
+    while let Some(first) = rx.blocking_recv() {
+        let mut cost = first.cost();
+        let mut group = vec![first];
+        while cost < MAX_GROUP_COST {
+            match rx.try_recv() {
+                Ok(job) => {
+                    cost += job.cost();
+                    group.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        let result = write_group(&mut conn, &group, &mut known_resources);
+        queued.fetch_sub(cost, Ordering::SeqCst);
+        match result {
+            Ok(outcomes) => {
+                for (job, outcome) in group.into_iter().zip(outcomes) {
+                    let _ = job.ack.send(Ok(outcome));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "write transaction failed; the requests get a retryable error");
+                known_resources.clear();
+                for job in group {
+                    let _ = job.ack.send(Err(StoreError::Unavailable(format!(
+                        "the write failed: {e}"
+                    ))));
+                }
+            }
+        }
+        if known_resources.len() > 100_000 {
+            known_resources.clear();
+        }
+    }
+}
+
+fn write_group(
+    conn: &mut Connection,
+    group: &[WriteJob],
+    known_resources: &mut HashSet<(i64, i64)>,
+) -> Result<Vec<WriteOutcome>, StoreError> {
+    let tx = conn.transaction()?;
+    let mut outcomes = Vec::with_capacity(group.len());
+    let mut traces: HashMap<(i64, [u8; 16]), TraceAgg> = HashMap::new();
+    let mut new_resources = Vec::new();
+    for job in group {
+        let project = job.project.0;
+        for (hash, blob) in &job.resources {
+            if !known_resources.contains(&(project, *hash)) {
+                tx.prepare_cached("INSERT OR IGNORE INTO resources (project_id, hash, attributes) VALUES (?1, ?2, ?3)")?
+                    .execute(params![project, hash, blob])?;
+                new_resources.push((project, *hash));
+            }
+        }
+        let mut outcome = WriteOutcome::default();
+        for span in &job.spans {
+            let resource_hash = job
+                .resources
+                .get(span.obs.resource_index)
+                .map(|r| r.0)
+                .unwrap_or(0);
+            if insert_span(&tx, project, span, resource_hash)? {
+                outcome.observations += 1;
+                traces
+                    .entry((project, span.obs.trace_id.0))
+                    .or_default()
+                    .add(&span.obs);
+            } else {
+                outcome.duplicates += 1;
+            }
+        }
+        for log in &job.logs {
+            let resource_hash = job
+                .resources
+                .get(log.log.resource_index)
+                .map(|r| r.0)
+                .unwrap_or(0);
+            insert_log(&tx, project, log, resource_hash)?;
+            outcome.logs += 1;
+        }
+        outcomes.push(outcome);
+    }
+    for ((project, trace_id), agg) in &traces {
+        upsert_trace(&tx, *project, trace_id, agg)?;
+    }
+    tx.commit()?;
+    known_resources.extend(new_resources);
+    Ok(outcomes)
+}
+
+/// Inserts one span; false when (project, trace, span) was already stored.
+fn insert_span(
+    tx: &Transaction<'_>,
+    project: i64,
+    s: &EncodedSpan,
+    resource_hash: i64,
+) -> Result<bool, StoreError> {
+    let o = &s.obs;
+    let n = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO spans (project_id, trace_id, span_id, parent_span_id, start_ns, duration_ns, \
+             kind, name, status, is_error, service, agent, provider, model, input_tokens, output_tokens, \
+             total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_nano_usd, user_id, \
+             session_id, tenant_id, resource_hash, detail, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, \
+             ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)",
+        )?
+        .execute(params![
+            project,
+            &o.trace_id.0[..],
+            &o.span_id.0[..],
+            o.parent_span_id.as_ref().map(|p| &p.0[..]),
+            o.start_ns,
+            o.end_ns.saturating_sub(o.start_ns),
+            kind_code(o.kind),
+            o.name,
+            o.status.as_i32(),
+            o.is_error(),
+            o.service_name,
+            o.agent_name,
+            o.provider,
+            s.row.model,
+            o.usage.input,
+            o.usage.output,
+            o.usage.total,
+            o.usage.cache_read,
+            o.usage.cache_write,
+            o.usage.reasoning,
+            o.provided_cost_nano_usd,
+            o.user_id,
+            o.session_id,
+            o.tenant_id,
+            resource_hash,
+            s.row.detail,
+            s.row.payload,
+        ])?;
+    Ok(n == 1)
+}
+
+fn insert_log(
+    tx: &Transaction<'_>,
+    project: i64,
+    l: &EncodedLog,
+    resource_hash: i64,
+) -> Result<(), StoreError> {
+    let log = &l.log;
+    tx.prepare_cached(
+        "INSERT INTO logs (project_id, time_ns, trace_id, span_id, severity, severity_text, service, \
+         session_id, agent, body, resource_hash, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?
+    .execute(params![
+        project,
+        log.time_ns,
+        log.trace_id.as_ref().map(|t| &t.0[..]),
+        log.span_id.as_ref().map(|s| &s.0[..]),
+        log.severity_number,
+        log.severity_text,
+        log.service_name,
+        log.session_id,
+        log.agent_name,
+        l.body,
+        resource_hash,
+        l.detail,
+    ])?;
+    Ok(())
+}
+
+/// What one group adds to a trace's summary.
+#[derive(Default)]
+struct TraceAgg {
+    start_ns: i64,
+    end_ns: i64,
+    spans: i64,
+    errors: i64,
+    tokens: [i64; 6],
+    cost: Option<i64>,
+    root_name: Option<String>,
+    root_span_id: Option<[u8; 8]>,
+    service: Option<String>,
+    agent: Option<String>,
+    user: Option<String>,
+    session: Option<String>,
+    tenant: Option<String>,
+}
+
+impl TraceAgg {
+    fn add(&mut self, o: &Observation) {
+        if self.spans == 0 || o.start_ns < self.start_ns {
+            self.start_ns = o.start_ns;
+        }
+        self.end_ns = self.end_ns.max(o.end_ns);
+        self.spans += 1;
+        self.errors += i64::from(o.is_error());
+        // Only model calls count tokens and cost: agent spans often repeat their children's sums.
+        if matches!(o.kind, ObservationKind::Llm | ObservationKind::Embedding) {
+            let u = &o.usage;
+            let total = u.total.or(match (u.input, u.output) {
+                (Some(i), Some(out)) => Some(i + out),
+                (i, out) => i.or(out),
+            });
+            for (slot, v) in self.tokens.iter_mut().zip([
+                u.input,
+                u.output,
+                total,
+                u.cache_read,
+                u.cache_write,
+                u.reasoning,
+            ]) {
+                *slot = slot.saturating_add(v.unwrap_or(0));
+            }
+            if let Some(c) = o.provided_cost_nano_usd {
+                self.cost = Some(self.cost.unwrap_or(0).saturating_add(c));
+            }
+        }
+        let is_root = o.parent_span_id.is_none();
+        if is_root {
+            self.root_name = Some(o.name.clone());
+            self.root_span_id = Some(o.span_id.0);
+        }
+        for (slot, v) in [
+            (&mut self.service, &o.service_name),
+            (&mut self.agent, &o.agent_name),
+            (&mut self.user, &o.user_id),
+            (&mut self.session, &o.session_id),
+            (&mut self.tenant, &o.tenant_id),
+        ] {
+            if v.is_some() && (is_root || slot.is_none()) {
+                slot.clone_from(v);
+            }
+        }
+    }
+}
+
+fn upsert_trace(
+    tx: &Transaction<'_>,
+    project: i64,
+    trace_id: &[u8; 16],
+    a: &TraceAgg,
+) -> Result<(), StoreError> {
+    // A group holding the root span overrides the dimensions; otherwise the first value stays.
+    tx.prepare_cached(
+        "INSERT INTO traces (project_id, trace_id, root_name, root_span_id, start_ns, end_ns, span_count, \
+         error_count, input_tokens, output_tokens, total_tokens, cache_read_tokens, cache_write_tokens, \
+         reasoning_tokens, cost_nano_usd, service, agent, user_id, session_id, tenant_id) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20) \
+         ON CONFLICT (project_id, trace_id) DO UPDATE SET \
+           root_name = COALESCE(excluded.root_name, traces.root_name), \
+           root_span_id = COALESCE(excluded.root_span_id, traces.root_span_id), \
+           start_ns = MIN(traces.start_ns, excluded.start_ns), \
+           end_ns = MAX(traces.end_ns, excluded.end_ns), \
+           span_count = traces.span_count + excluded.span_count, \
+           error_count = traces.error_count + excluded.error_count, \
+           input_tokens = traces.input_tokens + excluded.input_tokens, \
+           output_tokens = traces.output_tokens + excluded.output_tokens, \
+           total_tokens = traces.total_tokens + excluded.total_tokens, \
+           cache_read_tokens = traces.cache_read_tokens + excluded.cache_read_tokens, \
+           cache_write_tokens = traces.cache_write_tokens + excluded.cache_write_tokens, \
+           reasoning_tokens = traces.reasoning_tokens + excluded.reasoning_tokens, \
+           cost_nano_usd = CASE WHEN excluded.cost_nano_usd IS NULL THEN traces.cost_nano_usd \
+                ELSE COALESCE(traces.cost_nano_usd, 0) + excluded.cost_nano_usd END, \
+           service = CASE WHEN excluded.root_span_id IS NOT NULL THEN COALESCE(excluded.service, traces.service) ELSE COALESCE(traces.service, excluded.service) END, \
+           agent = CASE WHEN excluded.root_span_id IS NOT NULL THEN COALESCE(excluded.agent, traces.agent) ELSE COALESCE(traces.agent, excluded.agent) END, \
+           user_id = CASE WHEN excluded.root_span_id IS NOT NULL THEN COALESCE(excluded.user_id, traces.user_id) ELSE COALESCE(traces.user_id, excluded.user_id) END, \
+           session_id = CASE WHEN excluded.root_span_id IS NOT NULL THEN COALESCE(excluded.session_id, traces.session_id) ELSE COALESCE(traces.session_id, excluded.session_id) END, \
+           tenant_id = CASE WHEN excluded.root_span_id IS NOT NULL THEN COALESCE(excluded.tenant_id, traces.tenant_id) ELSE COALESCE(traces.tenant_id, excluded.tenant_id) END",
+    )?
+    .execute(params![
+        project,
+        &trace_id[..],
+        a.root_name,
+        a.root_span_id.as_ref().map(|s| &s[..]),
+        a.start_ns,
+        a.end_ns,
+        a.spans,
+        a.errors,
+        a.tokens[0],
+        a.tokens[1],
+        a.tokens[2],
+        a.tokens[3],
+        a.tokens[4],
+        a.tokens[5],
+        a.cost,
+        a.service,
+        a.agent,
+        a.user,
+        a.session,
+        a.tenant,
+    ])?;
+    Ok(())
+}
