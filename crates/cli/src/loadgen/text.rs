@@ -94,12 +94,12 @@ const OPENERS: &[&str] = &[
     "I checked the records.",
     "Thanks for the details.",
     "Let me walk through it.",
-    "Good news:",
-    "Unfortunately,",
-    "Based on the data,",
+    "Good news, this is a known issue.",
+    "Unfortunately, this needs a closer look.",
+    "The data tells a clear story.",
     "I looked into this.",
     "Here is a short summary.",
-    "To answer your question,",
+    "I have an answer to your question.",
 ];
 
 const ADVICE: &[&str] = &[
@@ -117,22 +117,9 @@ const ADVICE: &[&str] = &[
     "we can compare it with last month's baseline",
 ];
 
-const SYSTEM_PROMPTS: &[&str] = &[
-    "You are a careful support agent. Answer concisely, cite the records you used, and never invent order numbers.",
-    "You are a research assistant. Break the task into steps, call tools when facts are missing, and summarise the findings.",
-    "You are a coding assistant working in a large repository. Prefer small, reviewable changes and explain the trade-offs.",
-    "You are a sales copilot. Be friendly, stay factual about pricing, and hand off to a human for discounts above ten percent.",
-    "You are a triage agent for production incidents. Classify severity, gather evidence with tools, and propose next steps.",
-];
-
 /// Picks one element of a non-empty list.
 pub fn pick<'a>(rng: &mut StdRng, list: &[&'a str]) -> &'a str {
     list[rng.random_range(0..list.len())]
-}
-
-/// A system prompt, chosen per agent.
-pub fn system_prompt(rng: &mut StdRng) -> &'static str {
-    pick(rng, SYSTEM_PROMPTS)
 }
 
 /// One sentence about a business object, with an identifier woven in now and then.
@@ -180,8 +167,12 @@ pub fn assistant_text(rng: &mut StdRng, min_len: usize) -> String {
         out.push(' ');
         if rng.random_bool(0.35) {
             let advice = pick(rng, ADVICE);
+            let lead = pick(
+                rng,
+                &["Given that,", "My suggestion:", "Next step:", "In short,"],
+            );
             out.push_str(&format!(
-                "Given that, {advice} (estimated impact: {}.{} hours).",
+                "{lead} {advice} (estimated effort: {}.{} hours).",
                 rng.random_range(0..12),
                 rng.random_range(0..10)
             ));

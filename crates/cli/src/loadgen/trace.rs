@@ -43,7 +43,7 @@ pub fn generate(rng: &mut StdRng, ctx: &TraceContext<'_>) -> Vec<Span> {
     let root_id = random_id::<8>(rng);
     let provider = &PROVIDERS[ctx.service.provider];
     let primary = rng.random_range(0..provider.models.len());
-    let system = text::system_prompt(rng);
+    let system = ctx.service.system_prompt;
     let user_len = rng.random_range(150..450);
     let user_turn = text::user_text(rng, user_len);
 

@@ -24,16 +24,7 @@ pub(crate) fn parse_timestamp(v: &Value) -> Result<i64, String> {
                 .ok_or_else(|| "not a finite number".to_owned())
                 .and_then(epoch_float),
         },
-        Value::String(s) if is_decimal(s.trim()) => {
-            let s = s.trim();
-            match s.parse::<i64>() {
-                Ok(i) => epoch_int(i),
-                Err(_) => s
-                    .parse::<f64>()
-                    .map_err(|e| e.to_string())
-                    .and_then(epoch_float),
-            }
-        }
+        Value::String(s) if is_decimal(s.trim()) => epoch_decimal(s.trim()),
         Value::String(s) => parse_rfc3339(s.trim()),
         _ => Err("not a string or number".to_owned()),
     };
@@ -71,15 +62,41 @@ fn epoch_int(i: i64) -> Result<i64, String> {
     to_i64(i128::from(i) * unit_nanos(i as f64))
 }
 
+/// A float epoch time. An f64 near today's epoch seconds resolves about 0.2 microseconds, so the
+/// fraction is rounded to whole microseconds (`1714564800.123` is exactly .123 s).
 fn epoch_float(f: f64) -> Result<i64, String> {
     if !f.is_finite() || f <= 0.0 {
         return Err("epoch times must be positive".to_owned());
     }
-    let ns = (f * unit_nanos(f) as f64).round();
-    if ns >= 9.2e18 {
+    if f >= 9.2e18 {
         return Err("after the year 2262".to_owned());
     }
-    Ok(ns as i64)
+    let unit = unit_nanos(f);
+    let whole = i128::from(f.trunc() as i64) * unit;
+    let fraction = if unit >= 1_000 {
+        (f.fract() * (unit / 1_000) as f64).round() as i128 * 1_000
+    } else {
+        f.fract().round() as i128
+    };
+    to_i64(whole + fraction)
+}
+
+/// A decimal string such as `"1714564800.25"`, converted exactly (no float rounding).
+fn epoch_decimal(s: &str) -> Result<i64, String> {
+    let (int_part, frac_part) = s.split_once('.').unwrap_or((s, ""));
+    let int: i64 = match int_part {
+        "" => 0,
+        digits => digits.parse().map_err(|_| "too many digits".to_owned())?,
+    };
+    if int <= 0 && frac_part.bytes().all(|b| b == b'0') {
+        return Err("epoch times must be positive".to_owned());
+    }
+    let unit = unit_nanos(int as f64);
+    // At most 18 fraction digits keep the arithmetic in i128; further digits are below 1 ns.
+    let digits = &frac_part[..frac_part.len().min(18)];
+    let scale = 10_i128.pow(digits.len() as u32);
+    let fraction = digits.parse::<i128>().unwrap_or(0) * unit / scale;
+    to_i64(i128::from(int) * unit + fraction)
 }
 
 fn to_i64(ns: i128) -> Result<i64, String> {
@@ -331,6 +348,10 @@ mod tests {
         check(json!(1_714_564_800_123_456_789_i64), MAY_1 + 123_456_789);
         check(json!("1714564800"), MAY_1);
         check(json!("1714564800.25"), MAY_1 + SEC / 4);
+        check(json!("1714564800.123456789"), MAY_1 + 123_456_789);
+        check(json!("1714564800123.5"), MAY_1 + 123_500_000);
+        check(json!(1_714_564_800.123), MAY_1 + 123_000_000);
+        check(json!(1_714_564_800_123.25), MAY_1 + 123_250_000);
         check(json!("2024-05-01T12:00:00Z"), MAY_1);
     }
 
@@ -338,6 +359,7 @@ mod tests {
     fn bad_timestamps_name_the_field_and_the_forms() {
         for v in [
             json!(-5),
+            json!("0.0"),
             json!(0),
             json!(true),
             json!("yesterday"),
