@@ -1,32 +1,80 @@
 //! Compact encodings shared by the engines: deflate-compressed JSON for the parts of an
 //! observation that are not promoted to columns, and a stable hash for resources.
 
-use std::io::{Read, Write};
+use std::cell::RefCell;
 
-use flate2::read::DeflateDecoder;
-use flate2::write::DeflateEncoder;
-use flate2::Compression;
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 use serde::{de::DeserializeOwned, Serialize};
 
 use crate::StoreError;
 
-/// Serializes `value` as JSON and deflates it.
+thread_local! {
+    // A deflate state is hundreds of KiB; making one per blob would dominate the cost of small
+    // blobs, so each thread keeps one and resets it.
+    static COMPRESSOR: RefCell<Compress> = RefCell::new(Compress::new(Compression::new(6), false));
+    static DECOMPRESSOR: RefCell<Decompress> = RefCell::new(Decompress::new(false));
+}
+
+/// Serializes `value` as JSON and deflates it (raw deflate, no header).
 pub fn pack<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
     let json = serde_json::to_vec(value).map_err(|e| StoreError::Engine(e.to_string()))?;
-    let mut enc = DeflateEncoder::new(Vec::with_capacity(json.len() / 2 + 16), Compression::new(6));
-    enc.write_all(&json)
-        .map_err(|e| StoreError::Engine(e.to_string()))?;
-    enc.finish().map_err(|e| StoreError::Engine(e.to_string()))
+    deflate(&json)
+}
+
+/// Raw-deflates `input` with the thread's reusable compressor.
+pub fn deflate(input: &[u8]) -> Result<Vec<u8>, StoreError> {
+    COMPRESSOR.with(|c| {
+        let mut c = c.borrow_mut();
+        c.reset();
+        let mut out = Vec::with_capacity(input.len() / 2 + 64);
+        loop {
+            let consumed = c.total_in() as usize;
+            let status = c
+                .compress_vec(&input[consumed..], &mut out, FlushCompress::Finish)
+                .map_err(|e| StoreError::Engine(format!("deflate failed: {e}")))?;
+            match status {
+                Status::StreamEnd => return Ok(out),
+                _ => out.reserve(out.capacity().max(64)),
+            }
+        }
+    })
+}
+
+/// Inflates a blob made by [`deflate`].
+pub fn inflate(input: &[u8]) -> Result<Vec<u8>, StoreError> {
+    DECOMPRESSOR.with(|d| {
+        let mut d = d.borrow_mut();
+        d.reset(false);
+        let mut out = Vec::with_capacity(input.len() * 4 + 64);
+        loop {
+            let consumed = d.total_in() as usize;
+            let before = d.total_out();
+            let status = d
+                .decompress_vec(&input[consumed..], &mut out, FlushDecompress::None)
+                .map_err(|e| StoreError::Engine(format!("corrupt stored blob: {e}")))?;
+            match status {
+                Status::StreamEnd => return Ok(out),
+                _ if d.total_out() == before && d.total_in() as usize == consumed => {
+                    // No progress with room to spare: the stream ends before its end marker.
+                    if out.len() < out.capacity() {
+                        return Err(StoreError::Engine("corrupt stored blob: truncated deflate stream".into()));
+                    }
+                    out.reserve(out.capacity().max(64));
+                }
+                _ => {
+                    if out.len() == out.capacity() {
+                        out.reserve(out.capacity().max(64));
+                    }
+                }
+            }
+        }
+    })
 }
 
 /// The inverse of [`pack`].
 pub fn unpack<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
-    let mut json = Vec::with_capacity(bytes.len() * 3);
-    DeflateDecoder::new(bytes)
-        .read_to_end(&mut json)
-        .map_err(|e| StoreError::Engine(format!("corrupt stored blob: {e}")))?;
-    serde_json::from_slice(&json)
-        .map_err(|e| StoreError::Engine(format!("corrupt stored blob: {e}")))
+    let json = inflate(bytes)?;
+    serde_json::from_slice(&json).map_err(|e| StoreError::Engine(format!("corrupt stored blob: {e}")))
 }
 
 /// FNV-1a 64-bit, folded to a non-negative i64: stable across runs and machines.
@@ -54,6 +102,17 @@ mod tests {
         );
         let back: serde_json::Value = unpack(&packed).unwrap();
         assert_eq!(back, v);
+    }
+
+    #[test]
+    fn reused_compressors_do_not_leak_state_between_blobs() {
+        let a = deflate(b"first blob first blob").unwrap();
+        let b = deflate(b"second").unwrap();
+        assert_eq!(inflate(&a).unwrap(), b"first blob first blob");
+        assert_eq!(inflate(&b).unwrap(), b"second");
+        let big: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        assert_eq!(inflate(&deflate(&big).unwrap()).unwrap(), big);
+        assert!(inflate(&a[..a.len() / 2]).is_err());
     }
 
     #[test]

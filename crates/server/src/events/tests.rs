@@ -1,5 +1,4 @@
 //! Tests of the native event format.
-#![allow(clippy::unwrap_used)]
 
 use super::*;
 

@@ -256,7 +256,6 @@ fn offset(c: &mut Cursor<'_>) -> Result<i64, String> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use serde_json::json;

@@ -1,5 +1,4 @@
 //! Tests of the OTLP decoders, the conversion to `RawBatch` and the response encodings.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
