@@ -68,11 +68,6 @@ def request(spans, service="reliability-test"):
     ])
 
 
-def trace_hex(req):
-    """The trace id (hex) of the first span of a request built by `batch`."""
-    return req.resource_spans[0].scope_spans[0].spans[0].trace_id.hex()
-
-
 def batch(rng, n_spans, payload_bytes=0):
     """A request of `n_spans` good spans with unique random ids (one trace), and their span ids
     as lowercase hex. `payload_bytes` of text go into one attribute of each span."""
@@ -147,20 +142,46 @@ class Outcomes:
             self.statuses[key] = self.statuses.get(key, 0) + 1
 
 
+class BatchFactory:
+    """Serialized batches of `n_spans` good spans, one trace each, with fresh random ids, made
+    cheaply: one request is serialized once with placeholder ids, then the placeholders are
+    swapped per batch. Span ids are a random 4-byte prefix per batch plus a 4-byte index."""
+
+    def __init__(self, rng, n_spans, payload_bytes=0):
+        self.rng, self.n = rng, n_spans
+        self.trace_ph, self.prefix_ph = new_id(rng, 16), new_id(rng, 4)
+        filler = "x" * payload_bytes
+        spans = [
+            span(self.trace_ph, self.prefix_ph + i.to_bytes(4, "big"), name=f"op-{i}",
+                 start=T0 + i, end=T0 + i + 1000,
+                 attrs={"test.index": i, "test.payload": filler} if payload_bytes else None)
+            for i in range(n_spans)
+        ]
+        self.template = request(spans).SerializeToString()
+        assert self.template.count(self.trace_ph) == n_spans
+        assert self.template.count(self.prefix_ph) == n_spans
+
+    def next(self):
+        """(serialized request, trace id hex, [span id hex])."""
+        trace_id, prefix = new_id(self.rng, 16), new_id(self.rng, 4)
+        data = self.template.replace(self.trace_ph, trace_id).replace(self.prefix_ph, prefix)
+        ids = [(prefix + i.to_bytes(4, "big")).hex() for i in range(self.n)]
+        return data, trace_id.hex(), ids
+
+
 def http_client(server, out, seed, stop, batch_spans, payload_bytes=0, max_requests=10_000,
                 deadline=None):
     """Sends protobuf batches until `stop` is set (or the limits); records every outcome.
     Refused batches are recorded and never retried."""
-    rng = random.Random(seed)
+    factory = BatchFactory(random.Random(seed), batch_spans, payload_bytes)
     session = requests.Session()
     url = server.url + "/v1/traces"
     for _ in range(max_requests):
         if stop.is_set() or (deadline and time.monotonic() > deadline):
             break
-        req, ids = batch(rng, batch_spans, payload_bytes)
+        data, trace_id, ids = factory.next()
         try:
-            r = session.post(url, data=req.SerializeToString(),
-                             headers={"Content-Type": PROTOBUF}, timeout=30)
+            r = session.post(url, data=data, headers={"Content-Type": PROTOBUF}, timeout=30)
         except requests.RequestException as e:
             out.count(type(e).__name__)
             with out.lock:
@@ -173,7 +194,7 @@ def http_client(server, out, seed, stop, batch_spans, payload_bytes=0, max_reque
                 if resp.partial_success.rejected_spans:
                     out.bad.append(f"unexpected partial success: {resp.partial_success}")
                 out.acked.update(ids)
-                out.acked_traces.append((trace_hex(req), len(ids)))
+                out.acked_traces.append((trace_id, len(ids)))
             elif r.status_code == 503:
                 out.refused.append(ids)
                 out.retry_after.append(r.headers.get("Retry-After"))
@@ -181,18 +202,30 @@ def http_client(server, out, seed, stop, batch_spans, payload_bytes=0, max_reque
                 out.bad.append(f"HTTP {r.status_code}: {r.content[:300]!r}")
 
 
+EXPORT_TRACES = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+
+
+def grpc_export_raw(channel):
+    """A TraceService/Export callable that takes already-serialized request bytes."""
+    return channel.unary_unary(
+        EXPORT_TRACES, request_serializer=None,
+        response_deserializer=trace_service_pb2.ExportTraceServiceResponse.FromString,
+    )
+
+
 def grpc_client(endpoint, out, seed, stop, batch_spans, payload_bytes=0, max_requests=10_000,
                 deadline=None):
-    """The gRPC twin of `http_client`."""
-    rng = random.Random(seed)
+    """The gRPC twin of `http_client`. UNAVAILABLE carrying the server's `retry-after`
+    trailer is a refusal; any other failure leaves the batch's fate unknown."""
+    factory = BatchFactory(random.Random(seed), batch_spans, payload_bytes)
     with grpc.insecure_channel(endpoint) as channel:
-        stub = trace_service_pb2_grpc.TraceServiceStub(channel)
+        export = grpc_export_raw(channel)
         for _ in range(max_requests):
             if stop.is_set() or (deadline and time.monotonic() > deadline):
                 break
-            req, ids = batch(rng, batch_spans, payload_bytes)
+            data, trace_id, ids = factory.next()
             try:
-                resp = stub.Export(req, timeout=30)
+                resp = export(data, timeout=30)
             except grpc.RpcError as e:
                 code = e.code()
                 out.count(code.name)
@@ -209,7 +242,7 @@ def grpc_client(endpoint, out, seed, stop, batch_spans, payload_bytes=0, max_req
                 if resp.partial_success.rejected_spans:
                     out.bad.append(f"unexpected partial success: {resp.partial_success}")
                 out.acked.update(ids)
-                out.acked_traces.append((trace_hex(req), len(ids)))
+                out.acked_traces.append((trace_id, len(ids)))
 
 
 def run_clients(targets):

@@ -1,5 +1,7 @@
 //! The behaviour suite and engine-specific checks on the embedded SQLite engine.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod suite;
 
 use std::sync::Arc;
