@@ -12,6 +12,7 @@ import zlib
 
 import grpc
 import requests
+from google.rpc import status_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.proto.common.v1 import common_pb2
 from opentelemetry.proto.resource.v1 import resource_pb2
@@ -131,6 +132,7 @@ class Outcomes:
         self.lock = threading.Lock()
         self.acked = set()       # span ids of batches answered 2xx / OK
         self.acked_traces = []   # (trace id hex, span count) of those batches
+        self.ack_times = []      # time.monotonic() when each of those answers arrived
         self.refused = []        # span-id lists of batches refused with a retryable answer
         self.unknown = []        # span-id lists whose fate is unknown (connection dropped)
         self.statuses = {}       # HTTP status or gRPC code name -> count
@@ -195,9 +197,13 @@ def http_client(server, out, seed, stop, batch_spans, payload_bytes=0, max_reque
                     out.bad.append(f"unexpected partial success: {resp.partial_success}")
                 out.acked.update(ids)
                 out.acked_traces.append((trace_id, len(ids)))
+                out.ack_times.append(time.monotonic())
             elif r.status_code == 503:
                 out.refused.append(ids)
                 out.retry_after.append(r.headers.get("Retry-After"))
+                if not r.headers.get("Content-Type", "").startswith(PROTOBUF) or \
+                        not status_pb2.Status.FromString(r.content).message:
+                    out.bad.append(f"503 without a protobuf Status body: {r.content[:200]!r}")
             else:
                 out.bad.append(f"HTTP {r.status_code}: {r.content[:300]!r}")
 
@@ -243,6 +249,7 @@ def grpc_client(endpoint, out, seed, stop, batch_spans, payload_bytes=0, max_req
                     out.bad.append(f"unexpected partial success: {resp.partial_success}")
                 out.acked.update(ids)
                 out.acked_traces.append((trace_id, len(ids)))
+                out.ack_times.append(time.monotonic())
 
 
 def run_clients(targets):

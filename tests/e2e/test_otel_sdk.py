@@ -9,6 +9,7 @@ import json
 import pytest
 from opentelemetry._logs import LogRecord, SeverityNumber
 from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as GrpcLogExporter
+from opentelemetry.exporter.otlp.proto.grpc.exporter import Compression as GrpcCompression
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpanExporter
 from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as HttpLogExporter
@@ -51,6 +52,8 @@ def span_exporter(server, transport):
         return HttpSpanExporter(endpoint=server.url + "/v1/traces")
     if transport == "http-gzip":
         return HttpSpanExporter(endpoint=server.url + "/v1/traces", compression=Compression.Gzip)
+    if transport == "grpc-gzip":
+        return GrpcSpanExporter(endpoint=server.grpc_endpoint, insecure=True, compression=GrpcCompression.Gzip)
     return GrpcSpanExporter(endpoint=server.grpc_endpoint, insecure=True)
 
 
@@ -144,7 +147,7 @@ def send_agent_trace(tracer):
 
 @pytest.mark.parametrize(
     "transport,batch",
-    [("http", False), ("http-gzip", True), ("grpc", True)],
+    [("http", False), ("http-gzip", True), ("grpc", True), ("grpc-gzip", False)],
 )
 def test_genai_agent_trace(server, transport, batch):
     exporter = Recording(span_exporter(server, transport))

@@ -13,9 +13,9 @@ from otlp_builders import (
     Outcomes, grpc_client, http_client, join_all, run_clients, stored_span_ids,
 )
 
-MAX_QUEUED = 2000
-HTTP_CLIENTS = 24
-GRPC_CLIENTS = 8
+MAX_QUEUED = 1500            # less than two batches: a batch waiting for the writer blocks the next
+HTTP_CLIENTS = 20
+GRPC_CLIENTS = 12
 BATCH_SPANS = 1000
 PAYLOAD_BYTES = 100          # per span: a batch is roughly 150 KB on the wire
 LOAD_SECONDS = 8

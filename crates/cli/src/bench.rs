@@ -118,15 +118,16 @@ impl Tally {
         self.throttled += other.throttled;
         self.errors += other.errors;
         self.latencies_us.extend(other.latencies_us);
-        for e in other.error_samples {
-            if self.error_samples.len() < 5 && !self.error_samples.contains(&e) {
-                self.error_samples.push(e);
-            }
-        }
+        other.error_samples.into_iter().for_each(|e| self.sample(e));
     }
 
     fn error(&mut self, message: String) {
         self.errors += 1;
+        self.sample(message);
+    }
+
+    /// Keeps a few distinct error messages to show.
+    fn sample(&mut self, message: String) {
         if self.error_samples.len() < 5 && !self.error_samples.contains(&message) {
             self.error_samples.push(message);
         }

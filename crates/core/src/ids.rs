@@ -29,6 +29,8 @@ pub enum IdError {
     AllZeros,
     #[error("must be hexadecimal ({hex_len} characters of 0-9, a-f)")]
     NotHex { hex_len: usize },
+    #[error("must be {hex_len} hex characters, got {got}")]
+    WrongHexLength { hex_len: usize, got: usize },
 }
 
 fn from_bytes<const N: usize>(bytes: &[u8]) -> Result<[u8; N], IdError> {
@@ -44,12 +46,11 @@ fn from_bytes<const N: usize>(bytes: &[u8]) -> Result<[u8; N], IdError> {
 }
 
 fn from_hex<const N: usize>(s: &str) -> Result<[u8; N], IdError> {
+    if !s.bytes().all(|c| hex_digit(c).is_some()) {
+        return Err(IdError::NotHex { hex_len: N * 2 });
+    }
     if s.len() != N * 2 {
-        return Err(IdError::WrongLength {
-            expected: N,
-            hex_len: N * 2,
-            got: s.len() / 2,
-        });
+        return Err(IdError::WrongHexLength { hex_len: N * 2, got: s.len() });
     }
     let mut out = [0u8; N];
     for (i, chunk) in s.as_bytes().chunks(2).enumerate() {
@@ -156,9 +157,7 @@ mod tests {
             SpanId::from_hex("zz00000000000001"),
             Err(IdError::NotHex { .. })
         ));
-        assert!(matches!(
-            TraceId::from_hex("abcd"),
-            Err(IdError::WrongLength { .. })
-        ));
+        assert!(matches!(TraceId::from_hex("abcd"), Err(IdError::WrongHexLength { got: 4, .. })));
+        assert!(matches!(TraceId::from_hex("xyz"), Err(IdError::NotHex { .. })));
     }
 }

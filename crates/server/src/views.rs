@@ -32,7 +32,7 @@ pub fn observation(o: &Observation, resources: &[Resource]) -> Json {
         "is_error": o.is_error(),
         "error": o.error,
         "service_name": o.service_name,
-        "scope": {"name": o.scope_name, "version": o.scope_version},
+        "scope": scope(o),
         "resource": resource_json(resources, o.resource_index),
         "operation": o.operation,
         "provider": o.provider,
@@ -86,10 +86,18 @@ pub fn log(l: &LogRecord, resources: &[Resource]) -> Json {
     v
 }
 
+fn scope(o: &Observation) -> Json {
+    let mut v = json!({"name": o.scope_name, "version": o.scope_version});
+    drop_nulls(&mut v);
+    v
+}
+
 pub fn trace(t: &TraceDetail) -> Json {
+    let mut summary = serde_json::to_value(&t.summary).unwrap_or_else(|_| json!({}));
+    drop_nulls(&mut summary);
     json!({
         "trace_id": t.summary.trace_id,
-        "summary": t.summary,
+        "summary": summary,
         "observations": t.observations.iter().map(|o| observation(o, &t.resources)).collect::<Vec<_>>(),
         "logs": t.logs.iter().map(|l| log(l, &t.resources)).collect::<Vec<_>>(),
     })

@@ -37,7 +37,9 @@ pub(super) fn input_output(ctx: &mut Ctx) -> (Option<Payload>, Option<Payload>) 
     (input, output)
 }
 
-/// A JSON array of role-bearing messages becomes `Messages`; anything else is a `Value`.
+/// A JSON array of role-bearing messages, a single message object (`{role, content}`, what
+/// the Langfuse OpenAI integration records as output) or `{"messages": [...]}` becomes
+/// `Messages`; anything else is a `Value`.
 pub(super) fn payload(json: Json) -> Payload {
     match messages_from_json(&json) {
         Some(msgs) => Payload::Messages(msgs),
@@ -46,6 +48,15 @@ pub(super) fn payload(json: Json) -> Payload {
 }
 
 fn messages_from_json(json: &Json) -> Option<Vec<Message>> {
+    if let Some(obj) = json.as_object() {
+        if let Some(inner) = obj.get("messages").filter(|_| obj.len() == 1) {
+            return messages_from_json(inner);
+        }
+        let is_message = obj.get("role").is_some_and(Json::is_string)
+            && ["content", "tool_calls", "parts"].iter().any(|k| obj.contains_key(*k))
+            && obj.keys().all(|k| MESSAGE_KEYS.contains(&k.as_str()));
+        return is_message.then(|| vec![message_from_object(obj, "user")]);
+    }
     let items = json.as_array().filter(|a| !a.is_empty())?;
     items
         .iter()
@@ -56,6 +67,10 @@ fn messages_from_json(json: &Json) -> Option<Vec<Message>> {
         })
         .collect()
 }
+
+/// Keys a single message object may carry and still be read as a message.
+const MESSAGE_KEYS: &[&str] =
+    &["role", "content", "tool_calls", "parts", "name", "tool_call_id", "finish_reason", "refusal", "audio"];
 
 /// (1) Langfuse `langfuse.observation.input` / `.output`.
 fn langfuse(ctx: &mut Ctx, side: Side) -> Option<Payload> {

@@ -160,3 +160,22 @@ fn text(role: &str, content: &str) -> Json {
 mod edge_cases;
 mod genai;
 mod openinference_langfuse;
+
+#[test]
+fn a_single_message_object_is_a_message_list() {
+    use crate::model::Payload;
+    let json = serde_json::json!({"role": "assistant", "content": "4"});
+    match super::messages::payload(json) {
+        Payload::Messages(m) => {
+            assert_eq!(m.len(), 1);
+            assert_eq!(m[0].role, "assistant");
+            assert_eq!(m[0].content.as_deref(), Some("4"));
+        }
+        other => panic!("expected messages, got {other:?}"),
+    }
+    let wrapped = serde_json::json!({"messages": [{"role": "user", "content": "hi"}]});
+    assert!(matches!(super::messages::payload(wrapped), Payload::Messages(m) if m.len() == 1));
+    // An object that merely has a role among other data stays a value.
+    let not_msg = serde_json::json!({"role": "admin", "content": "x", "user_id": 3});
+    assert!(matches!(super::messages::payload(not_msg), Payload::Value(_)));
+}

@@ -290,6 +290,9 @@ struct LogDetail {
     scope_name: Option<String>,
     #[serde(rename = "a", default, skip_serializing_if = "Map::is_empty")]
     attributes: Map<String, Json>,
+    /// The `body` column holds JSON text of a structured body (not a plain string).
+    #[serde(rename = "bj", default, skip_serializing_if = "is_false")]
+    body_is_json: bool,
 }
 
 pub fn encode_log_detail(log: &LogRecord) -> Result<Vec<u8>, StoreError> {
@@ -301,6 +304,7 @@ pub fn encode_log_detail(log: &LogRecord) -> Result<Vec<u8>, StoreError> {
             Json::Object(m) => m,
             _ => Map::new(),
         },
+        body_is_json: matches!(&log.body, Some(b) if !b.is_string()),
     })
 }
 
@@ -335,7 +339,10 @@ pub fn decode_log(c: LogColumns, resource_index: usize) -> Result<LogRecord, Sto
         span_id: c.span_id.and_then(|b| SpanId::from_bytes(&b).ok()),
         severity_number: c.severity as i32,
         severity_text: c.severity_text,
-        body: c.body.map(Json::String),
+        body: match c.body {
+            Some(text) if detail.body_is_json => Some(serde_json::from_str(&text).unwrap_or(Json::String(text))),
+            other => other.map(Json::String),
+        },
         service_name: c.service,
         session_id: c.session_id,
         agent_name: c.agent,

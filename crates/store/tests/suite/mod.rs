@@ -156,12 +156,23 @@ pub async fn logs_correlate_with_traces(store: Arc<dyn Engine>) {
         resource_index: 0,
         attributes: vec![("task.id".into(), AttrValue::Str("t1".into()))],
     };
+    // A structured body comes back structured; a string that looks like JSON stays a string.
+    let structured = LogRecord { time_ns: 7, body: Some(serde_json::json!({"event": "retry", "n": 2})), ..log.clone() };
+    let json_text = LogRecord { time_ns: 8, body: Some(serde_json::json!("{\"a\":1}")), ..log.clone() };
     let mut b = batch(vec![span(5, 1, None, ObservationKind::Span)]);
-    b.logs = vec![log.clone()];
+    b.logs = vec![log.clone(), structured.clone(), json_text.clone()];
     let out = store.write(P1, b).await.unwrap();
-    assert_eq!(out.logs, 1);
+    assert_eq!(out.logs, 3);
     let t = store.trace(P1, tid(5)).await.unwrap().unwrap();
-    assert_eq!(t.logs, vec![log]);
+    assert_eq!(t.logs, vec![log.clone(), structured, json_text]);
+
+    // Logs whose spans never arrived still read back as a trace with no observations.
+    let orphan = LogRecord { trace_id: Some(tid(6)), ..log };
+    store.write(P1, WriteBatch { logs: vec![orphan.clone()], ..Default::default() }).await.unwrap();
+    let t = store.trace(P1, tid(6)).await.unwrap().unwrap();
+    assert!(t.observations.is_empty());
+    assert_eq!(t.summary.span_count, 0);
+    assert_eq!(t.logs.len(), 1);
 }
 
 /// Keys: stored by hash, found by hash or public key, scoped to their project.

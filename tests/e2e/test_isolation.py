@@ -1,0 +1,163 @@
+"""Two projects on one server: the project comes from the credential only. The same trace id
+sent by each stays two traces; nothing in headers or query parameters can cross the line."""
+
+import base64
+
+import grpc
+import pytest
+import requests
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource
+from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
+
+TRACE = "11112222333344445555666677778888"
+ONLY_B = "9999aaaabbbbccccddddeeeeffff0000"
+T0 = 1_700_000_000_000_000_000
+
+
+def request(trace_id, name, service):
+    span = Span(
+        trace_id=bytes.fromhex(trace_id), span_id=bytes.fromhex("0102030405060708"), name=name,
+        start_time_unix_nano=T0, end_time_unix_nano=T0 + 1_000_000,
+    )
+    resource = Resource(attributes=[KeyValue(key="service.name", value=AnyValue(string_value=service))])
+    return trace_service_pb2.ExportTraceServiceRequest(
+        resource_spans=[ResourceSpans(resource=resource, scope_spans=[ScopeSpans(spans=[span])])]
+    )
+
+
+def post_trace(server, trace_id, name, service, headers=None, params=None):
+    body = request(trace_id, name, service).SerializeToString()
+    return server.post("/v1/traces", body, "application/x-protobuf", headers=headers, params=params)
+
+
+def basic(public, secret):
+    return {"Authorization": "Basic " + base64.b64encode(f"{public}:{secret}".encode()).decode()}
+
+
+def bearer(key):
+    return {"Authorization": f"Bearer {key['secret_key']}"}
+
+
+def read(server, trace_id, headers, params=None):
+    return requests.get(f"{server.url}/api/v1/traces/{trace_id}", headers=headers, params=params, timeout=10)
+
+
+def names(server, trace_id, headers, params=None):
+    r = read(server, trace_id, headers, params)
+    assert r.status_code == 200, r.text
+    return [o["name"] for o in r.json()["observations"]]
+
+
+@pytest.fixture
+def two_projects(server):
+    a, b = server.create_key("alpha"), server.create_key("beta")
+    assert post_trace(server, TRACE, "alpha-step", "svc-a", bearer(a)).status_code == 200
+    assert post_trace(server, TRACE, "beta-step", "svc-b", basic(b["public_key"], b["secret_key"])).status_code == 200
+    assert post_trace(server, ONLY_B, "beta-only", "svc-b", bearer(b)).status_code == 200
+    return server, a, b
+
+
+def test_anonymous_access_ends_when_the_first_key_exists(server):
+    before = "12" * 16
+    assert post_trace(server, before, "anonymous-step", "svc").status_code == 200
+    assert names(server, before, {}) == ["anonymous-step"]
+    a = server.create_key("alpha")
+    assert post_trace(server, "34" * 16, "late-anonymous", "svc").status_code == 401
+    assert read(server, before, {}).status_code == 401
+    # What was written anonymously belongs to project `default`, not to the new key's project.
+    assert read(server, before, bearer(a)).status_code == 404
+
+
+def test_same_trace_id_is_two_traces(two_projects):
+    server, a, b = two_projects
+    assert names(server, TRACE, bearer(a)) == ["alpha-step"]
+    assert names(server, TRACE, bearer(b)) == ["beta-step"]
+    assert names(server, TRACE, basic(a["public_key"], a["secret_key"])) == ["alpha-step"]
+    ra = read(server, TRACE, bearer(a)).json()
+    assert ra["summary"]["service_name"] == "svc-a" and ra["summary"]["span_count"] == 1
+
+
+def test_other_projects_trace_is_404(two_projects):
+    server, a, b = two_projects
+    r = read(server, ONLY_B, bearer(a))
+    assert r.status_code == 404
+    problem = r.json()
+    assert problem["status"] == 404 and problem["code"] == "not_found"
+    assert "beta-only" not in r.text
+    assert names(server, ONLY_B, bearer(b)) == ["beta-only"]
+
+
+def test_unauthenticated_and_wrong_credentials_are_401(two_projects):
+    server, a, b = two_projects
+    wrong = [
+        {},
+        {"Authorization": "Bearer sk-sl-not-a-real-key"},
+        {"Authorization": f"Bearer {a['secret_key']}x"},
+        {"Authorization": f"Bearer {a['public_key']}"},  # the public half is not a secret
+        basic(b["public_key"], a["secret_key"]),  # right secret, someone else's public key
+        basic("pk-sl-unknown", a["secret_key"]),  # right secret, unknown public key
+        basic(a["public_key"], "wrong"),
+        {"Authorization": "Token " + a["secret_key"]},
+    ]
+    for headers in wrong:
+        r = read(server, TRACE, headers)
+        assert r.status_code == 401, (headers, r.status_code)
+        assert r.json()["code"] == "unauthenticated" and r.json()["message"]
+        w = post_trace(server, "ab" * 16, "intruder", "svc-x", headers)
+        assert w.status_code == 401, (headers, w.status_code)
+        e = server.post("/api/v1/events", '[{"message": "intruder"}]', headers=headers)
+        assert e.status_code == 401, (headers, e.status_code)
+    # Nothing written by the refused requests reached either project.
+    for key in (a, b):
+        assert read(server, "ab" * 16, bearer(key)).status_code == 404
+
+
+def test_headers_and_parameters_cannot_pick_the_project(two_projects):
+    server, a, b = two_projects
+    spoof = {"X-Project": "beta", "X-Project-Id": "beta", "X-Sightline-Project": "beta",
+             "Langfuse-Project": "beta", "X-Scope-OrgID": "beta"}
+    assert names(server, TRACE, {**bearer(a), **spoof}) == ["alpha-step"]
+    assert names(server, TRACE, bearer(a), params={"project": "beta", "project_id": "beta"}) == ["alpha-step"]
+    r = read(server, ONLY_B, {**bearer(a), **spoof}, params={"project": "beta"})
+    assert r.status_code == 404
+    r = read(server, ONLY_B, spoof, params={"project": "beta"})
+    assert r.status_code == 401
+
+    # A write with A's key and B's name in headers and parameters lands in A.
+    spoofed = "cafe" * 8
+    assert post_trace(server, spoofed, "spoofed-write", "svc-a", {**bearer(a), **spoof},
+                      params={"project": "beta"}).status_code == 200
+    assert names(server, spoofed, bearer(a)) == ["spoofed-write"]
+    assert read(server, spoofed, bearer(b)).status_code == 404
+
+
+def grpc_export(server, req, metadata):
+    with grpc.insecure_channel(server.grpc_endpoint) as channel:
+        stub = trace_service_pb2_grpc.TraceServiceStub(channel)
+        return stub.Export(req, metadata=metadata, timeout=10)
+
+
+def test_grpc_is_scoped_by_its_authorization_metadata(two_projects):
+    server, a, b = two_projects
+    grpc_trace = "feed" * 8
+    grpc_export(server, request(grpc_trace, "grpc-alpha", "svc-a"),
+                [("authorization", f"Bearer {a['secret_key']}"), ("x-project", "beta")])
+    grpc_export(server, request(grpc_trace, "grpc-beta", "svc-b"),
+                [("authorization", basic(b["public_key"], b["secret_key"])["Authorization"])])
+    assert names(server, grpc_trace, bearer(a)) == ["grpc-alpha"]
+    assert names(server, grpc_trace, bearer(b)) == ["grpc-beta"]
+
+    refused = [
+        [],
+        [("authorization", "Bearer sk-sl-wrong")],
+        [("authorization", basic(a["public_key"], b["secret_key"])["Authorization"])],
+    ]
+    for metadata in refused:
+        with pytest.raises(grpc.RpcError) as err:
+            grpc_export(server, request("beef" * 8, "grpc-intruder", "svc-x"), metadata)
+        assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED, metadata
+        assert err.value.details()
+    for key in (a, b):
+        assert read(server, "beef" * 8, bearer(key)).status_code == 404
