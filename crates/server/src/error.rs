@@ -79,10 +79,17 @@ impl ApiError {
         }
     }
 
+    /// The gRPC status; retryable answers carry `google.rpc.RetryInfo` in the status details
+    /// (what OTLP exporters read) and a plain `retry-after` entry for humans.
     pub fn to_grpc(&self) -> tonic::Status {
-        let mut status = tonic::Status::new(self.code.grpc_code(), self.message.clone());
+        let code = self.code.grpc_code();
+        let mut status = if self.code.is_retryable() {
+            let details = crate::otlp::retry_status_details(code as i32, &self.message, RETRY_AFTER_SECS);
+            tonic::Status::with_details(code, self.message.clone(), details.into())
+        } else {
+            tonic::Status::new(code, self.message.clone())
+        };
         if self.code.is_retryable() {
-            // RetryInfo is what OTLP exporters read; the header form is the simplest we can send.
             if let Ok(v) = RETRY_AFTER_SECS.to_string().parse() {
                 status.metadata_mut().insert("retry-after", v);
             }
@@ -100,5 +107,24 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(_) => ErrorCode::InvalidArgument,
         };
         ApiError::new(code, e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prost::Message;
+
+    #[test]
+    fn retryable_grpc_answers_carry_retry_info() {
+        let status = ApiError::new(ErrorCode::Overloaded, "queue full").to_grpc();
+        assert_eq!(status.code(), tonic::Code::Unavailable);
+        let details = crate::otlp::RpcStatus::decode(status.details()).unwrap();
+        assert_eq!(details.details[0].type_url, "type.googleapis.com/google.rpc.RetryInfo");
+        let info = crate::otlp::RetryInfo::decode(details.details[0].value.as_slice()).unwrap();
+        assert_eq!(info.retry_delay.unwrap().seconds, RETRY_AFTER_SECS as i64);
+        let bad = ApiError::new(ErrorCode::InvalidArgument, "bad").to_grpc();
+        assert!(bad.details().is_empty());
+        assert_eq!(ApiError::new(ErrorCode::PayloadTooLarge, "big").to_grpc().code(), tonic::Code::ResourceExhausted);
     }
 }

@@ -182,8 +182,7 @@ pub(crate) fn glob_matches(pattern: &str, name: &str) -> bool {
     if pieces.len() == 1 {
         return pattern == name;
     }
-    if name.len() < first.len() + last.len() || !name.starts_with(first) || !name.ends_with(last)
-    {
+    if name.len() < first.len() + last.len() || !name.starts_with(first) || !name.ends_with(last) {
         return false;
     }
     let mut rest = &name[first.len()..name.len() - last.len()];
@@ -249,21 +248,24 @@ mod tests {
                     "anthropic.claude-3-5-haiku-20241022-v1:0",
                     MatchRule::PrefixStripped
                 ),
-                (
-                    "claude-3-5-haiku-20241022-v1:0",
-                    MatchRule::PrefixStripped
-                ),
+                ("claude-3-5-haiku-20241022-v1:0", MatchRule::PrefixStripped),
                 (
                     "bedrock/us.anthropic.claude-3-5-haiku-20241022",
                     MatchRule::DateStripped
                 ),
-                ("bedrock/us.anthropic.claude-3-5-haiku", MatchRule::DateStripped),
+                (
+                    "bedrock/us.anthropic.claude-3-5-haiku",
+                    MatchRule::DateStripped
+                ),
                 (
                     "us.anthropic.claude-3-5-haiku-20241022",
                     MatchRule::DateStripped
                 ),
                 ("us.anthropic.claude-3-5-haiku", MatchRule::DateStripped),
-                ("anthropic.claude-3-5-haiku-20241022", MatchRule::DateStripped),
+                (
+                    "anthropic.claude-3-5-haiku-20241022",
+                    MatchRule::DateStripped
+                ),
                 ("anthropic.claude-3-5-haiku", MatchRule::DateStripped),
                 ("claude-3-5-haiku-20241022", MatchRule::DateStripped),
                 ("claude-3-5-haiku", MatchRule::DateStripped),
@@ -300,9 +302,15 @@ mod tests {
 
     #[test]
     fn region_and_vendor_need_a_dotted_id() {
-        assert_eq!(strip_region("us.meta.llama3-1-8b").as_deref(), Some("meta.llama3-1-8b"));
+        assert_eq!(
+            strip_region("us.meta.llama3-1-8b").as_deref(),
+            Some("meta.llama3-1-8b")
+        );
         assert_eq!(strip_region("eu.x"), None);
-        assert_eq!(strip_vendor("amazon.nova-pro-v1:0").as_deref(), Some("nova-pro-v1:0"));
+        assert_eq!(
+            strip_vendor("amazon.nova-pro-v1:0").as_deref(),
+            Some("nova-pro-v1:0")
+        );
         assert_eq!(strip_vendor("gpt-4.1"), None);
         assert_eq!(strip_colon_provider("anthropic.claude-v2:1"), None);
     }

@@ -81,7 +81,9 @@ pub fn cost_for(obs: &Observation, registry: &PriceRegistry) -> Option<CostOutco
         .iter()
         .find_map(|m| registry.lookup(provider, m, obs.start_ns))
     else {
-        let at = provider.map(|p| format!(" at provider `{p}`")).unwrap_or_default();
+        let at = provider
+            .map(|p| format!(" at provider `{p}`"))
+            .unwrap_or_default();
         return Some(unknown(&format!(
             "no price known for model `{first_model}`{at}; add a price override for this model \
              name (provider, model, input and output USD per million tokens) to price it"

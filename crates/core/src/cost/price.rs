@@ -177,7 +177,9 @@ impl<'de> Deserialize<'de> for Day {
 
 fn days_in_month(year: u32, month: u32) -> u32 {
     match month {
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => {
+            29
+        }
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,
@@ -219,7 +221,17 @@ mod tests {
 
     #[test]
     fn bad_rates_say_how_to_write_them() {
-        for bad in ["", "-1", "1e-6", ".5", "5.", "1.0000000001", "abc", "1,5", "99999999999"] {
+        for bad in [
+            "",
+            "-1",
+            "1e-6",
+            ".5",
+            "5.",
+            "1.0000000001",
+            "abc",
+            "1,5",
+            "99999999999",
+        ] {
             let err = Rate::parse_usd(bad).unwrap_err();
             assert!(err.contains(bad.trim()), "{bad}: {err}");
         }
@@ -229,9 +241,15 @@ mod tests {
     fn rates_refuse_json_floats() {
         let err = serde_json::from_str::<Rate>("2.5").unwrap_err().to_string();
         assert!(err.contains("decimal strings"), "{err}");
-        assert_eq!(serde_json::from_str::<Rate>("\"2.5\"").unwrap().0, 2_500_000_000);
+        assert_eq!(
+            serde_json::from_str::<Rate>("\"2.5\"").unwrap().0,
+            2_500_000_000
+        );
         assert_eq!(serde_json::from_str::<Rate>("3").unwrap().0, 3_000_000_000);
-        assert_eq!(serde_json::to_string(&Rate(1_250_000_000)).unwrap(), "\"1.25\"");
+        assert_eq!(
+            serde_json::to_string(&Rate(1_250_000_000)).unwrap(),
+            "\"1.25\""
+        );
     }
 
     #[test]
@@ -245,7 +263,14 @@ mod tests {
             Day::parse("2000-02-29").unwrap().start_ns(),
             951_782_400_000_000_000
         );
-        for bad in ["2025-02-29", "2025-13-01", "2025-1-01", "20250101", "2025-00-10", "x"] {
+        for bad in [
+            "2025-02-29",
+            "2025-13-01",
+            "2025-1-01",
+            "20250101",
+            "2025-00-10",
+            "x",
+        ] {
             assert!(Day::parse(bad).is_err(), "{bad}");
         }
         assert_eq!(Day::parse("2025-06-10").unwrap().to_string(), "2025-06-10");

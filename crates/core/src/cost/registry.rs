@@ -114,12 +114,18 @@ struct ProviderGroup {
 #[derive(Debug, Default)]
 struct Table {
     entries: Vec<PriceEntry>,
-    /// (provider, name) to entry indexes, oldest `effective_from` first.
-    by_provider: HashMap<(String, String), Vec<usize>>,
-    /// Name to the providers that price it, in table order.
-    by_name: HashMap<String, Vec<String>>,
-    /// (glob, entry index), most specific first, then table order.
+    /// Lowercased name (model or alias) to the providers that price it, in table order, each
+    /// with its entry indexes oldest `effective_from` first.
+    by_name: HashMap<String, Vec<History>>,
+    /// (lowercased glob, entry index), most specific first, then table order.
     patterns: Vec<(String, usize)>,
+}
+
+/// One provider's prices for one name over time.
+#[derive(Debug)]
+struct History {
+    provider: String,
+    entries: Vec<usize>,
 }
 
 impl Table {
@@ -131,27 +137,24 @@ impl Table {
         };
         for (i, entry) in table.entries.iter().enumerate() {
             let provider = entry.provider.trim().to_lowercase();
-            let names = std::iter::once(&entry.model).chain(&entry.aliases);
-            for name in names {
-                let name = name.trim().to_lowercase();
-                let providers = table.by_name.entry(name.clone()).or_default();
-                if !providers.contains(&provider) {
-                    providers.push(provider.clone());
+            for name in std::iter::once(&entry.model).chain(&entry.aliases) {
+                let histories = table.by_name.entry(name.trim().to_lowercase()).or_default();
+                match histories.iter_mut().find(|h| h.provider == provider) {
+                    Some(h) => h.entries.push(i),
+                    None => histories.push(History {
+                        provider: provider.clone(),
+                        entries: vec![i],
+                    }),
                 }
-                table
-                    .by_provider
-                    .entry((provider.clone(), name))
-                    .or_default()
-                    .push(i);
             }
             for pattern in &entry.patterns {
                 table.patterns.push((pattern.trim().to_lowercase(), i));
             }
         }
         let entries = &table.entries;
-        for history in table.by_provider.values_mut() {
+        for history in table.by_name.values_mut().flatten() {
             // Stable: for the same day, the later entry stays later and so wins.
-            history.sort_by_key(|&i| entries[i].starts_ns());
+            history.entries.sort_by_key(|&i| entries[i].starts_ns());
         }
         table
             .patterns
@@ -159,27 +162,40 @@ impl Table {
         table
     }
 
-    /// The newest entry of `provider`'s `name` that applies at `at_ns`.
-    fn at(&self, provider: &str, name: &str, at_ns: i64) -> Option<&PriceEntry> {
-        let history = self.by_provider.get(&(provider.to_string(), name.to_string()))?;
+    /// The newest entry of `history` that applies at `at_ns`.
+    fn at(&self, history: &History, at_ns: i64) -> Option<&PriceEntry> {
         history
+            .entries
             .iter()
             .rev()
             .map(|&i| &self.entries[i])
             .find(|e| e.starts_ns() <= at_ns)
     }
 
+    /// `name` under `provider` if it prices it, else under the first provider that does; and
+    /// whether the provider was the call's.
     fn find(&self, provider: Option<&str>, name: &str, at_ns: i64) -> Option<(&PriceEntry, bool)> {
+        let histories = self.by_name.get(name)?;
         if let Some(p) = provider {
-            if let Some(e) = self.at(p, name, at_ns) {
+            let own = histories.iter().find(|h| h.provider == p);
+            if let Some(e) = own.and_then(|h| self.at(h, at_ns)) {
                 return Some((e, true));
             }
         }
-        self.by_name
-            .get(name)?
+        histories
             .iter()
-            .find_map(|p| self.at(p, name, at_ns))
+            .find_map(|h| self.at(h, at_ns))
             .map(|e| (e, false))
+    }
+
+    /// The entry of `entry`'s own provider and model that applies at `at_ns`.
+    fn same_model_at(&self, entry: &PriceEntry, at_ns: i64) -> Option<&PriceEntry> {
+        let provider = entry.provider.trim().to_lowercase();
+        self.by_name
+            .get(&entry.model.trim().to_lowercase())?
+            .iter()
+            .find(|h| h.provider == provider)
+            .and_then(|h| self.at(h, at_ns))
     }
 
     fn resolve(&self, provider: Option<&str>, model: &str, at_ns: i64) -> Option<PriceMatch<'_>> {
@@ -194,38 +210,32 @@ impl Table {
                     MatchRule::Exact if !same_provider => MatchRule::ExactAnyProvider,
                     rule => rule,
                 };
-                return Some(self.found(entry, rule));
+                return Some(matched(entry, rule));
             }
         }
         // Globs: under the call's provider first, then any provider.
         let pattern_hit = |same_provider: bool| {
             self.patterns.iter().find_map(|(pattern, i)| {
                 let entry = &self.entries[*i];
-                let provider_ok =
-                    !same_provider || provider.is_some_and(|p| entry.provider.eq_ignore_ascii_case(p));
+                let provider_ok = !same_provider
+                    || provider.is_some_and(|p| entry.provider.eq_ignore_ascii_case(p));
                 let hit = provider_ok && names.iter().any(|c| glob_matches(pattern, &c.name));
                 // The glob picks the model; its history picks the price for the time.
-                hit.then(|| {
-                    self.at(
-                        &entry.provider.trim().to_lowercase(),
-                        &entry.model.trim().to_lowercase(),
-                        at_ns,
-                    )
-                })
-                .flatten()
+                hit.then(|| self.same_model_at(entry, at_ns)).flatten()
             })
         };
-        let entry = (if provider.is_some() { pattern_hit(true) } else { None })
+        let entry = provider
+            .and_then(|_| pattern_hit(true))
             .or_else(|| pattern_hit(false))?;
-        Some(self.found(entry, MatchRule::Pattern))
+        Some(matched(entry, MatchRule::Pattern))
     }
+}
 
-    fn found<'a>(&'a self, entry: &'a PriceEntry, rule: MatchRule) -> PriceMatch<'a> {
-        PriceMatch {
-            entry,
-            rule,
-            is_override: false,
-        }
+fn matched(entry: &PriceEntry, rule: MatchRule) -> PriceMatch<'_> {
+    PriceMatch {
+        entry,
+        rule,
+        is_override: false,
     }
 }
 

@@ -77,22 +77,94 @@ fn lookup_order() {
     use MatchRule::*;
     // Exact, under the call's provider and under any provider.
     check_lookup(Some("openai"), "gpt-4o", "openai", "gpt-4o", Exact);
-    check_lookup(Some("azure.ai.openai"), "gpt-4o", "azure.ai.openai", "gpt-4o", Exact);
+    check_lookup(
+        Some("azure.ai.openai"),
+        "gpt-4o",
+        "azure.ai.openai",
+        "gpt-4o",
+        Exact,
+    );
     check_lookup(None, "gpt-4o", "openai", "gpt-4o", ExactAnyProvider);
-    check_lookup(Some("litellm"), "GPT-4o", "openai", "gpt-4o", ExactAnyProvider);
-    check_lookup(None, "claude-3-5-sonnet-latest", "anthropic", "claude-3-5-sonnet-20241022", ExactAnyProvider);
+    check_lookup(
+        Some("litellm"),
+        "GPT-4o",
+        "openai",
+        "gpt-4o",
+        ExactAnyProvider,
+    );
+    check_lookup(
+        None,
+        "claude-3-5-sonnet-latest",
+        "anthropic",
+        "claude-3-5-sonnet-20241022",
+        ExactAnyProvider,
+    );
     // A snapshot with its own entry keeps it; one without gets its family's.
-    check_lookup(Some("openai"), "gpt-4o-2024-05-13", "openai", "gpt-4o-2024-05-13", Exact);
-    check_lookup(Some("openai"), "gpt-4o-mini-2024-07-18", "openai", "gpt-4o-mini", DateStripped);
-    check_lookup(Some("openai"), "gpt-4.1-2025-04-14", "openai", "gpt-4.1", DateStripped);
-    check_lookup(Some("anthropic"), "claude-3-5-sonnet-20241022", "anthropic", "claude-3-5-sonnet-20241022", Exact);
-    check_lookup(Some("anthropic"), "claude-sonnet-4-5-20250929", "anthropic", "claude-sonnet-4-5-20250929", Exact);
+    check_lookup(
+        Some("openai"),
+        "gpt-4o-2024-05-13",
+        "openai",
+        "gpt-4o-2024-05-13",
+        Exact,
+    );
+    check_lookup(
+        Some("openai"),
+        "gpt-4o-mini-2024-07-18",
+        "openai",
+        "gpt-4o-mini",
+        DateStripped,
+    );
+    check_lookup(
+        Some("openai"),
+        "gpt-4.1-2025-04-14",
+        "openai",
+        "gpt-4.1",
+        DateStripped,
+    );
+    check_lookup(
+        Some("anthropic"),
+        "claude-3-5-sonnet-20241022",
+        "anthropic",
+        "claude-3-5-sonnet-20241022",
+        Exact,
+    );
+    check_lookup(
+        Some("anthropic"),
+        "claude-sonnet-4-5-20250929",
+        "anthropic",
+        "claude-sonnet-4-5-20250929",
+        Exact,
+    );
     // Provider prefixes.
     check_lookup(None, "openai/gpt-4o", "openai", "gpt-4o", PrefixStripped);
-    check_lookup(None, "openai:gpt-4.1-mini", "openai", "gpt-4.1-mini", PrefixStripped);
-    check_lookup(Some("openai"), "openai/gpt-4o-2024-08-06", "openai", "gpt-4o-2024-08-06", PrefixStripped);
-    check_lookup(Some("azure.ai.openai"), "azure/gpt-4.1", "azure.ai.openai", "gpt-4.1", PrefixStripped);
-    check_lookup(Some("gcp.gemini"), "gemini/gemini-2.5-flash", "gcp.gemini", "gemini-2.5-flash", PrefixStripped);
+    check_lookup(
+        None,
+        "openai:gpt-4.1-mini",
+        "openai",
+        "gpt-4.1-mini",
+        PrefixStripped,
+    );
+    check_lookup(
+        Some("openai"),
+        "openai/gpt-4o-2024-08-06",
+        "openai",
+        "gpt-4o-2024-08-06",
+        PrefixStripped,
+    );
+    check_lookup(
+        Some("azure.ai.openai"),
+        "azure/gpt-4.1",
+        "azure.ai.openai",
+        "gpt-4.1",
+        PrefixStripped,
+    );
+    check_lookup(
+        Some("gcp.gemini"),
+        "gemini/gemini-2.5-flash",
+        "gcp.gemini",
+        "gemini-2.5-flash",
+        PrefixStripped,
+    );
     check_lookup(
         Some("together"),
         "together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo",
@@ -130,17 +202,48 @@ fn lookup_order() {
         DateStripped,
     );
     // Vertex AI `@` dates.
-    check_lookup(Some("gcp.vertex_ai"), "claude-3-5-sonnet-v2@20241022", "gcp.vertex_ai", "claude-3-5-sonnet-v2@20241022", Exact);
-    check_lookup(Some("gcp.vertex_ai"), "gemini-2.0-flash-001", "gcp.vertex_ai", "gemini-2.0-flash", Exact);
+    check_lookup(
+        Some("gcp.vertex_ai"),
+        "claude-3-5-sonnet-v2@20241022",
+        "gcp.vertex_ai",
+        "claude-3-5-sonnet-v2@20241022",
+        Exact,
+    );
+    check_lookup(
+        Some("gcp.vertex_ai"),
+        "gemini-2.0-flash-001",
+        "gcp.vertex_ai",
+        "gemini-2.0-flash",
+        Exact,
+    );
     // Globs, last.
-    check_lookup(None, "ft:gpt-4o-mini-2024-07-18:acme::9xYz", "openai", "ft:gpt-4o-mini", Pattern);
-    check_lookup(Some("gcp.gemini"), "gemini-2.5-pro-preview-06-05", "gcp.gemini", "gemini-2.5-pro", Pattern);
+    check_lookup(
+        None,
+        "ft:gpt-4o-mini-2024-07-18:acme::9xYz",
+        "openai",
+        "ft:gpt-4o-mini",
+        Pattern,
+    );
+    check_lookup(
+        Some("gcp.gemini"),
+        "gemini-2.5-pro-preview-06-05",
+        "gcp.gemini",
+        "gemini-2.5-pro",
+        Pattern,
+    );
 }
 
 #[test]
 fn unknown_models_have_no_price() {
     let reg = registry();
-    for model in ["", "my-own-model", "gpt-99", "llama", "us.unknown.model-v1:0", "ft:"] {
+    for model in [
+        "",
+        "my-own-model",
+        "gpt-99",
+        "llama",
+        "us.unknown.model-v1:0",
+        "ft:",
+    ] {
         assert!(reg.lookup(None, model, JAN_2026).is_none(), "{model}");
     }
     // A non-ASCII name is looked up, not a panic.
@@ -152,7 +255,9 @@ fn unknown_models_have_no_price() {
 fn gpt_4o_with_openai_style_cached_tokens() {
     // OpenAI reports prompt_tokens = 10_000 including 8_000 cached; completion 500.
     let reg = registry();
-    let entry = reg.lookup(Some("openai"), "gpt-4o-2024-08-06", JAN_2026).unwrap();
+    let entry = reg
+        .lookup(Some("openai"), "gpt-4o-2024-08-06", JAN_2026)
+        .unwrap();
     let usage = Usage {
         cache_read: Some(8_000),
         ..usage(10_000, 500)
@@ -223,7 +328,11 @@ fn reasoning_is_charged_once_at_its_rate() {
     // Its own rate (Gemini 2.5 Flash preview thinking at $3.50/M), and Gemini's raw convention
     // where candidates exclude thoughts.
     let flash = reg
-        .lookup(Some("gcp.gemini"), "gemini-2.5-flash-preview-04-17", JAN_2026)
+        .lookup(
+            Some("gcp.gemini"),
+            "gemini-2.5-flash-preview-04-17",
+            JAN_2026,
+        )
         .unwrap();
     let raw = Usage {
         reasoning: Some(2_000),
@@ -286,10 +395,16 @@ fn overrides_beat_the_bundled_price() {
     // An override matches through the whole order, so snapshots and prefixes get it too,
     // even a snapshot the bundled table prices by itself.
     for model in ["openai/gpt-4o", "gpt-4o-2024-08-06", "GPT-4o"] {
-        assert_eq!(reg.lookup(Some("openai"), model, JAN_2026), Some(&discounted), "{model}");
+        assert_eq!(
+            reg.lookup(Some("openai"), model, JAN_2026),
+            Some(&discounted),
+            "{model}"
+        );
     }
     // Other models keep the bundled price; the list shows the override first.
-    let mini = reg.resolve(Some("openai"), "gpt-4o-mini", JAN_2026).unwrap();
+    let mini = reg
+        .resolve(Some("openai"), "gpt-4o-mini", JAN_2026)
+        .unwrap();
     assert!(!mini.is_override);
     assert_eq!(reg.list().next(), Some(&discounted));
     // A price for a model the table lacks.
@@ -314,9 +429,17 @@ fn a_price_change_does_not_rewrite_earlier_calls() {
     assert_eq!(cost_at(day), 10_000_000_000);
     assert_eq!(cost_at(JAN_2026), 10_000_000_000);
     // DeepSeek changed twice; the alias follows the same history.
-    let deepseek = |at: i64| reg.lookup(None, "deepseek-v3", at).unwrap().output.to_string();
+    let deepseek = |at: i64| {
+        reg.lookup(None, "deepseek-v3", at)
+            .unwrap()
+            .output
+            .to_string()
+    };
     assert_eq!(deepseek(JAN_2025), "1.1");
-    assert_eq!(deepseek(Day::parse("2025-09-10").unwrap().start_ns()), "1.68");
+    assert_eq!(
+        deepseek(Day::parse("2025-09-10").unwrap().start_ns()),
+        "1.68"
+    );
     assert_eq!(deepseek(JAN_2026), "0.42");
 }
 
@@ -341,21 +464,47 @@ fn bad_tables_are_refused_with_a_fix() {
         )
     };
     let cases = [
-        (r#"{"model": "m", "input": 1.5, "output": "2"}"#, "decimal strings"),
-        (r#"{"model": "m", "input": "-1", "output": "2"}"#, "plain decimal"),
-        (r#"{"model": "m", "input": "1", "output": "2", "colour": "red"}"#, "colour"),
-        (r#"{"model": "", "input": "1", "output": "2"}"#, "empty `model`"),
-        (r#"{"model": "m", "input": "1", "output": "2", "match": ["m-1"]}"#, "aliases"),
-        (r#"{"model": "m", "input": "1", "output": "2", "match": ["*a*"]}"#, "three literal"),
-        (r#"{"model": "m", "input": "1", "output": "2", "effective_from": "2025-13-01"}"#, "YYYY-MM-DD"),
+        (
+            r#"{"model": "m", "input": 1.5, "output": "2"}"#,
+            "decimal strings",
+        ),
+        (
+            r#"{"model": "m", "input": "-1", "output": "2"}"#,
+            "plain decimal",
+        ),
+        (
+            r#"{"model": "m", "input": "1", "output": "2", "colour": "red"}"#,
+            "colour",
+        ),
+        (
+            r#"{"model": "", "input": "1", "output": "2"}"#,
+            "empty `model`",
+        ),
+        (
+            r#"{"model": "m", "input": "1", "output": "2", "match": ["m-1"]}"#,
+            "aliases",
+        ),
+        (
+            r#"{"model": "m", "input": "1", "output": "2", "match": ["*a*"]}"#,
+            "three literal",
+        ),
+        (
+            r#"{"model": "m", "input": "1", "output": "2", "effective_from": "2025-13-01"}"#,
+            "YYYY-MM-DD",
+        ),
         (
             r#"{"model": "m", "input": "1", "output": "2"}, {"model": "M", "input": "1", "output": "3"}"#,
             "twice",
         ),
-        (r#"{"provider": "q", "model": "m", "input": "1", "output": "2"}"#, "group"),
+        (
+            r#"{"provider": "q", "model": "m", "input": "1", "output": "2"}"#,
+            "group",
+        ),
     ];
     for (models, want) in cases {
-        let err = PriceRegistry::from_json(&table(models)).unwrap_err().to_string();
+        let err = PriceRegistry::from_json(&table(models))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains(want), "{models}: {err}");
     }
     assert!(PriceRegistry::from_json("not json").is_err());
@@ -394,10 +543,16 @@ fn provided_beats_computed_beats_unknown() {
     assert_eq!(c.total_nano_usd(), Some(2_500_000 + 1_000_000));
     // The response model is priced first.
     o.response_model = Some("gpt-4o-2024-05-13".into());
-    assert_eq!(cost_for(&o, &reg).unwrap().total_nano_usd(), Some(5_000_000 + 1_500_000));
+    assert_eq!(
+        cost_for(&o, &reg).unwrap().total_nano_usd(),
+        Some(5_000_000 + 1_500_000)
+    );
     // Unknown response model: the request model still prices it.
     o.response_model = Some("gpt-4o-internal-build".into());
-    assert_eq!(cost_for(&o, &reg).unwrap().total_nano_usd(), Some(3_500_000));
+    assert_eq!(
+        cost_for(&o, &reg).unwrap().total_nano_usd(),
+        Some(3_500_000)
+    );
 }
 
 #[test]
@@ -409,8 +564,14 @@ fn unknown_costs_say_why_and_are_never_zero() {
     };
     assert_eq!(reason(&llm(None, usage(1, 1))), "no model name");
     let r = reason(&llm(Some("acme-llm-7"), usage(1, 1)));
-    assert!(r.contains("`acme-llm-7`") && r.contains("`openai`") && r.contains("override"), "{r}");
-    assert_eq!(reason(&llm(Some("gpt-4o"), Usage::default())), "no token usage reported");
+    assert!(
+        r.contains("`acme-llm-7`") && r.contains("`openai`") && r.contains("override"),
+        "{r}"
+    );
+    assert_eq!(
+        reason(&llm(Some("gpt-4o"), Usage::default())),
+        "no token usage reported"
+    );
     let only_total = Usage {
         total: Some(10),
         ..Usage::default()
@@ -426,7 +587,10 @@ fn only_llm_and_embedding_calls_have_a_cost() {
     let reg = registry();
     let mut o = llm(Some("text-embedding-3-small"), usage(1_000_000, 0));
     o.kind = ObservationKind::Embedding;
-    assert_eq!(cost_for(&o, &reg).unwrap().total_nano_usd(), Some(20_000_000));
+    assert_eq!(
+        cost_for(&o, &reg).unwrap().total_nano_usd(),
+        Some(20_000_000)
+    );
     for kind in ObservationKind::ALL {
         if matches!(kind, ObservationKind::Llm | ObservationKind::Embedding) {
             continue;
