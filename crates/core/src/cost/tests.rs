@@ -65,8 +65,7 @@ fn bundled_table_loads_with_hundreds_of_models() {
     ] {
         assert!(reg.list().any(|e| e.provider == provider), "{provider}");
     }
-    // Every rate is sane: outputs cost no less than zero and no entry is free on both sides
-    // except where it says so.
+    // Every entry charges for input (a zero would hide a typo as a free model).
     for e in reg.list() {
         assert!(e.input.nano_per_million() > 0, "{} {}", e.provider, e.model);
     }

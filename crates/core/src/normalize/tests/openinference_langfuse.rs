@@ -224,7 +224,7 @@ fn langfuse_sdk_generation() {
             "ttft_ns": 350_000_000, "cost_nano_usd": 300_000,
             "session_id": "s-1", "user_id": "u-1", "tags": ["beta", "eu", "prod"],
             "input": {"messages": [text("user", "Hi")]},
-            "output": {"value": {"role": "assistant", "content": "Hello"}},
+            "output": {"messages": [{"role": "assistant", "content": "Hello"}]},
             "attributes": [["langfuse.environment", "production"], ["langfuse.observation.metadata.foo", "bar"]],
         }),
     );
