@@ -50,7 +50,10 @@ fn from_hex<const N: usize>(s: &str) -> Result<[u8; N], IdError> {
         return Err(IdError::NotHex { hex_len: N * 2 });
     }
     if s.len() != N * 2 {
-        return Err(IdError::WrongHexLength { hex_len: N * 2, got: s.len() });
+        return Err(IdError::WrongHexLength {
+            hex_len: N * 2,
+            got: s.len(),
+        });
     }
     let mut out = [0u8; N];
     for (i, chunk) in s.as_bytes().chunks(2).enumerate() {
@@ -157,7 +160,13 @@ mod tests {
             SpanId::from_hex("zz00000000000001"),
             Err(IdError::NotHex { .. })
         ));
-        assert!(matches!(TraceId::from_hex("abcd"), Err(IdError::WrongHexLength { got: 4, .. })));
-        assert!(matches!(TraceId::from_hex("xyz"), Err(IdError::NotHex { .. })));
+        assert!(matches!(
+            TraceId::from_hex("abcd"),
+            Err(IdError::WrongHexLength { got: 4, .. })
+        ));
+        assert!(matches!(
+            TraceId::from_hex("xyz"),
+            Err(IdError::NotHex { .. })
+        ));
     }
 }

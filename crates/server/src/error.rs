@@ -84,7 +84,8 @@ impl ApiError {
     pub fn to_grpc(&self) -> tonic::Status {
         let code = self.code.grpc_code();
         let mut status = if self.code.is_retryable() {
-            let details = crate::otlp::retry_status_details(code as i32, &self.message, RETRY_AFTER_SECS);
+            let details =
+                crate::otlp::retry_status_details(code as i32, &self.message, RETRY_AFTER_SECS);
             tonic::Status::with_details(code, self.message.clone(), details.into())
         } else {
             tonic::Status::new(code, self.message.clone())
@@ -120,11 +121,19 @@ mod tests {
         let status = ApiError::new(ErrorCode::Overloaded, "queue full").to_grpc();
         assert_eq!(status.code(), tonic::Code::Unavailable);
         let details = crate::otlp::RpcStatus::decode(status.details()).unwrap();
-        assert_eq!(details.details[0].type_url, "type.googleapis.com/google.rpc.RetryInfo");
+        assert_eq!(
+            details.details[0].type_url,
+            "type.googleapis.com/google.rpc.RetryInfo"
+        );
         let info = crate::otlp::RetryInfo::decode(details.details[0].value.as_slice()).unwrap();
         assert_eq!(info.retry_delay.unwrap().seconds, RETRY_AFTER_SECS as i64);
         let bad = ApiError::new(ErrorCode::InvalidArgument, "bad").to_grpc();
         assert!(bad.details().is_empty());
-        assert_eq!(ApiError::new(ErrorCode::PayloadTooLarge, "big").to_grpc().code(), tonic::Code::ResourceExhausted);
+        assert_eq!(
+            ApiError::new(ErrorCode::PayloadTooLarge, "big")
+                .to_grpc()
+                .code(),
+            tonic::Code::ResourceExhausted
+        );
     }
 }

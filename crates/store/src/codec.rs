@@ -57,7 +57,9 @@ pub fn inflate(input: &[u8]) -> Result<Vec<u8>, StoreError> {
                 _ if d.total_out() == before && d.total_in() as usize == consumed => {
                     // No progress with room to spare: the stream ends before its end marker.
                     if out.len() < out.capacity() {
-                        return Err(StoreError::Engine("corrupt stored blob: truncated deflate stream".into()));
+                        return Err(StoreError::Engine(
+                            "corrupt stored blob: truncated deflate stream".into(),
+                        ));
                     }
                     out.reserve(out.capacity().max(64));
                 }
@@ -74,7 +76,8 @@ pub fn inflate(input: &[u8]) -> Result<Vec<u8>, StoreError> {
 /// The inverse of [`pack`].
 pub fn unpack<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
     let json = inflate(bytes)?;
-    serde_json::from_slice(&json).map_err(|e| StoreError::Engine(format!("corrupt stored blob: {e}")))
+    serde_json::from_slice(&json)
+        .map_err(|e| StoreError::Engine(format!("corrupt stored blob: {e}")))
 }
 
 /// FNV-1a 64-bit, folded to a non-negative i64: stable across runs and machines.

@@ -12,7 +12,11 @@ use sightline_store::{SpanWriter, StoreError, TraceReader};
 use suite::{batch, span, tid, Engine};
 
 fn open(dir: &std::path::Path, max_queued: usize) -> SqliteStore {
-    SqliteStore::open(&SqliteConfig { data_dir: dir.to_path_buf(), max_queued }).unwrap()
+    SqliteStore::open(&SqliteConfig {
+        data_dir: dir.to_path_buf(),
+        max_queued,
+    })
+    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -32,11 +36,21 @@ async fn data_survives_reopen_and_migrations_are_idempotent() {
     let dir = tempfile::tempdir().unwrap();
     {
         let store = open(dir.path(), 1000);
-        store.write(sightline_core::ProjectId(1), batch(vec![span(1, 1, None, ObservationKind::Span)])).await.unwrap();
+        store
+            .write(
+                sightline_core::ProjectId(1),
+                batch(vec![span(1, 1, None, ObservationKind::Span)]),
+            )
+            .await
+            .unwrap();
         store.shutdown();
     }
     let store = open(dir.path(), 1000);
-    assert!(store.trace(sightline_core::ProjectId(1), tid(1)).await.unwrap().is_some());
+    assert!(store
+        .trace(sightline_core::ProjectId(1), tid(1))
+        .await
+        .unwrap()
+        .is_some());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -47,8 +61,12 @@ async fn a_full_queue_refuses_instead_of_growing() {
     for t in 0..20u8 {
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
-            let spans = (1..=60u8).map(|s| span(100 + t, s, None, ObservationKind::Span)).collect();
-            store.write(sightline_core::ProjectId(1), batch(spans)).await
+            let spans = (1..=60u8)
+                .map(|s| span(100 + t, s, None, ObservationKind::Span))
+                .collect();
+            store
+                .write(sightline_core::ProjectId(1), batch(spans))
+                .await
         }));
     }
     let mut refused = 0;
@@ -63,9 +81,16 @@ async fn a_full_queue_refuses_instead_of_growing() {
             Err(e) => panic!("unexpected error {e}"),
         }
     }
-    assert!(refused > 0, "a 100-item queue must refuse some of 20 concurrent 60-span writes");
+    assert!(
+        refused > 0,
+        "a 100-item queue must refuse some of 20 concurrent 60-span writes"
+    );
     for t in stored {
-        let tr = store.trace(sightline_core::ProjectId(1), tid(100 + t)).await.unwrap().unwrap();
+        let tr = store
+            .trace(sightline_core::ProjectId(1), tid(100 + t))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(tr.summary.span_count, 60);
     }
 }
@@ -79,7 +104,10 @@ async fn shutdown_commits_what_was_queued_then_refuses() {
             let store = store.clone();
             tokio::spawn(async move {
                 store
-                    .write(sightline_core::ProjectId(1), batch(vec![span(200 + t, 1, None, ObservationKind::Span)]))
+                    .write(
+                        sightline_core::ProjectId(1),
+                        batch(vec![span(200 + t, 1, None, ObservationKind::Span)]),
+                    )
                     .await
             })
         })
@@ -88,9 +116,14 @@ async fn shutdown_commits_what_was_queued_then_refuses() {
         w.await.unwrap().unwrap();
     }
     let s2 = store.clone();
-    tokio::task::spawn_blocking(move || s2.shutdown()).await.unwrap();
+    tokio::task::spawn_blocking(move || s2.shutdown())
+        .await
+        .unwrap();
     let err = store
-        .write(sightline_core::ProjectId(1), batch(vec![span(250, 1, None, ObservationKind::Span)]))
+        .write(
+            sightline_core::ProjectId(1),
+            batch(vec![span(250, 1, None, ObservationKind::Span)]),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err}");

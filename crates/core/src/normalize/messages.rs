@@ -53,7 +53,9 @@ fn messages_from_json(json: &Json) -> Option<Vec<Message>> {
             return messages_from_json(inner);
         }
         let is_message = obj.get("role").is_some_and(Json::is_string)
-            && ["content", "tool_calls", "parts"].iter().any(|k| obj.contains_key(*k))
+            && ["content", "tool_calls", "parts"]
+                .iter()
+                .any(|k| obj.contains_key(*k))
             && obj.keys().all(|k| MESSAGE_KEYS.contains(&k.as_str()));
         return is_message.then(|| vec![message_from_object(obj, "user")]);
     }
@@ -69,8 +71,17 @@ fn messages_from_json(json: &Json) -> Option<Vec<Message>> {
 }
 
 /// Keys a single message object may carry and still be read as a message.
-const MESSAGE_KEYS: &[&str] =
-    &["role", "content", "tool_calls", "parts", "name", "tool_call_id", "finish_reason", "refusal", "audio"];
+const MESSAGE_KEYS: &[&str] = &[
+    "role",
+    "content",
+    "tool_calls",
+    "parts",
+    "name",
+    "tool_call_id",
+    "finish_reason",
+    "refusal",
+    "audio",
+];
 
 /// (1) Langfuse `langfuse.observation.input` / `.output`.
 fn langfuse(ctx: &mut Ctx, side: Side) -> Option<Payload> {

@@ -177,5 +177,8 @@ fn a_single_message_object_is_a_message_list() {
     assert!(matches!(super::messages::payload(wrapped), Payload::Messages(m) if m.len() == 1));
     // An object that merely has a role among other data stays a value.
     let not_msg = serde_json::json!({"role": "admin", "content": "x", "user_id": 3});
-    assert!(matches!(super::messages::payload(not_msg), Payload::Value(_)));
+    assert!(matches!(
+        super::messages::payload(not_msg),
+        Payload::Value(_)
+    ));
 }

@@ -21,7 +21,8 @@ pub use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 pub use response::{
-    encode_logs_response, encode_status, encode_trace_response, retry_status_details, RetryInfo, RpcStatus,
+    encode_logs_response, encode_status, encode_trace_response, retry_status_details, RetryInfo,
+    RpcStatus,
 };
 
 use prost::Message;

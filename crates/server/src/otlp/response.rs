@@ -52,7 +52,10 @@ pub struct ProtoDuration {
 /// trailer: what OTLP exporters read to delay their retry.
 pub fn retry_status_details(code: i32, message: &str, retry_after_secs: u64) -> Vec<u8> {
     let info = RetryInfo {
-        retry_delay: Some(ProtoDuration { seconds: retry_after_secs.min(i64::MAX as u64) as i64, nanos: 0 }),
+        retry_delay: Some(ProtoDuration {
+            seconds: retry_after_secs.min(i64::MAX as u64) as i64,
+            nanos: 0,
+        }),
     };
     RpcStatus {
         code,

@@ -61,14 +61,19 @@ fn read_trace(
         .optional()?;
     let has_logs = |conn: &Connection| -> Result<bool, StoreError> {
         Ok(conn
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM logs WHERE project_id = ?1 AND trace_id = ?2)")?
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM logs WHERE project_id = ?1 AND trace_id = ?2)",
+            )?
             .query_row(params![project, tid], |r| r.get::<_, bool>(0))?)
     };
     // A trace known only from its logs (spans not arrived, or an agent sending only events)
     // still reads back, with an empty span list.
     let summary = match summary {
         Some(s) => s,
-        None if has_logs(conn)? => TraceSummary { trace_id: trace_id.to_hex(), ..Default::default() },
+        None if has_logs(conn)? => TraceSummary {
+            trace_id: trace_id.to_hex(),
+            ..Default::default()
+        },
         None => return Ok(None),
     };
 

@@ -340,7 +340,9 @@ pub fn decode_log(c: LogColumns, resource_index: usize) -> Result<LogRecord, Sto
         severity_number: c.severity as i32,
         severity_text: c.severity_text,
         body: match c.body {
-            Some(text) if detail.body_is_json => Some(serde_json::from_str(&text).unwrap_or(Json::String(text))),
+            Some(text) if detail.body_is_json => {
+                Some(serde_json::from_str(&text).unwrap_or(Json::String(text)))
+            }
             other => other.map(Json::String),
         },
         service_name: c.service,

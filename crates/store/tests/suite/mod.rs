@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use sightline_core::{
-    AttrValue, LogRecord, Message, Observation, ObservationKind, Payload, ProjectId, Resource, SpanId, StatusCode,
-    TraceId, Usage, WriteBatch,
+    AttrValue, LogRecord, Message, Observation, ObservationKind, Payload, ProjectId, Resource,
+    SpanId, StatusCode, TraceId, Usage, WriteBatch,
 };
 use sightline_store::{KeyStore, SpanWriter, TraceReader};
 
@@ -31,7 +31,9 @@ pub fn span(trace: u8, span: u8, parent: Option<u8>, kind: ObservationKind) -> O
 
 pub fn batch(observations: Vec<Observation>) -> WriteBatch {
     WriteBatch {
-        resources: vec![Resource { attributes: vec![("service.name".into(), AttrValue::Str("svc".into()))] }],
+        resources: vec![Resource {
+            attributes: vec![("service.name".into(), AttrValue::Str("svc".into()))],
+        }],
         observations,
         logs: Vec::new(),
     }
@@ -54,9 +56,17 @@ pub async fn round_trips_every_field(store: Arc<dyn Engine>) {
     o.provider = Some("openai".into());
     o.request_model = Some("gpt-4o".into());
     o.response_model = Some("gpt-4o-2024-08-06".into());
-    o.usage = Usage { input: Some(10), output: Some(5), total: Some(15), cache_read: Some(2), cache_write: None, reasoning: Some(1) };
+    o.usage = Usage {
+        input: Some(10),
+        output: Some(5),
+        total: Some(15),
+        cache_read: Some(2),
+        cache_write: None,
+        reasoning: Some(1),
+    };
     o.finish_reasons = vec!["stop".into()];
-    o.request_params.insert("temperature".into(), serde_json::json!(0.2));
+    o.request_params
+        .insert("temperature".into(), serde_json::json!(0.2));
     o.ttft_ns = Some(120);
     o.provided_cost_nano_usd = Some(1234);
     o.agent_name = Some("planner".into());
@@ -66,7 +76,11 @@ pub async fn round_trips_every_field(store: Arc<dyn Engine>) {
     o.tenant_id = Some("t-1".into());
     o.tool_call_id = Some("call-1".into());
     o.tags = vec!["x".into()];
-    o.input = Some(Payload::Messages(vec![Message { role: "user".into(), content: Some("hi".into()), ..Default::default() }]));
+    o.input = Some(Payload::Messages(vec![Message {
+        role: "user".into(),
+        content: Some("hi".into()),
+        ..Default::default()
+    }]));
     o.output = Some(Payload::Value(serde_json::json!({"answer": 42})));
     o.attributes = vec![("custom.key".into(), AttrValue::Int(7))];
     o.links = vec![(tid(9), sid(9))];
@@ -76,7 +90,10 @@ pub async fn round_trips_every_field(store: Arc<dyn Engine>) {
     let mut back = t.observations[0].clone();
     back.resource_index = o.resource_index;
     assert_eq!(back, o);
-    assert_eq!(t.resources[0].attributes, vec![("service.name".to_string(), AttrValue::Str("svc".into()))]);
+    assert_eq!(
+        t.resources[0].attributes,
+        vec![("service.name".to_string(), AttrValue::Str("svc".into()))]
+    );
 }
 
 /// Rewriting a stored span (a client retry) stores nothing twice and leaves the summary alone.
@@ -97,7 +114,11 @@ pub async fn writes_are_idempotent(store: Arc<dyn Engine>) {
 /// The summary is kept current across batches, whatever order spans arrive in.
 pub async fn summary_tracks_the_trace(store: Arc<dyn Engine>) {
     let mut child = span(3, 2, Some(1), ObservationKind::Llm);
-    child.usage = Usage { input: Some(10), output: Some(4), ..Default::default() };
+    child.usage = Usage {
+        input: Some(10),
+        output: Some(4),
+        ..Default::default()
+    };
     child.status = StatusCode::Error;
     child.session_id = Some("from-child".into());
     child.end_ns = 9_000_000_000;
@@ -116,8 +137,15 @@ pub async fn summary_tracks_the_trace(store: Arc<dyn Engine>) {
     assert_eq!(s.root_name.as_deref(), Some("invoke_agent planner"));
     assert_eq!(s.span_count, 2);
     assert_eq!(s.error_count, 1);
-    assert_eq!((s.input_tokens, s.output_tokens, s.total_tokens), (10, 4, 14));
-    assert_eq!(s.session_id.as_deref(), Some("from-root"), "the root's dimensions win");
+    assert_eq!(
+        (s.input_tokens, s.output_tokens, s.total_tokens),
+        (10, 4, 14)
+    );
+    assert_eq!(
+        s.session_id.as_deref(),
+        Some("from-root"),
+        "the root's dimensions win"
+    );
     assert_eq!(s.agent_name.as_deref(), Some("planner"));
     assert_eq!(s.start_ns, 1_000_001_000);
     assert_eq!(s.end_ns, 9_000_000_000);
@@ -127,14 +155,29 @@ pub async fn summary_tracks_the_trace(store: Arc<dyn Engine>) {
 pub async fn projects_are_isolated(store: Arc<dyn Engine>) {
     let other = store.ensure_project("other", 0).await.unwrap();
     assert_ne!(other, P1);
-    store.write(P1, batch(vec![span(4, 1, None, ObservationKind::Span)])).await.unwrap();
+    store
+        .write(P1, batch(vec![span(4, 1, None, ObservationKind::Span)]))
+        .await
+        .unwrap();
     let mut b = span(4, 2, None, ObservationKind::Span);
     b.name = "other's".into();
     store.write(other, batch(vec![b])).await.unwrap();
     let a = store.trace(P1, tid(4)).await.unwrap().unwrap();
     let o = store.trace(other, tid(4)).await.unwrap().unwrap();
-    assert_eq!(a.observations.iter().map(|o| o.name.as_str()).collect::<Vec<_>>(), ["span-1"]);
-    assert_eq!(o.observations.iter().map(|o| o.name.as_str()).collect::<Vec<_>>(), ["other's"]);
+    assert_eq!(
+        a.observations
+            .iter()
+            .map(|o| o.name.as_str())
+            .collect::<Vec<_>>(),
+        ["span-1"]
+    );
+    assert_eq!(
+        o.observations
+            .iter()
+            .map(|o| o.name.as_str())
+            .collect::<Vec<_>>(),
+        ["other's"]
+    );
     assert!(store.trace(other, tid(1)).await.unwrap().is_none());
 }
 
@@ -157,8 +200,16 @@ pub async fn logs_correlate_with_traces(store: Arc<dyn Engine>) {
         attributes: vec![("task.id".into(), AttrValue::Str("t1".into()))],
     };
     // A structured body comes back structured; a string that looks like JSON stays a string.
-    let structured = LogRecord { time_ns: 7, body: Some(serde_json::json!({"event": "retry", "n": 2})), ..log.clone() };
-    let json_text = LogRecord { time_ns: 8, body: Some(serde_json::json!("{\"a\":1}")), ..log.clone() };
+    let structured = LogRecord {
+        time_ns: 7,
+        body: Some(serde_json::json!({"event": "retry", "n": 2})),
+        ..log.clone()
+    };
+    let json_text = LogRecord {
+        time_ns: 8,
+        body: Some(serde_json::json!("{\"a\":1}")),
+        ..log.clone()
+    };
     let mut b = batch(vec![span(5, 1, None, ObservationKind::Span)]);
     b.logs = vec![log.clone(), structured.clone(), json_text.clone()];
     let out = store.write(P1, b).await.unwrap();
@@ -167,8 +218,20 @@ pub async fn logs_correlate_with_traces(store: Arc<dyn Engine>) {
     assert_eq!(t.logs, vec![log.clone(), structured, json_text]);
 
     // Logs whose spans never arrived still read back as a trace with no observations.
-    let orphan = LogRecord { trace_id: Some(tid(6)), ..log };
-    store.write(P1, WriteBatch { logs: vec![orphan.clone()], ..Default::default() }).await.unwrap();
+    let orphan = LogRecord {
+        trace_id: Some(tid(6)),
+        ..log
+    };
+    store
+        .write(
+            P1,
+            WriteBatch {
+                logs: vec![orphan.clone()],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     let t = store.trace(P1, tid(6)).await.unwrap().unwrap();
     assert!(t.observations.is_empty());
     assert_eq!(t.summary.span_count, 0);
@@ -178,14 +241,42 @@ pub async fn logs_correlate_with_traces(store: Arc<dyn Engine>) {
 /// Keys: stored by hash, found by hash or public key, scoped to their project.
 pub async fn keys_resolve_to_their_project(store: Arc<dyn Engine>) {
     assert!(!store.has_keys().await.unwrap());
-    let k = store.insert_key("team-a", "pk-1", "hash-1", 0).await.unwrap();
+    let k = store
+        .insert_key("team-a", "pk-1", "hash-1", 0)
+        .await
+        .unwrap();
     assert!(store.has_keys().await.unwrap());
-    assert_eq!(store.key_by_secret_hash("hash-1").await.unwrap().unwrap().project, k.project);
-    assert_eq!(store.key_by_public("pk-1").await.unwrap().unwrap().secret_hash, "hash-1");
+    assert_eq!(
+        store
+            .key_by_secret_hash("hash-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .project,
+        k.project
+    );
+    assert_eq!(
+        store
+            .key_by_public("pk-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .secret_hash,
+        "hash-1"
+    );
     assert!(store.key_by_secret_hash("nope").await.unwrap().is_none());
-    let k2 = store.insert_key("team-a", "pk-2", "hash-2", 0).await.unwrap();
+    let k2 = store
+        .insert_key("team-a", "pk-2", "hash-2", 0)
+        .await
+        .unwrap();
     assert_eq!(k2.project, k.project, "a second key for the same project");
-    assert!(store.insert_key("team-b", "pk-1", "hash-3", 0).await.is_err(), "public keys are unique");
+    assert!(
+        store
+            .insert_key("team-b", "pk-1", "hash-3", 0)
+            .await
+            .is_err(),
+        "public keys are unique"
+    );
 }
 
 /// Runs every behaviour on fresh stores made by `make`.
