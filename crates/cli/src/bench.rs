@@ -637,11 +637,8 @@ fn report(
     );
 
     let opt = |v: Option<f64>, unit: &str| v.map_or("n/a".to_string(), |v| format!("{v:.1}{unit}"));
-    println!(
-        "sightline bench ingest: {} {}",
-        args.protocol.as_str(),
-        if args.gzip { "(gzip)" } else { "" }
-    );
+    let gzip = if args.gzip { ", gzip" } else { "" };
+    println!("sightline bench ingest ({}{gzip})", args.protocol.as_str());
     println!("  duration            {secs:.1} s");
     println!(
         "  acknowledged        {} spans in {} requests",

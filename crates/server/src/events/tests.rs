@@ -207,7 +207,7 @@ fn a_bad_line_rejects_that_line_only() {
         "line 3: field 'message' is required (a string)",
         "line 4: field 'message' is required (a string)",
         "line 5: expected a JSON object, got an array",
-        "line 6: field 'trace_id' must be 16 bytes (32 hex characters), got 2 bytes; send the W3C trace id in hex, got \"abcd\"",
+        "line 6: field 'trace_id' must be 32 hex characters, got 4; send the W3C trace id in hex, got \"abcd\"",
         "line 7: field 'span_id' must be hexadecimal (16 characters of 0-9, a-f); send the 8-byte span id in hex, got \"zz00000000000001\"",
         "line 8: field 'parent_span_id' must not be all zeros; send the parent's 8-byte span id in hex, got \"0000000000000000\"",
         "line 9: field 'timestamp' is not a valid time (day 29 does not exist in 2023-02): expected an RFC 3339 time",
