@@ -1,81 +1,73 @@
-//! Compact encodings shared by the engines: deflate-compressed JSON for the parts of an
+//! Compact encodings shared by the engines: zstd-compressed JSON for the parts of an
 //! observation that are not promoted to columns, and a stable hash for resources.
 
 use std::cell::RefCell;
 
-use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 use serde::{de::DeserializeOwned, Serialize};
 
 use crate::StoreError;
 
+/// zstd level: 3 is zstd's default, fast enough for the ingest path.
+const LEVEL: i32 = 3;
+/// Largest blob we agree to inflate: a frame claiming more is corrupt.
+const MAX_BLOB: u64 = 256 << 20;
+
 thread_local! {
-    // A deflate state is hundreds of KiB; making one per blob would dominate the cost of small
-    // blobs, so each thread keeps one and resets it.
-    static COMPRESSOR: RefCell<Compress> = RefCell::new(Compress::new(Compression::new(6), false));
-    static DECOMPRESSOR: RefCell<Decompress> = RefCell::new(Decompress::new(false));
+    // Compression contexts are reused: making one per small blob would dominate its cost.
+    static COMPRESSOR: RefCell<Option<zstd::bulk::Compressor<'static>>> = const { RefCell::new(None) };
+    static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
 }
 
-/// Serializes `value` as JSON and deflates it (raw deflate, no header).
+fn engine(e: std::io::Error) -> StoreError {
+    StoreError::Engine(format!("compression failed: {e}"))
+}
+
+/// Serializes `value` as JSON and compresses it.
 pub fn pack<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
     let json = serde_json::to_vec(value).map_err(|e| StoreError::Engine(e.to_string()))?;
-    deflate(&json)
+    compress(&json)
 }
 
-/// Raw-deflates `input` with the thread's reusable compressor.
-pub fn deflate(input: &[u8]) -> Result<Vec<u8>, StoreError> {
-    COMPRESSOR.with(|c| {
-        let mut c = c.borrow_mut();
-        c.reset();
-        let mut out = Vec::with_capacity(input.len() / 2 + 64);
-        loop {
-            let consumed = c.total_in() as usize;
-            let status = c
-                .compress_vec(&input[consumed..], &mut out, FlushCompress::Finish)
-                .map_err(|e| StoreError::Engine(format!("deflate failed: {e}")))?;
-            match status {
-                Status::StreamEnd => return Ok(out),
-                _ => out.reserve(out.capacity().max(64)),
-            }
+/// Compresses `input` as one zstd frame with the thread's reusable context.
+pub fn compress(input: &[u8]) -> Result<Vec<u8>, StoreError> {
+    COMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(zstd::bulk::Compressor::new(LEVEL).map_err(engine)?);
+        }
+        match slot.as_mut() {
+            Some(c) => c.compress(input).map_err(engine),
+            None => Err(StoreError::Engine("no compressor".into())),
         }
     })
 }
 
-/// Inflates a blob made by [`deflate`].
-pub fn inflate(input: &[u8]) -> Result<Vec<u8>, StoreError> {
-    DECOMPRESSOR.with(|d| {
-        let mut d = d.borrow_mut();
-        d.reset(false);
-        let mut out = Vec::with_capacity(input.len() * 4 + 64);
-        loop {
-            let consumed = d.total_in() as usize;
-            let before = d.total_out();
-            let status = d
-                .decompress_vec(&input[consumed..], &mut out, FlushDecompress::None)
-                .map_err(|e| StoreError::Engine(format!("corrupt stored blob: {e}")))?;
-            match status {
-                Status::StreamEnd => return Ok(out),
-                _ if d.total_out() == before && d.total_in() as usize == consumed => {
-                    // No progress with room to spare: the stream ends before its end marker.
-                    if out.len() < out.capacity() {
-                        return Err(StoreError::Engine(
-                            "corrupt stored blob: truncated deflate stream".into(),
-                        ));
-                    }
-                    out.reserve(out.capacity().max(64));
-                }
-                _ => {
-                    if out.len() == out.capacity() {
-                        out.reserve(out.capacity().max(64));
-                    }
-                }
-            }
+/// Decompresses a blob made by [`compress`].
+pub fn decompress(input: &[u8]) -> Result<Vec<u8>, StoreError> {
+    let corrupt = |why: String| StoreError::Engine(format!("corrupt stored blob: {why}"));
+    let size = match zstd::zstd_safe::get_frame_content_size(input) {
+        Ok(Some(n)) if n <= MAX_BLOB => n as usize,
+        Ok(Some(n)) => return Err(corrupt(format!("claims {n} bytes"))),
+        Ok(None) => return Err(corrupt("no content size".into())),
+        Err(_) => return Err(corrupt("not a zstd frame".into())),
+    };
+    DECOMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(zstd::bulk::Decompressor::new().map_err(engine)?);
+        }
+        match slot.as_mut() {
+            Some(d) => d
+                .decompress(input, size)
+                .map_err(|e| corrupt(e.to_string())),
+            None => Err(StoreError::Engine("no decompressor".into())),
         }
     })
 }
 
 /// The inverse of [`pack`].
 pub fn unpack<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
-    let json = inflate(bytes)?;
+    let json = decompress(bytes)?;
     serde_json::from_slice(&json)
         .map_err(|e| StoreError::Engine(format!("corrupt stored blob: {e}")))
 }
@@ -109,13 +101,13 @@ mod tests {
 
     #[test]
     fn reused_compressors_do_not_leak_state_between_blobs() {
-        let a = deflate(b"first blob first blob").unwrap();
-        let b = deflate(b"second").unwrap();
-        assert_eq!(inflate(&a).unwrap(), b"first blob first blob");
-        assert_eq!(inflate(&b).unwrap(), b"second");
+        let a = compress(b"first blob first blob").unwrap();
+        let b = compress(b"second").unwrap();
+        assert_eq!(decompress(&a).unwrap(), b"first blob first blob");
+        assert_eq!(decompress(&b).unwrap(), b"second");
         let big: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
-        assert_eq!(inflate(&deflate(&big).unwrap()).unwrap(), big);
-        assert!(inflate(&a[..a.len() / 2]).is_err());
+        assert_eq!(decompress(&compress(&big).unwrap()).unwrap(), big);
+        assert!(decompress(&a[..a.len() / 2]).is_err());
     }
 
     #[test]

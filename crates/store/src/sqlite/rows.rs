@@ -1,4 +1,4 @@
-//! The mapping between the canonical model and SQLite rows: promoted columns plus two deflated
+//! The mapping between the canonical model and SQLite rows: promoted columns plus two zstd-compressed
 //! JSON blobs (`detail` for everything else, `payload` for input/output). Field names in the
 //! blobs are short on purpose: every byte is paid once per span.
 
@@ -71,6 +71,12 @@ struct SpanPayload {
     tool_arguments: Option<Json>,
     #[serde(rename = "tr", default, skip_serializing_if = "Option::is_none")]
     tool_result: Option<Json>,
+    /// The tool arguments are the input value (stored once, in `i`).
+    #[serde(rename = "tai", default, skip_serializing_if = "is_false")]
+    tool_arguments_are_input: bool,
+    /// The tool result is the output value (stored once, in `o`).
+    #[serde(rename = "tro", default, skip_serializing_if = "is_false")]
+    tool_result_is_output: bool,
 }
 
 fn is_zero(n: &i32) -> bool {
@@ -156,11 +162,24 @@ pub fn encode_span(obs: &Observation) -> Result<SpanRow, StoreError> {
             .collect(),
         cost_provided: obs.provided_cost_nano_usd.is_some(),
     };
+    let same = |payload: &Option<Payload>, value: &Option<Json>| matches!((payload, value), (Some(Payload::Value(p)), Some(v)) if p == v);
+    let tool_arguments_are_input = same(&obs.input, &obs.tool_arguments);
+    let tool_result_is_output = same(&obs.output, &obs.tool_result);
     let payload = SpanPayload {
         input: obs.input.clone(),
         output: obs.output.clone(),
-        tool_arguments: obs.tool_arguments.clone(),
-        tool_result: obs.tool_result.clone(),
+        tool_arguments: if tool_arguments_are_input {
+            None
+        } else {
+            obs.tool_arguments.clone()
+        },
+        tool_result: if tool_result_is_output {
+            None
+        } else {
+            obs.tool_result.clone()
+        },
+        tool_arguments_are_input,
+        tool_result_is_output,
     };
     let has_payload = payload.input.is_some()
         || payload.output.is_some()
@@ -261,8 +280,20 @@ pub fn decode_span(c: SpanColumns, resource_index: usize) -> Result<Observation,
     obs.tenant_id = c.tenant_id;
     obs.tool_name = detail.tool_name;
     obs.tool_call_id = detail.tool_call_id;
-    obs.tool_arguments = payload.tool_arguments;
-    obs.tool_result = payload.tool_result;
+    let value_of = |p: &Option<Payload>| match p {
+        Some(Payload::Value(v)) => Some(v.clone()),
+        _ => None,
+    };
+    obs.tool_arguments = if payload.tool_arguments_are_input {
+        value_of(&payload.input)
+    } else {
+        payload.tool_arguments
+    };
+    obs.tool_result = if payload.tool_result_is_output {
+        value_of(&payload.output)
+    } else {
+        payload.tool_result
+    };
     obs.tags = detail.tags;
     obs.input = payload.input;
     obs.output = payload.output;

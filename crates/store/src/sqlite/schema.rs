@@ -31,7 +31,7 @@ CREATE TABLE resources (
 ) WITHOUT ROWID;
 
 -- One row per observation. Promoted columns are what queries filter and aggregate on; `detail`
--- holds the rest (deflated JSON) and `payload` the input/output (deflated JSON).
+-- holds the rest (zstd-compressed JSON) and `payload` the input/output (zstd-compressed JSON).
 CREATE TABLE spans (
     project_id INTEGER NOT NULL,
     trace_id BLOB NOT NULL,

@@ -279,6 +279,27 @@ pub async fn keys_resolve_to_their_project(store: Arc<dyn Engine>) {
     );
 }
 
+/// Tool arguments and results round-trip whether or not they are also the input and output.
+pub async fn tool_payloads_round_trip(store: Arc<dyn Engine>) {
+    let args = serde_json::json!({"city": "Paris"});
+    let result = serde_json::json!({"temp_c": 21});
+    let mut same = span(7, 1, None, ObservationKind::Tool);
+    same.tool_arguments = Some(args.clone());
+    same.tool_result = Some(result.clone());
+    same.input = Some(Payload::Value(args.clone()));
+    same.output = Some(Payload::Value(result.clone()));
+    let mut different = span(7, 2, Some(1), ObservationKind::Tool);
+    different.tool_arguments = Some(args.clone());
+    different.input = Some(Payload::Value(serde_json::json!("something else")));
+    different.tool_result = Some(result);
+    store
+        .write(P1, batch(vec![same.clone(), different.clone()]))
+        .await
+        .unwrap();
+    let t = store.trace(P1, tid(7)).await.unwrap().unwrap();
+    assert_eq!(t.observations, vec![same, different]);
+}
+
 /// Runs every behaviour on fresh stores made by `make`.
 pub async fn run_all<F, Fut>(make: F)
 where
@@ -291,4 +312,5 @@ where
     projects_are_isolated(make().await).await;
     logs_correlate_with_traces(make().await).await;
     keys_resolve_to_their_project(make().await).await;
+    tool_payloads_round_trip(make().await).await;
 }
