@@ -11,7 +11,7 @@ pub mod value;
 
 pub use ids::{ProjectId, SpanId, TraceId};
 pub use model::{
-    ErrorInfo, LogRecord, Message, Observation, ObservationKind, Payload, SpanEvent, SpanKind,
+    Cost, CostSource, ErrorInfo, LogRecord, Message, Observation, ObservationKind, Payload, SpanEvent, SpanKind,
     StatusCode, ToolCall, Usage, WriteBatch,
 };
 pub use raw::{RawBatch, RawEvent, RawLink, RawLog, RawSpan, Resource};

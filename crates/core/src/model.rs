@@ -206,6 +206,28 @@ pub enum Payload {
     Value(Json),
 }
 
+/// Where an observation's cost came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CostSource {
+    /// The sender reported it (`gen_ai.usage.cost`, `llm.cost.total`, Langfuse cost details).
+    Provided,
+    /// Token usage times the price registry's price for the model.
+    Computed,
+    /// No cost could be given; `reason` says why. Never a made-up zero.
+    Unknown,
+}
+
+/// The cost of an llm or embedding call, in integer nano-USD.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cost {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nano_usd: Option<i64>,
+    pub source: CostSource,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
 /// A span event that normalization did not consume (exceptions and message events are folded
 /// into `error`, `input` and `output`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -251,6 +273,8 @@ pub struct Observation {
     pub ttft_ns: Option<i64>,
     /// A cost provided by the sender, in nano-USD.
     pub provided_cost_nano_usd: Option<i64>,
+    /// The cost the enrich step settled on (llm and embedding calls only).
+    pub cost: Option<Cost>,
 
     pub agent_name: Option<String>,
     pub agent_id: Option<String>,
@@ -302,6 +326,7 @@ impl Observation {
             request_params: serde_json::Map::new(),
             ttft_ns: None,
             provided_cost_nano_usd: None,
+            cost: None,
             agent_name: None,
             agent_id: None,
             session_id: None,

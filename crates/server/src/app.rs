@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::LogsServiceServer;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::TraceServiceServer;
+use sightline_core::cost::PriceRegistry;
 use sightline_store::sqlite::{SqliteConfig, SqliteStore};
 use sightline_store::KeyStore;
 use tokio::net::TcpListener;
@@ -47,6 +48,8 @@ pub enum StartError {
     Store(#[from] sightline_store::StoreError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error("the bundled price table is invalid: {0}")]
+    Prices(String),
     #[error(
         "refusing to listen on {addr} (beyond loopback) without API keys: create one with \
          `sightline keys create --project NAME`, or pass --allow-unauthenticated to accept anyone"
@@ -76,8 +79,9 @@ pub async fn run(
         }
     }
     let anonymous_allowed = exposed.is_none() || config.allow_unauthenticated;
+    let prices = Arc::new(PriceRegistry::bundled().map_err(|e| StartError::Prices(e.to_string()))?);
     let state = AppState {
-        ingest: Arc::new(IngestService::new(store.clone(), Arc::new(SystemClock))),
+        ingest: Arc::new(IngestService::new(store.clone(), Arc::new(SystemClock), prices)),
         auth: Arc::new(Authenticator::new(store.clone(), anonymous_allowed)),
         traces: store.clone(),
         admission: Admission::new(config.max_inflight_bytes),

@@ -44,6 +44,7 @@ pub fn observation(o: &Observation, resources: &[Resource]) -> Json {
         "request_params": o.request_params,
         "ttft_ns": o.ttft_ns,
         "provided_cost_nano_usd": o.provided_cost_nano_usd,
+        "cost": o.cost,
         "agent_name": o.agent_name,
         "agent_id": o.agent_id,
         "session_id": o.session_id,

@@ -69,7 +69,8 @@ pub struct TraceSummary {
     pub cache_read_tokens: i64,
     pub cache_write_tokens: i64,
     pub reasoning_tokens: i64,
-    pub provided_cost_nano_usd: Option<i64>,
+    /// Sum of the known costs of the trace's llm and embedding calls (provided or computed).
+    pub cost_nano_usd: Option<i64>,
     pub service_name: Option<String>,
     pub agent_name: Option<String>,
     pub user_id: Option<String>,

@@ -45,6 +45,18 @@ pub enum CostOutcome {
 }
 
 impl CostOutcome {
+    /// The model's form of this outcome, as stored and served.
+    pub fn to_cost(&self) -> crate::model::Cost {
+        use crate::model::{Cost, CostSource};
+        match self {
+            CostOutcome::Provided(n) => Cost { nano_usd: Some(*n), source: CostSource::Provided, reason: None },
+            CostOutcome::Computed(b) => Cost { nano_usd: Some(b.total), source: CostSource::Computed, reason: None },
+            CostOutcome::Unknown { reason } => {
+                Cost { nano_usd: None, source: CostSource::Unknown, reason: Some(reason.clone()) }
+            }
+        }
+    }
+
     /// The cost in nano-USD, when known.
     pub fn total_nano_usd(&self) -> Option<i64> {
         match self {

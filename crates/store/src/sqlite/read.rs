@@ -50,7 +50,7 @@ fn read_trace(
                 cache_read_tokens: r.get(9)?,
                 cache_write_tokens: r.get(10)?,
                 reasoning_tokens: r.get(11)?,
-                provided_cost_nano_usd: r.get(12)?,
+                cost_nano_usd: r.get(12)?,
                 service_name: r.get(13)?,
                 agent_name: r.get(14)?,
                 user_id: r.get(15)?,

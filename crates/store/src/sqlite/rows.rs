@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 use sightline_core::value::attributes_to_json;
 use sightline_core::{
-    AttrValue, ErrorInfo, LogRecord, Observation, ObservationKind, Payload, SpanEvent, SpanId,
+    AttrValue, Cost, CostSource, ErrorInfo, LogRecord, Observation, ObservationKind, Payload, SpanEvent, SpanId,
     SpanKind, StatusCode, TraceId,
 };
 
@@ -56,9 +56,15 @@ struct SpanDetail {
     events: Vec<SpanEvent>,
     #[serde(rename = "l", default, skip_serializing_if = "Vec::is_empty")]
     links: Vec<(String, String)>,
-    /// Whether the cost column was provided by the sender.
-    #[serde(rename = "cp", default, skip_serializing_if = "is_false")]
-    cost_provided: bool,
+    /// The sender's own cost, when it differs from the cost column (it never does today).
+    #[serde(rename = "pc", default, skip_serializing_if = "Option::is_none")]
+    provided_cost: Option<i64>,
+    /// Where the cost column came from: 1 provided, 2 computed, 3 unknown (0: no cost).
+    #[serde(rename = "cs", default, skip_serializing_if = "is_zero_u8")]
+    cost_source: u8,
+    /// Why the cost is unknown.
+    #[serde(rename = "cr", default, skip_serializing_if = "Option::is_none")]
+    cost_reason: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, Default)]
@@ -160,7 +166,16 @@ pub fn encode_span(obs: &Observation) -> Result<SpanRow, StoreError> {
             .iter()
             .map(|(t, s)| (t.to_hex(), s.to_hex()))
             .collect(),
-        cost_provided: obs.provided_cost_nano_usd.is_some(),
+        provided_cost: obs
+            .provided_cost_nano_usd
+            .filter(|p| Some(*p) != obs.cost.as_ref().and_then(|c| c.nano_usd)),
+        cost_source: match obs.cost.as_ref().map(|c| c.source) {
+            None => 0,
+            Some(CostSource::Provided) => 1,
+            Some(CostSource::Computed) => 2,
+            Some(CostSource::Unknown) => 3,
+        },
+        cost_reason: obs.cost.as_ref().and_then(|c| c.reason.clone()),
     };
     let same = |payload: &Option<Payload>, value: &Option<Json>| matches!((payload, value), (Some(Payload::Value(p)), Some(v)) if p == v);
     let tool_arguments_are_input = same(&obs.input, &obs.tool_arguments);
@@ -268,10 +283,16 @@ pub fn decode_span(c: SpanColumns, resource_index: usize) -> Result<Observation,
     obs.finish_reasons = detail.finish_reasons;
     obs.request_params = detail.request_params;
     obs.ttft_ns = detail.ttft_ns;
-    obs.provided_cost_nano_usd = if detail.cost_provided {
-        c.cost_nano_usd
-    } else {
-        None
+    let source = match detail.cost_source {
+        1 => Some(CostSource::Provided),
+        2 => Some(CostSource::Computed),
+        3 => Some(CostSource::Unknown),
+        _ => None,
+    };
+    obs.cost = source.map(|source| Cost { nano_usd: c.cost_nano_usd, source, reason: detail.cost_reason });
+    obs.provided_cost_nano_usd = match source {
+        Some(CostSource::Provided) => c.cost_nano_usd,
+        _ => detail.provided_cost,
     };
     obs.agent_name = c.agent;
     obs.agent_id = detail.agent_id;

@@ -265,7 +265,7 @@ fn insert_span(
             o.usage.cache_read,
             o.usage.cache_write,
             o.usage.reasoning,
-            o.provided_cost_nano_usd,
+            o.cost.as_ref().and_then(|c| c.nano_usd),
             o.user_id,
             o.session_id,
             o.tenant_id,
@@ -347,7 +347,7 @@ impl TraceAgg {
             ]) {
                 *slot = slot.saturating_add(v.unwrap_or(0));
             }
-            if let Some(c) = o.provided_cost_nano_usd {
+            if let Some(c) = o.cost.as_ref().and_then(|c| c.nano_usd) {
                 self.cost = Some(self.cost.unwrap_or(0).saturating_add(c));
             }
         }
