@@ -11,8 +11,8 @@ pub mod value;
 
 pub use ids::{ProjectId, SpanId, TraceId};
 pub use model::{
-    Cost, CostSource, ErrorInfo, LogRecord, Message, Observation, ObservationKind, Payload, SpanEvent, SpanKind,
-    StatusCode, ToolCall, Usage, WriteBatch,
+    Cost, CostSource, ErrorInfo, LogRecord, Message, Observation, ObservationKind, Payload,
+    SpanEvent, SpanKind, StatusCode, ToolCall, Usage, WriteBatch,
 };
 pub use raw::{RawBatch, RawEvent, RawLink, RawLog, RawSpan, Resource};
 pub use value::{AttrValue, Attributes};

@@ -81,7 +81,11 @@ pub async fn run(
     let anonymous_allowed = exposed.is_none() || config.allow_unauthenticated;
     let prices = Arc::new(PriceRegistry::bundled().map_err(|e| StartError::Prices(e.to_string()))?);
     let state = AppState {
-        ingest: Arc::new(IngestService::new(store.clone(), Arc::new(SystemClock), prices)),
+        ingest: Arc::new(IngestService::new(
+            store.clone(),
+            Arc::new(SystemClock),
+            prices,
+        )),
         auth: Arc::new(Authenticator::new(store.clone(), anonymous_allowed)),
         traces: store.clone(),
         admission: Admission::new(config.max_inflight_bytes),

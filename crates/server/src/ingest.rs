@@ -50,8 +50,16 @@ pub struct IngestService {
 }
 
 impl IngestService {
-    pub fn new(writer: Arc<dyn SpanWriter>, clock: Arc<dyn Clock>, prices: Arc<PriceRegistry>) -> Self {
-        IngestService { writer, clock, prices }
+    pub fn new(
+        writer: Arc<dyn SpanWriter>,
+        clock: Arc<dyn Clock>,
+        prices: Arc<PriceRegistry>,
+    ) -> Self {
+        IngestService {
+            writer,
+            clock,
+            prices,
+        }
     }
 
     pub fn clock(&self) -> &Arc<dyn Clock> {
@@ -111,7 +119,9 @@ impl IngestService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sightline_core::{AttrValue, CostSource, RawSpan, Resource, SpanId, SpanKind, StatusCode, TraceId};
+    use sightline_core::{
+        AttrValue, CostSource, RawSpan, Resource, SpanId, SpanKind, StatusCode, TraceId,
+    };
     use sightline_store::sqlite::{SqliteConfig, SqliteStore};
     use sightline_store::TraceReader;
 
@@ -124,8 +134,14 @@ mod tests {
 
     fn llm(span: u8, model: &str, attrs: Vec<(&str, AttrValue)>) -> (usize, RawSpan) {
         let mut attributes: Vec<(String, AttrValue)> = vec![
-            ("gen_ai.operation.name".into(), AttrValue::Str("chat".into())),
-            ("gen_ai.provider.name".into(), AttrValue::Str("openai".into())),
+            (
+                "gen_ai.operation.name".into(),
+                AttrValue::Str("chat".into()),
+            ),
+            (
+                "gen_ai.provider.name".into(),
+                AttrValue::Str("openai".into()),
+            ),
             ("gen_ai.request.model".into(), AttrValue::Str(model.into())),
         ];
         attributes.extend(attrs.into_iter().map(|(k, v)| (k.to_string(), v)));
@@ -151,11 +167,20 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn llm_calls_are_priced_at_ingest_and_unknown_models_say_why() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SqliteStore::open(&SqliteConfig { data_dir: dir.path().into(), max_queued: 1000 }).unwrap());
+        let store = Arc::new(
+            SqliteStore::open(&SqliteConfig {
+                data_dir: dir.path().into(),
+                max_queued: 1000,
+            })
+            .unwrap(),
+        );
         let prices = Arc::new(PriceRegistry::bundled().unwrap());
         let service = IngestService::new(store.clone(), Arc::new(FixedClock), prices.clone());
         let tokens = |i: i64, o: i64| {
-            vec![("gen_ai.usage.input_tokens", AttrValue::Int(i)), ("gen_ai.usage.output_tokens", AttrValue::Int(o))]
+            vec![
+                ("gen_ai.usage.input_tokens", AttrValue::Int(i)),
+                ("gen_ai.usage.output_tokens", AttrValue::Int(o)),
+            ]
         };
         let mut provided = tokens(1000, 10);
         provided.push(("gen_ai.usage.cost", AttrValue::Double(0.5)));
@@ -168,28 +193,62 @@ mod tests {
             ],
             ..Default::default()
         };
-        service.ingest(sightline_core::ProjectId(1), batch).await.unwrap();
-        let t = store.trace(sightline_core::ProjectId(1), TraceId([7; 16])).await.unwrap().unwrap();
-        let cost = |n: u8| t.observations.iter().find(|o| o.span_id == SpanId([n; 8])).unwrap().cost.clone().unwrap();
+        service
+            .ingest(sightline_core::ProjectId(1), batch)
+            .await
+            .unwrap();
+        let t = store
+            .trace(sightline_core::ProjectId(1), TraceId([7; 16]))
+            .await
+            .unwrap()
+            .unwrap();
+        let cost = |n: u8| {
+            t.observations
+                .iter()
+                .find(|o| o.span_id == SpanId([n; 8]))
+                .unwrap()
+                .cost
+                .clone()
+                .unwrap()
+        };
 
         let computed = cost(1);
         assert_eq!(computed.source, CostSource::Computed);
-        let entry = prices.lookup(Some("openai"), "gpt-4o", 1_768_386_600_000_000_000).unwrap();
+        let entry = prices
+            .lookup(Some("openai"), "gpt-4o", 1_768_386_600_000_000_000)
+            .unwrap();
         let expected = sightline_core::cost::compute_cost(
             entry,
-            &sightline_core::Usage { input: Some(1_000_000), output: Some(0), ..Default::default() },
+            &sightline_core::Usage {
+                input: Some(1_000_000),
+                output: Some(0),
+                ..Default::default()
+            },
             sightline_core::cost::UsageSemantics::OPENTELEMETRY,
         );
         assert_eq!(computed.nano_usd, Some(expected.total));
-        assert!(expected.total > 0, "a million input tokens of gpt-4o cost something");
+        assert!(
+            expected.total > 0,
+            "a million input tokens of gpt-4o cost something"
+        );
 
         let unknown = cost(2);
-        assert_eq!((unknown.source, unknown.nano_usd), (CostSource::Unknown, None));
+        assert_eq!(
+            (unknown.source, unknown.nano_usd),
+            (CostSource::Unknown, None)
+        );
         assert!(unknown.reason.unwrap().contains("no-such-model-xyz"));
 
         let provided = cost(3);
-        assert_eq!((provided.source, provided.nano_usd), (CostSource::Provided, Some(500_000_000)));
+        assert_eq!(
+            (provided.source, provided.nano_usd),
+            (CostSource::Provided, Some(500_000_000))
+        );
 
-        assert_eq!(t.summary.cost_nano_usd, Some(expected.total + 500_000_000), "unknown costs add nothing");
+        assert_eq!(
+            t.summary.cost_nano_usd,
+            Some(expected.total + 500_000_000),
+            "unknown costs add nothing"
+        );
     }
 }

@@ -49,11 +49,21 @@ impl CostOutcome {
     pub fn to_cost(&self) -> crate::model::Cost {
         use crate::model::{Cost, CostSource};
         match self {
-            CostOutcome::Provided(n) => Cost { nano_usd: Some(*n), source: CostSource::Provided, reason: None },
-            CostOutcome::Computed(b) => Cost { nano_usd: Some(b.total), source: CostSource::Computed, reason: None },
-            CostOutcome::Unknown { reason } => {
-                Cost { nano_usd: None, source: CostSource::Unknown, reason: Some(reason.clone()) }
-            }
+            CostOutcome::Provided(n) => Cost {
+                nano_usd: Some(*n),
+                source: CostSource::Provided,
+                reason: None,
+            },
+            CostOutcome::Computed(b) => Cost {
+                nano_usd: Some(b.total),
+                source: CostSource::Computed,
+                reason: None,
+            },
+            CostOutcome::Unknown { reason } => Cost {
+                nano_usd: None,
+                source: CostSource::Unknown,
+                reason: Some(reason.clone()),
+            },
         }
     }
 

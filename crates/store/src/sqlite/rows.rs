@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 use sightline_core::value::attributes_to_json;
 use sightline_core::{
-    AttrValue, Cost, CostSource, ErrorInfo, LogRecord, Observation, ObservationKind, Payload, SpanEvent, SpanId,
-    SpanKind, StatusCode, TraceId,
+    AttrValue, Cost, CostSource, ErrorInfo, LogRecord, Observation, ObservationKind, Payload,
+    SpanEvent, SpanId, SpanKind, StatusCode, TraceId,
 };
 
 use crate::codec::{pack, unpack};
@@ -289,7 +289,11 @@ pub fn decode_span(c: SpanColumns, resource_index: usize) -> Result<Observation,
         3 => Some(CostSource::Unknown),
         _ => None,
     };
-    obs.cost = source.map(|source| Cost { nano_usd: c.cost_nano_usd, source, reason: detail.cost_reason });
+    obs.cost = source.map(|source| Cost {
+        nano_usd: c.cost_nano_usd,
+        source,
+        reason: detail.cost_reason,
+    });
     obs.provided_cost_nano_usd = match source {
         Some(CostSource::Provided) => c.cost_nano_usd,
         _ => detail.provided_cost,

@@ -69,7 +69,11 @@ pub async fn round_trips_every_field(store: Arc<dyn Engine>) {
         .insert("temperature".into(), serde_json::json!(0.2));
     o.ttft_ns = Some(120);
     o.provided_cost_nano_usd = Some(1234);
-    o.cost = Some(sightline_core::Cost { nano_usd: Some(1234), source: sightline_core::CostSource::Provided, reason: None });
+    o.cost = Some(sightline_core::Cost {
+        nano_usd: Some(1234),
+        source: sightline_core::CostSource::Provided,
+        reason: None,
+    });
     o.agent_name = Some("planner".into());
     o.agent_id = Some("a-1".into());
     o.session_id = Some("s-1".into());
@@ -101,7 +105,11 @@ pub async fn round_trips_every_field(store: Arc<dyn Engine>) {
 pub async fn writes_are_idempotent(store: Arc<dyn Engine>) {
     let mut llm = span(2, 2, Some(1), ObservationKind::Llm);
     llm.usage.input = Some(100);
-    llm.cost = Some(sightline_core::Cost { nano_usd: Some(250), source: sightline_core::CostSource::Computed, reason: None });
+    llm.cost = Some(sightline_core::Cost {
+        nano_usd: Some(250),
+        source: sightline_core::CostSource::Computed,
+        reason: None,
+    });
     let spans = vec![span(2, 1, None, ObservationKind::Agent), llm];
     let first = store.write(P1, batch(spans.clone())).await.unwrap();
     assert_eq!((first.observations, first.duplicates), (2, 0));
@@ -111,7 +119,11 @@ pub async fn writes_are_idempotent(store: Arc<dyn Engine>) {
     assert_eq!(t.observations.len(), 2);
     assert_eq!(t.summary.span_count, 2);
     assert_eq!(t.summary.input_tokens, 100);
-    assert_eq!(t.summary.cost_nano_usd, Some(250), "retries do not count cost twice");
+    assert_eq!(
+        t.summary.cost_nano_usd,
+        Some(250),
+        "retries do not count cost twice"
+    );
 }
 
 /// The summary is kept current across batches, whatever order spans arrive in.
