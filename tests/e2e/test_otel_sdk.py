@@ -189,6 +189,9 @@ def test_genai_agent_trace(server, transport, batch):
     assert chat["usage"]["output"] == 30
     assert chat["usage"]["total"] == 150
     assert chat["usage"]["cache_read"] == 100
+    # Priced at ingest from the bundled table: gpt-4o at $2.50/M input, $1.25/M cached input and
+    # $10/M output; the 100 cached tokens are part of the 120 input tokens and are charged once.
+    assert chat["cost"] == {"nano_usd": 20 * 2500 + 100 * 1250 + 30 * 10000, "source": "computed"}
     assert chat["finish_reasons"] == ["stop"]
     assert chat["request_params"]["temperature"] == 0.2
     assert chat["status"] == "unset" and chat["is_error"] is False
