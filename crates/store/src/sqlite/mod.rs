@@ -74,15 +74,6 @@ impl SqliteStore {
         &self.path
     }
 
-    /// Spans and logs waiting for a commit.
-    pub fn queued(&self) -> usize {
-        self.writer
-            .read()
-            .ok()
-            .and_then(|w| w.as_ref().map(WriterHandle::queued))
-            .unwrap_or(0)
-    }
-
     /// Stops taking writes, commits everything already queued, and waits for the writer.
     pub fn shutdown(&self) {
         if let Ok(mut w) = self.writer.write() {

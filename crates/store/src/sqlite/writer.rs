@@ -39,6 +39,11 @@ impl WriteJob {
     pub fn cost(&self) -> usize {
         (self.spans.len() + self.logs.len()).max(1)
     }
+
+    /// The stored hash of the resource at `index` in this job's batch.
+    fn resource_hash(&self, index: usize) -> i64 {
+        self.resources.get(index).map(|r| r.0).unwrap_or(0)
+    }
 }
 
 pub(crate) fn encode_job(
@@ -130,10 +135,6 @@ impl WriterHandle {
             }
         })
     }
-
-    pub fn queued(&self) -> usize {
-        self.queued.load(Ordering::SeqCst)
-    }
 }
 
 fn run(mut conn: Connection, mut rx: mpsc::Receiver<WriteJob>, queued: Arc<AtomicUsize>) {
@@ -194,12 +195,12 @@ fn write_group(
         }
         let mut outcome = WriteOutcome::default();
         for span in &job.spans {
-            let resource_hash = job
-                .resources
-                .get(span.obs.resource_index)
-                .map(|r| r.0)
-                .unwrap_or(0);
-            if insert_span(&tx, project, span, resource_hash)? {
+            if insert_span(
+                &tx,
+                project,
+                span,
+                job.resource_hash(span.obs.resource_index),
+            )? {
                 outcome.observations += 1;
                 traces
                     .entry((project, span.obs.trace_id.0))
@@ -210,12 +211,7 @@ fn write_group(
             }
         }
         for log in &job.logs {
-            let resource_hash = job
-                .resources
-                .get(log.log.resource_index)
-                .map(|r| r.0)
-                .unwrap_or(0);
-            insert_log(&tx, project, log, resource_hash)?;
+            insert_log(&tx, project, log, job.resource_hash(log.log.resource_index))?;
             outcome.logs += 1;
         }
         outcomes.push(outcome);
