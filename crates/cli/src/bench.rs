@@ -33,6 +33,9 @@ pub enum BenchCommand {
     /// Send realistic agent traces to a running server as fast as it acknowledges them;
     /// report spans/s, export latency, throttling, bytes per span on disk and server memory.
     Ingest(IngestArgs),
+    /// Load spans into a running server, then report query latency (trace by id, filtered
+    /// trace list, session view, metrics) as p50 and p99.
+    Query(crate::bench_query::QueryArgs),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -95,6 +98,7 @@ pub struct IngestArgs {
 pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Ingest(args) => ingest(args).await,
+        BenchCommand::Query(args) => crate::bench_query::run(args).await,
     }
 }
 

@@ -1,6 +1,9 @@
 //! The `sightline` binary: `serve` runs the server; the other subcommands are thin clients.
 
 mod bench;
+mod bench_query;
+mod demo;
+mod explore;
 mod loadgen;
 mod serve;
 
@@ -29,6 +32,20 @@ enum Command {
     /// Measure the server: load generators that print their figures and the reproducing command.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// List traces, newest first, with filters.
+    Traces(explore::TracesArgs),
+    /// Show one trace as a tree with timing bars, kinds, models, tokens and errors.
+    Trace(explore::TraceArgs),
+    /// List sessions, most recently active first.
+    Sessions(explore::SessionsArgs),
+    /// Show one session as a conversation.
+    Session(explore::SessionArgs),
+    /// Search logs.
+    Logs(explore::LogsArgs),
+    /// Follow new observations and logs live.
+    Tail(explore::TailArgs),
+    /// Send realistic multi-agent traffic to a running server over OTLP.
+    Demo(demo::DemoArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -46,5 +63,12 @@ fn main() -> anyhow::Result<()> {
         Command::Serve(args) => runtime.block_on(serve::serve(args)),
         Command::Keys(cmd) => runtime.block_on(serve::keys(cmd)),
         Command::Bench(cmd) => runtime.block_on(bench::run(cmd)),
+        Command::Traces(args) => runtime.block_on(explore::traces(args)),
+        Command::Trace(args) => runtime.block_on(explore::trace(args)),
+        Command::Sessions(args) => runtime.block_on(explore::sessions(args)),
+        Command::Session(args) => runtime.block_on(explore::session(args)),
+        Command::Logs(args) => runtime.block_on(explore::logs(args)),
+        Command::Tail(args) => runtime.block_on(explore::tail(args)),
+        Command::Demo(args) => runtime.block_on(demo::run(args)),
     }
 }

@@ -230,7 +230,7 @@ pub async fn get_trace(
                 format!("trace_id {trace_id:?} {e}: pass the 32-character hex trace id"),
             )
         })?;
-        state.traces.trace(project, id).await?.ok_or_else(|| {
+        state.traces.trace(project, id, true).await?.ok_or_else(|| {
             ApiError::new(
                 ErrorCode::NotFound,
                 format!("trace {trace_id} was not found in this project"),

@@ -198,7 +198,7 @@ mod tests {
             .await
             .unwrap();
         let t = store
-            .trace(sightline_core::ProjectId(1), TraceId([7; 16]))
+            .trace(sightline_core::ProjectId(1), TraceId([7; 16]), true)
             .await
             .unwrap()
             .unwrap();

@@ -3,10 +3,13 @@
 //! and secrets are made by the service layer.
 
 pub mod codec;
+pub mod query;
 pub mod sqlite;
 
 use async_trait::async_trait;
-use sightline_core::{LogRecord, Observation, ProjectId, Resource, TraceId, WriteBatch};
+use sightline_core::{LogRecord, Observation, ProjectId, Resource, SpanId, TraceId, WriteBatch};
+
+pub use query::*;
 
 /// What went wrong in a store. The server maps each variant to one HTTP/gRPC answer.
 #[derive(Debug, thiserror::Error)]
@@ -88,14 +91,83 @@ pub struct TraceDetail {
     pub logs: Vec<LogRecord>,
 }
 
-/// Reads of whole traces.
+/// Reads of traces and their observations.
 #[async_trait]
 pub trait TraceReader: Send + Sync {
+    /// One whole trace. Without `payloads`, observations come back with input, output, tool
+    /// arguments and tool result left out (cheaper for large traces).
     async fn trace(
         &self,
         project: ProjectId,
         trace_id: TraceId,
+        payloads: bool,
     ) -> Result<Option<TraceDetail>, StoreError>;
+
+    /// A page of trace summaries (see [`TraceQuery`] for what matches).
+    async fn list_traces(
+        &self,
+        project: ProjectId,
+        query: &TraceQuery,
+    ) -> Result<TracePage, StoreError>;
+
+    /// A page of observations across traces.
+    async fn list_observations(
+        &self,
+        project: ProjectId,
+        query: &ObservationQuery,
+    ) -> Result<ObservationPage, StoreError>;
+
+    /// One observation with its full payload and its resource (its `resource_index` is 0).
+    async fn observation(
+        &self,
+        project: ProjectId,
+        trace_id: TraceId,
+        span_id: SpanId,
+    ) -> Result<Option<(Resource, Observation)>, StoreError>;
+}
+
+/// Reads of sessions: observations grouped by session id.
+#[async_trait]
+pub trait SessionReader: Send + Sync {
+    async fn list_sessions(
+        &self,
+        project: ProjectId,
+        query: &SessionQuery,
+    ) -> Result<SessionPage, StoreError>;
+
+    /// One session with its traces, oldest first, at most `max_turns` of them (the earliest).
+    async fn session(
+        &self,
+        project: ProjectId,
+        session_id: &str,
+        max_turns: usize,
+    ) -> Result<Option<SessionDetail>, StoreError>;
+}
+
+/// Log search.
+#[async_trait]
+pub trait LogReader: Send + Sync {
+    async fn list_logs(&self, project: ProjectId, query: &LogQuery) -> Result<LogPage, StoreError>;
+}
+
+/// Time-bucketed aggregates over observations.
+#[async_trait]
+pub trait MetricsReader: Send + Sync {
+    async fn metrics(
+        &self,
+        project: ProjectId,
+        query: &MetricsQuery,
+    ) -> Result<MetricsResult, StoreError>;
+}
+
+/// The change feed behind the live stream: what was stored after a position.
+#[async_trait]
+pub trait ChangeFeed: Send + Sync {
+    /// The current end of the project's feed: a new subscriber starts here.
+    async fn feed_head(&self, project: ProjectId) -> Result<FeedPosition, StoreError>;
+
+    /// Observations and logs stored after `query.after`, in storage order.
+    async fn feed(&self, project: ProjectId, query: &FeedQuery) -> Result<FeedBatch, StoreError>;
 }
 
 /// A stored API key: the public half and the hash of the secret (never the secret).

@@ -47,7 +47,7 @@ async fn data_survives_reopen_and_migrations_are_idempotent() {
     }
     let store = open(dir.path(), 1000);
     assert!(store
-        .trace(sightline_core::ProjectId(1), tid(1))
+        .trace(sightline_core::ProjectId(1), tid(1), true)
         .await
         .unwrap()
         .is_some());
@@ -87,7 +87,7 @@ async fn a_full_queue_refuses_instead_of_growing() {
     );
     for t in stored {
         let tr = store
-            .trace(sightline_core::ProjectId(1), tid(100 + t))
+            .trace(sightline_core::ProjectId(1), tid(100 + t), true)
             .await
             .unwrap()
             .unwrap();

@@ -2,6 +2,7 @@
 //! the group-commit writer thread; reads use a small pool of connections on blocking threads.
 
 mod keys;
+mod query;
 mod read;
 pub(crate) mod rows;
 pub mod schema;

@@ -4,11 +4,14 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
-use sightline_core::{ProjectId, Resource, TraceId};
+use sightline_core::{Observation, ProjectId, Resource, SpanId, TraceId};
 
 use super::rows::{decode_log, decode_resource, decode_span, LogColumns, SpanColumns};
 use super::SqliteStore;
-use crate::{StoreError, TraceDetail, TraceReader, TraceSummary};
+use crate::{
+    ObservationPage, ObservationQuery, StoreError, TraceDetail, TracePage, TraceQuery, TraceReader,
+    TraceSummary,
+};
 
 #[async_trait]
 impl TraceReader for SqliteStore {
@@ -16,9 +19,35 @@ impl TraceReader for SqliteStore {
         &self,
         project: ProjectId,
         trace_id: TraceId,
+        payloads: bool,
     ) -> Result<Option<TraceDetail>, StoreError> {
-        self.with_conn(move |conn| read_trace(conn, project.0, &trace_id))
+        self.with_conn(move |conn| read_trace(conn, project.0, &trace_id, payloads))
             .await
+    }
+
+    async fn list_traces(
+        &self,
+        project: ProjectId,
+        query: &TraceQuery,
+    ) -> Result<TracePage, StoreError> {
+        self.list_traces_impl(project, query).await
+    }
+
+    async fn list_observations(
+        &self,
+        project: ProjectId,
+        query: &ObservationQuery,
+    ) -> Result<ObservationPage, StoreError> {
+        self.list_observations_impl(project, query).await
+    }
+
+    async fn observation(
+        &self,
+        project: ProjectId,
+        trace_id: TraceId,
+        span_id: SpanId,
+    ) -> Result<Option<(Resource, Observation)>, StoreError> {
+        self.observation_impl(project, trace_id, span_id).await
     }
 }
 
@@ -26,6 +55,7 @@ fn read_trace(
     conn: &mut Connection,
     project: i64,
     trace_id: &TraceId,
+    payloads: bool,
 ) -> Result<Option<TraceDetail>, StoreError> {
     let tid = &trace_id.0[..];
     let summary = conn
@@ -133,7 +163,7 @@ fn read_trace(
                     session_id: r.get(20)?,
                     tenant_id: r.get(21)?,
                     detail: r.get(23)?,
-                    payload: r.get(24)?,
+                    payload: if payloads { r.get(24)? } else { None },
                 },
                 r.get::<_, i64>(22)?,
             ))

@@ -90,7 +90,7 @@ pub async fn round_trips_every_field(store: Arc<dyn Engine>) {
     o.attributes = vec![("custom.key".into(), AttrValue::Int(7))];
     o.links = vec![(tid(9), sid(9))];
     store.write(P1, batch(vec![o.clone()])).await.unwrap();
-    let t = store.trace(P1, tid(1)).await.unwrap().unwrap();
+    let t = store.trace(P1, tid(1), true).await.unwrap().unwrap();
     assert_eq!(t.observations.len(), 1);
     let mut back = t.observations[0].clone();
     back.resource_index = o.resource_index;
@@ -115,7 +115,7 @@ pub async fn writes_are_idempotent(store: Arc<dyn Engine>) {
     assert_eq!((first.observations, first.duplicates), (2, 0));
     let again = store.write(P1, batch(spans)).await.unwrap();
     assert_eq!((again.observations, again.duplicates), (0, 2));
-    let t = store.trace(P1, tid(2)).await.unwrap().unwrap();
+    let t = store.trace(P1, tid(2), true).await.unwrap().unwrap();
     assert_eq!(t.observations.len(), 2);
     assert_eq!(t.summary.span_count, 2);
     assert_eq!(t.summary.input_tokens, 100);
@@ -138,7 +138,7 @@ pub async fn summary_tracks_the_trace(store: Arc<dyn Engine>) {
     child.session_id = Some("from-child".into());
     child.end_ns = 9_000_000_000;
     store.write(P1, batch(vec![child])).await.unwrap();
-    let partial = store.trace(P1, tid(3)).await.unwrap().unwrap();
+    let partial = store.trace(P1, tid(3), true).await.unwrap().unwrap();
     assert_eq!(partial.summary.root_name, None, "no root yet");
     assert_eq!(partial.summary.session_id.as_deref(), Some("from-child"));
 
@@ -148,7 +148,12 @@ pub async fn summary_tracks_the_trace(store: Arc<dyn Engine>) {
     root.session_id = Some("from-root".into());
     root.usage.input = Some(999); // agent spans repeat children's usage: not counted
     store.write(P1, batch(vec![root])).await.unwrap();
-    let s = store.trace(P1, tid(3)).await.unwrap().unwrap().summary;
+    let s = store
+        .trace(P1, tid(3), true)
+        .await
+        .unwrap()
+        .unwrap()
+        .summary;
     assert_eq!(s.root_name.as_deref(), Some("invoke_agent planner"));
     assert_eq!(s.span_count, 2);
     assert_eq!(s.error_count, 1);
@@ -177,8 +182,8 @@ pub async fn projects_are_isolated(store: Arc<dyn Engine>) {
     let mut b = span(4, 2, None, ObservationKind::Span);
     b.name = "other's".into();
     store.write(other, batch(vec![b])).await.unwrap();
-    let a = store.trace(P1, tid(4)).await.unwrap().unwrap();
-    let o = store.trace(other, tid(4)).await.unwrap().unwrap();
+    let a = store.trace(P1, tid(4), true).await.unwrap().unwrap();
+    let o = store.trace(other, tid(4), true).await.unwrap().unwrap();
     assert_eq!(
         a.observations
             .iter()
@@ -193,7 +198,7 @@ pub async fn projects_are_isolated(store: Arc<dyn Engine>) {
             .collect::<Vec<_>>(),
         ["other's"]
     );
-    assert!(store.trace(other, tid(1)).await.unwrap().is_none());
+    assert!(store.trace(other, tid(1), true).await.unwrap().is_none());
 }
 
 /// Logs with a trace id come back with their trace.
@@ -229,7 +234,7 @@ pub async fn logs_correlate_with_traces(store: Arc<dyn Engine>) {
     b.logs = vec![log.clone(), structured.clone(), json_text.clone()];
     let out = store.write(P1, b).await.unwrap();
     assert_eq!(out.logs, 3);
-    let t = store.trace(P1, tid(5)).await.unwrap().unwrap();
+    let t = store.trace(P1, tid(5), true).await.unwrap().unwrap();
     assert_eq!(t.logs, vec![log.clone(), structured, json_text]);
 
     // Logs whose spans never arrived still read back as a trace with no observations.
@@ -247,7 +252,7 @@ pub async fn logs_correlate_with_traces(store: Arc<dyn Engine>) {
         )
         .await
         .unwrap();
-    let t = store.trace(P1, tid(6)).await.unwrap().unwrap();
+    let t = store.trace(P1, tid(6), true).await.unwrap().unwrap();
     assert!(t.observations.is_empty());
     assert_eq!(t.summary.span_count, 0);
     assert_eq!(t.logs.len(), 1);
@@ -311,7 +316,7 @@ pub async fn tool_payloads_round_trip(store: Arc<dyn Engine>) {
         .write(P1, batch(vec![same.clone(), different.clone()]))
         .await
         .unwrap();
-    let t = store.trace(P1, tid(7)).await.unwrap().unwrap();
+    let t = store.trace(P1, tid(7), true).await.unwrap().unwrap();
     assert_eq!(t.observations, vec![same, different]);
 }
 
