@@ -2,6 +2,7 @@
 //! [`KeyStore`]) and one module per engine. The store writes what it is given: ids, timestamps
 //! and secrets are made by the service layer.
 
+pub mod clickhouse;
 pub mod codec;
 pub mod query;
 pub mod sqlite;

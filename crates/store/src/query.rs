@@ -178,7 +178,8 @@ pub struct SessionPage {
 }
 
 /// One trace of a session, as a turn of the conversation: the input of its root observation
-/// (or, without a root, of its earliest observation that has one) and the output of the same.
+/// (or, without a root or when the root has neither input nor output, of its earliest
+/// observation that has one) and the output of the same.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SessionTurn {
     pub trace: TraceSummary,
@@ -256,7 +257,9 @@ pub struct MetricsQuery {
     pub group_by: Option<GroupBy>,
 }
 
-/// One bucket of one group. Latency percentiles are nearest-rank over the durations.
+/// One bucket of one group. Latency percentiles are nearest-rank over the durations. Like trace
+/// summaries, tokens and cost count llm and embedding observations only (agent spans often
+/// repeat their children's usage); `total_tokens` falls back to input + output.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MetricPoint {
     pub bucket_start_ns: i64,

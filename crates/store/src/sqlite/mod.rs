@@ -95,7 +95,11 @@ impl SqliteStore {
         let pooled = self.readers.lock().ok().and_then(|mut p| p.pop());
         let mut conn = match pooled {
             Some(c) => c,
-            None => open_connection(&self.path)?,
+            None => {
+                let conn = open_connection(&self.path)?;
+                query::register_functions(&conn)?;
+                conn
+            }
         };
         let (conn, result) = tokio::task::spawn_blocking(move || {
             let r = f(&mut conn);

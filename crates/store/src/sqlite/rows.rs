@@ -145,7 +145,8 @@ pub fn encode_span(obs: &Observation) -> Result<SpanRow, StoreError> {
         error: obs.error.clone(),
         scope_name: obs.scope_name.clone(),
         scope_version: obs.scope_version.clone(),
-        operation: obs.operation.clone(),
+        // Stored in the `operation` column since schema 2; `detail` keeps it for older rows.
+        operation: None,
         request_model,
         response_model,
         model_flags: flags,
@@ -230,8 +231,60 @@ pub struct SpanColumns {
     pub user_id: Option<String>,
     pub session_id: Option<String>,
     pub tenant_id: Option<String>,
+    pub operation: Option<String>,
     pub detail: Vec<u8>,
     pub payload: Option<Vec<u8>>,
+}
+
+/// The columns a span read selects, in the order [`read_span_columns`] expects.
+pub const SPAN_SELECT: &str =
+    "trace_id, span_id, parent_span_id, start_ns, duration_ns, kind, name, \
+     status, service, agent, provider, model, input_tokens, output_tokens, total_tokens, \
+     cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_nano_usd, user_id, session_id, \
+     tenant_id, operation, resource_hash, detail";
+
+/// Reads the [`SPAN_SELECT`] columns starting at `at`, plus the payload at `payload_at` when
+/// given. Returns the columns and the span's resource hash.
+pub fn read_span_columns(
+    r: &rusqlite::Row<'_>,
+    at: usize,
+    payload_at: Option<usize>,
+) -> rusqlite::Result<(SpanColumns, i64)> {
+    Ok((
+        SpanColumns {
+            trace_id: r.get(at)?,
+            span_id: r.get(at + 1)?,
+            parent_span_id: r.get(at + 2)?,
+            start_ns: r.get(at + 3)?,
+            duration_ns: r.get(at + 4)?,
+            kind: r.get(at + 5)?,
+            name: r.get(at + 6)?,
+            status: r.get(at + 7)?,
+            service: r.get(at + 8)?,
+            agent: r.get(at + 9)?,
+            provider: r.get(at + 10)?,
+            model: r.get(at + 11)?,
+            tokens: [
+                r.get(at + 12)?,
+                r.get(at + 13)?,
+                r.get(at + 14)?,
+                r.get(at + 15)?,
+                r.get(at + 16)?,
+                r.get(at + 17)?,
+            ],
+            cost_nano_usd: r.get(at + 18)?,
+            user_id: r.get(at + 19)?,
+            session_id: r.get(at + 20)?,
+            tenant_id: r.get(at + 21)?,
+            operation: r.get(at + 22)?,
+            detail: r.get(at + 24)?,
+            payload: match payload_at {
+                Some(i) => r.get(i)?,
+                None => None,
+            },
+        },
+        r.get(at + 23)?,
+    ))
 }
 
 pub fn decode_span(c: SpanColumns, resource_index: usize) -> Result<Observation, StoreError> {
@@ -259,7 +312,7 @@ pub fn decode_span(c: SpanColumns, resource_index: usize) -> Result<Observation,
     obs.scope_name = detail.scope_name;
     obs.scope_version = detail.scope_version;
     obs.resource_index = resource_index;
-    obs.operation = detail.operation;
+    obs.operation = c.operation.or(detail.operation);
     obs.provider = c.provider;
     obs.request_model = if detail.model_flags & 1 != 0 {
         c.model.clone()
@@ -336,6 +389,98 @@ pub fn decode_span(c: SpanColumns, resource_index: usize) -> Result<Observation,
     Ok(obs)
 }
 
+/// The parts of `detail` that filters look at (serde skips the rest cheaply).
+#[derive(Deserialize)]
+struct DetailFilterView {
+    #[serde(rename = "tg", default)]
+    tags: Vec<String>,
+    #[serde(rename = "a", default)]
+    attributes: Map<String, Json>,
+}
+
+/// Whether a span's `detail` blob holds every (key, value) attribute (values rendered as text:
+/// strings as they are, anything else as JSON) and every tag.
+pub fn detail_matches(
+    detail: &[u8],
+    attributes: &[(String, String)],
+    tags: &[String],
+) -> Result<bool, StoreError> {
+    let view: DetailFilterView = unpack(detail)?;
+    let attributes_hold = attributes
+        .iter()
+        .all(|(k, want)| match view.attributes.get(k) {
+            Some(Json::String(s)) => s == want,
+            Some(other) => {
+                let rendered = other.to_string();
+                rendered == *want
+            }
+            None => false,
+        });
+    Ok(attributes_hold && tags.iter().all(|t| view.tags.contains(t)))
+}
+
+#[derive(Deserialize)]
+struct PayloadTextView {
+    #[serde(rename = "i", default)]
+    input: Option<Payload>,
+    #[serde(rename = "o", default)]
+    output: Option<Payload>,
+}
+
+/// Whether the input or output in a `payload` blob contains `needle_lower` (already lowercase),
+/// case-insensitively. Message text, names and tool-call arguments are searched; roles and keys
+/// are not.
+pub fn payload_contains(payload: &[u8], needle_lower: &str) -> Result<bool, StoreError> {
+    let view: PayloadTextView = unpack(payload)?;
+    Ok([view.input, view.output]
+        .iter()
+        .flatten()
+        .any(|p| payload_has(p, needle_lower)))
+}
+
+/// Case-insensitive substring test; `needle_lower` is already lowercase.
+pub fn contains_ci(haystack: &str, needle_lower: &str) -> bool {
+    if haystack.is_ascii() && needle_lower.is_ascii() {
+        let (h, n) = (haystack.as_bytes(), needle_lower.as_bytes());
+        return n.is_empty()
+            || h.windows(n.len())
+                .any(|w| w.iter().zip(n).all(|(a, b)| a.to_ascii_lowercase() == *b));
+    }
+    haystack.to_lowercase().contains(needle_lower)
+}
+
+fn payload_has(p: &Payload, needle: &str) -> bool {
+    match p {
+        Payload::Value(v) => json_has(v, needle),
+        Payload::Messages(messages) => messages.iter().any(|m| {
+            m.content.as_deref().is_some_and(|c| contains_ci(c, needle))
+                || m.parts.iter().any(|part| json_has(part, needle))
+                || m.tool_calls
+                    .iter()
+                    .any(|c| contains_ci(&c.name, needle) || json_has(&c.arguments, needle))
+        }),
+    }
+}
+
+/// Whether any string inside `v` (not keys) contains `needle`.
+fn json_has(v: &Json, needle: &str) -> bool {
+    match v {
+        Json::String(s) => contains_ci(s, needle),
+        Json::Array(a) => a.iter().any(|x| json_has(x, needle)),
+        Json::Object(o) => o.values().any(|x| json_has(x, needle)),
+        Json::Number(n) => contains_ci(&n.to_string(), needle),
+        Json::Bool(_) | Json::Null => false,
+    }
+}
+
+/// The input and output stored in a `payload` blob.
+pub fn decode_input_output(
+    payload: &[u8],
+) -> Result<(Option<Payload>, Option<Payload>), StoreError> {
+    let view: PayloadTextView = unpack(payload)?;
+    Ok((view.input, view.output))
+}
+
 #[derive(Serialize, Deserialize, Default)]
 struct LogDetail {
     #[serde(rename = "o", default)]
@@ -384,6 +529,29 @@ pub struct LogColumns {
     pub agent: Option<String>,
     pub body: Option<String>,
     pub detail: Vec<u8>,
+}
+
+/// The columns a log read selects, in the order [`read_log_columns`] expects.
+pub const LOG_SELECT: &str = "time_ns, trace_id, span_id, severity, severity_text, service, \
+     session_id, agent, body, resource_hash, detail";
+
+/// Reads the [`LOG_SELECT`] columns starting at `at`; returns them and the resource hash.
+pub fn read_log_columns(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<(LogColumns, i64)> {
+    Ok((
+        LogColumns {
+            time_ns: r.get(at)?,
+            trace_id: r.get(at + 1)?,
+            span_id: r.get(at + 2)?,
+            severity: r.get(at + 3)?,
+            severity_text: r.get(at + 4)?,
+            service: r.get(at + 5)?,
+            session_id: r.get(at + 6)?,
+            agent: r.get(at + 7)?,
+            body: r.get(at + 8)?,
+            detail: r.get(at + 10)?,
+        },
+        r.get(at + 9)?,
+    ))
 }
 
 pub fn decode_log(c: LogColumns, resource_index: usize) -> Result<LogRecord, StoreError> {

@@ -5,9 +5,10 @@ use rusqlite::Connection;
 use crate::StoreError;
 
 /// Each entry is (version, SQL). Never edit a released migration: append a new one.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    r#"
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        r#"
 CREATE TABLE projects (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
@@ -105,7 +106,26 @@ CREATE TABLE logs (
 );
 CREATE INDEX logs_by_trace ON logs (project_id, trace_id) WHERE trace_id IS NOT NULL;
 "#,
-)];
+    ),
+    (
+        2,
+        r#"
+-- The GenAI operation (`chat`, `execute_tool`, ...), promoted for metrics grouped by it. Rows
+-- written before this migration keep it in `detail` only and group as "no value".
+ALTER TABLE spans ADD COLUMN operation TEXT;
+
+-- Explore paths. Each index costs every write, so only the common orders are indexed:
+-- the trace list by start (its default order, and the time window);
+CREATE INDEX traces_by_start ON traces (project_id, start_ns);
+-- sessions, grouped and looked up by id (sparse: only traces with a session);
+CREATE INDEX traces_by_session ON traces (project_id, session_id) WHERE session_id IS NOT NULL;
+-- the observation list, metrics and the time window over spans;
+CREATE INDEX spans_by_start ON spans (project_id, start_ns);
+-- the log list by time (the rowid `id` breaks ties in the index order).
+CREATE INDEX logs_by_time ON logs (project_id, time_ns);
+"#,
+    ),
+];
 
 /// Brings the database to the latest schema version, one transaction per migration.
 pub fn migrate(conn: &mut Connection) -> Result<i64, StoreError> {

@@ -237,8 +237,9 @@ fn insert_span(
             "INSERT OR IGNORE INTO spans (project_id, trace_id, span_id, parent_span_id, start_ns, duration_ns, \
              kind, name, status, is_error, service, agent, provider, model, input_tokens, output_tokens, \
              total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_nano_usd, user_id, \
-             session_id, tenant_id, resource_hash, detail, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, \
-             ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)",
+             session_id, tenant_id, resource_hash, detail, payload, operation) VALUES (?1, ?2, ?3, ?4, ?5, \
+             ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, \
+             ?26, ?27, ?28)",
         )?
         .execute(params![
             project,
@@ -268,6 +269,7 @@ fn insert_span(
             resource_hash,
             s.row.detail,
             s.row.payload,
+            o.operation,
         ])?;
     Ok(n == 1)
 }

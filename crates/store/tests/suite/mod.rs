@@ -1,16 +1,28 @@
 //! The store behaviour suite: every engine must pass it. `sqlite.rs` runs it on the embedded
 //! engine; other engines add a file that calls [`run_all`] with their store.
 
+pub mod query;
+pub mod query_more;
+
 use std::sync::Arc;
 
 use sightline_core::{
     AttrValue, LogRecord, Message, Observation, ObservationKind, Payload, ProjectId, Resource,
     SpanId, StatusCode, TraceId, Usage, WriteBatch,
 };
-use sightline_store::{KeyStore, SpanWriter, TraceReader};
+use sightline_store::{
+    ChangeFeed, KeyStore, LogReader, MetricsReader, SessionReader, SpanWriter, TraceReader,
+};
 
-pub trait Engine: SpanWriter + TraceReader + KeyStore {}
-impl<T: SpanWriter + TraceReader + KeyStore> Engine for T {}
+/// Every contract an engine implements.
+pub trait Engine:
+    SpanWriter + TraceReader + KeyStore + SessionReader + LogReader + MetricsReader + ChangeFeed
+{
+}
+impl<T> Engine for T where
+    T: SpanWriter + TraceReader + KeyStore + SessionReader + LogReader + MetricsReader + ChangeFeed
+{
+}
 
 pub fn tid(n: u8) -> TraceId {
     TraceId([n; 16])
@@ -321,7 +333,33 @@ pub async fn tool_payloads_round_trip(store: Arc<dyn Engine>) {
 }
 
 /// Runs every behaviour on fresh stores made by `make`.
+/// Every behaviour an engine must show.
 pub async fn run_all<F, Fut>(make: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Arc<dyn Engine>>,
+{
+    run_core(&make).await;
+    run_explore(&make).await;
+}
+
+/// Trace and observation lists, sessions, logs, metrics and the change feed.
+pub async fn run_explore<F, Fut>(make: &F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Arc<dyn Engine>>,
+{
+    query::trace_list_filters_and_sorts(make().await).await;
+    query::observation_list_filters_and_pages(make().await).await;
+    query::explore_reads_are_isolated_by_project(make().await).await;
+    query_more::sessions_aggregate_their_traces(make().await).await;
+    query_more::logs_filter_and_page(make().await).await;
+    query_more::metrics_match_brute_force(make().await).await;
+    query_more::feed_resumes_without_loss(make().await).await;
+}
+
+/// Writes, whole-trace reads, isolation and keys.
+pub async fn run_core<F, Fut>(make: &F)
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = Arc<dyn Engine>>,

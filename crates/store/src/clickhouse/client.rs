@@ -1,0 +1,195 @@
+//! A small client for ClickHouse's HTTP interface: statements and queries go in the POST body,
+//! inserts put the statement in the `query` parameter and the RowBinary rows in the body.
+
+use std::time::Duration;
+
+use reqwest::Url;
+
+use crate::StoreError;
+
+/// ClickHouse error codes that mean "try again later" rather than "this write is wrong".
+const RETRYABLE_CODES: &[&str] = &[
+    "Code: 202,", // too many simultaneous queries
+    "Code: 241,", // memory limit exceeded
+    "Code: 252,", // too many parts
+    "Code: 159,", // timeout exceeded
+    "Code: 209,", // socket timeout
+];
+
+/// Most bytes of an error answer kept in a message.
+const MAX_ERROR_TEXT: usize = 1000;
+
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    /// The server URL with every parameter but `database` (e.g. `user`, `password`, settings).
+    base: Url,
+    database: String,
+    /// `host:port` for messages: never the credentials.
+    display: String,
+}
+
+impl Client {
+    /// Parses `http://host:port/?database=name[&user=..&password=..]`. The database defaults to
+    /// `default`.
+    pub fn new(url: &str) -> Result<Self, StoreError> {
+        let bad = |why: &str| {
+            StoreError::Engine(format!(
+                "clickhouse_url: {why}; expected e.g. http://127.0.0.1:8123/?database=sightline"
+            ))
+        };
+        let parsed = Url::parse(url).map_err(|e| bad(&e.to_string()))?;
+        if parsed.scheme() != "http" && parsed.scheme() != "https" {
+            return Err(bad("the scheme must be http or https"));
+        }
+        let mut database = "default".to_owned();
+        let mut base = parsed.clone();
+        base.set_query(None);
+        {
+            let mut pairs = base.query_pairs_mut();
+            for (k, v) in parsed.query_pairs() {
+                if k == "database" {
+                    database = v.into_owned();
+                } else {
+                    pairs.append_pair(&k, &v);
+                }
+            }
+        }
+        if base.query() == Some("") {
+            base.set_query(None);
+        }
+        if database.is_empty()
+            || !database
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(bad("the database name must be letters, digits and '_'"));
+        }
+        let display = format!(
+            "{}:{}",
+            parsed.host_str().unwrap_or("?"),
+            parsed.port_or_known_default().unwrap_or(0)
+        );
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(60))
+            .pool_max_idle_per_host(16)
+            .build()
+            .map_err(|e| StoreError::Engine(format!("cannot make an HTTP client: {e}")))?;
+        Ok(Client {
+            http,
+            base,
+            database,
+            display,
+        })
+    }
+
+    pub fn database(&self) -> &str {
+        &self.database
+    }
+
+    fn url(&self, with_database: bool, params: &[(&str, &str)]) -> Url {
+        let mut url = self.base.clone();
+        {
+            let mut pairs = url.query_pairs_mut();
+            if with_database {
+                pairs.append_pair("database", &self.database);
+            }
+            for (k, v) in params {
+                pairs.append_pair(k, v);
+            }
+        }
+        url
+    }
+
+    async fn send(&self, url: Url, body: Vec<u8>) -> Result<bytes::Bytes, StoreError> {
+        let response = self.http.post(url).body(body).send().await.map_err(|e| {
+            StoreError::Unavailable(format!("cannot reach ClickHouse at {}: {e}", self.display))
+        })?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(|e| {
+            StoreError::Unavailable(format!(
+                "ClickHouse at {} broke off its answer: {e}",
+                self.display
+            ))
+        })?;
+        if status.is_success() {
+            return Ok(body);
+        }
+        let text = String::from_utf8_lossy(&body[..body.len().min(MAX_ERROR_TEXT)])
+            .trim()
+            .to_owned();
+        let message = format!("ClickHouse at {} answered {status}: {text}", self.display);
+        if RETRYABLE_CODES.iter().any(|c| text.starts_with(c))
+            || status.is_server_error() && text.is_empty()
+        {
+            Err(StoreError::Unavailable(message))
+        } else {
+            Err(StoreError::Engine(message))
+        }
+    }
+
+    /// Runs a statement (DDL) in the configured database.
+    pub async fn execute(&self, sql: &str) -> Result<(), StoreError> {
+        self.send(self.url(true, &[]), sql.as_bytes().to_vec())
+            .await
+            .map(|_| ())
+    }
+
+    /// Runs a statement outside any database (to create the database itself).
+    pub async fn execute_server(&self, sql: &str) -> Result<(), StoreError> {
+        self.send(self.url(false, &[]), sql.as_bytes().to_vec())
+            .await
+            .map(|_| ())
+    }
+
+    /// Runs a query and returns its rows in RowBinary (decode with `RowReader`).
+    pub async fn query(&self, sql: &str) -> Result<bytes::Bytes, StoreError> {
+        let size = (sql.len() + 1024).max(256 * 1024).to_string();
+        let url = self.url(true, &[("max_query_size", &size)]);
+        self.send(url, format!("{sql} FORMAT RowBinary").into_bytes())
+            .await
+    }
+
+    /// Inserts RowBinary `rows` into `table (columns)`; returns once ClickHouse has written them.
+    pub async fn insert(
+        &self,
+        table: &str,
+        columns: &str,
+        rows: Vec<u8>,
+    ) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let statement = format!("INSERT INTO {table} ({columns}) FORMAT RowBinary");
+        let url = self.url(true, &[("query", &statement)]);
+        self.send(url, rows).await.map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_database_comes_out_of_the_url_and_other_parameters_stay() {
+        let c = Client::new("http://127.0.0.1:8123/?database=x_1&user=u&password=p").unwrap();
+        assert_eq!(c.database(), "x_1");
+        let url = c.url(true, &[]).to_string();
+        assert!(
+            url.contains("user=u") && url.contains("password=p") && url.contains("database=x_1"),
+            "{url}"
+        );
+        assert!(!c.url(false, &[]).to_string().contains("database"));
+        assert_eq!(c.display, "127.0.0.1:8123");
+        assert_eq!(Client::new("http://h:8123").unwrap().database(), "default");
+    }
+
+    #[test]
+    fn bad_urls_name_the_setting() {
+        for url in ["nope", "ftp://h/", "http://h/?database=a;drop"] {
+            let err = Client::new(url).err().unwrap().to_string();
+            assert!(err.contains("clickhouse_url"), "{err}");
+        }
+    }
+}

@@ -1,0 +1,371 @@
+//! Reads of whole traces and single observations from ClickHouse. A span retried before a merge
+//! may be stored twice: every read keeps one row per span (`LIMIT 1 BY span_id`). The trace
+//! summary is computed at read with one aggregate over the trace's deduplicated spans.
+
+use std::collections::HashMap;
+
+use sightline_core::{
+    LogRecord, Observation, ObservationKind, ProjectId, Resource, SpanId, TraceId,
+};
+
+use super::client::Client;
+use super::rowbinary::{bin, RowReader};
+use crate::sqlite::rows::{
+    decode_log, decode_resource, decode_span, kind_code, LogColumns, SpanColumns,
+};
+use crate::{StoreError, TraceDetail, TraceSummary};
+
+/// The span columns a read decodes, in [`read_span`]'s order; `{payload}` is `payload` or `''`.
+const SPAN_SELECT: &str = "SELECT trace_id, span_id, parent_span_id, toInt64(start_ns), \
+    duration_ns, kind, name, status, service, agent, provider, model, input_tokens, \
+    output_tokens, total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, \
+    cost_nano_usd, user_id, session_id, tenant_id, operation, resource_hash, detail, {payload} \
+    FROM spans";
+
+fn read_span(r: &mut RowReader<'_>) -> Result<(SpanColumns, i64), StoreError> {
+    let cols = SpanColumns {
+        trace_id: r.fixed(16)?,
+        span_id: r.fixed(8)?,
+        parent_span_id: r.opt_fixed(8)?,
+        start_ns: r.i64()?,
+        duration_ns: r.i64()?,
+        kind: i64::from(r.u8()?),
+        name: r.string()?,
+        status: i64::from(r.u8()?),
+        service: r.opt_string()?,
+        agent: r.opt_string()?,
+        provider: r.opt_string()?,
+        model: r.opt_string()?,
+        tokens: [
+            r.opt_i64()?,
+            r.opt_i64()?,
+            r.opt_i64()?,
+            r.opt_i64()?,
+            r.opt_i64()?,
+            r.opt_i64()?,
+        ],
+        cost_nano_usd: r.opt_i64()?,
+        user_id: r.opt_string()?,
+        session_id: r.opt_string()?,
+        tenant_id: r.opt_string()?,
+        operation: r.opt_string()?,
+        detail: Vec::new(),
+        payload: None,
+    };
+    let hash = r.i64()?;
+    let detail = r.bytes()?;
+    let payload = r.bytes()?;
+    Ok((
+        SpanColumns {
+            detail,
+            payload: (!payload.is_empty()).then_some(payload),
+            ..cols
+        },
+        hash,
+    ))
+}
+
+/// Spans matching `filter` (a WHERE clause), one row per span, in start order.
+async fn select_spans(
+    client: &Client,
+    filter: &str,
+    payloads: bool,
+) -> Result<Vec<(SpanColumns, i64)>, StoreError> {
+    let select = SPAN_SELECT.replace("{payload}", if payloads { "payload" } else { "''" });
+    let rows = client
+        .query(&format!(
+            "{select} WHERE {filter} ORDER BY start_ns, span_id, seq LIMIT 1 BY span_id"
+        ))
+        .await?;
+    let mut r = RowReader::new(&rows);
+    let mut out = Vec::new();
+    while !r.is_empty() {
+        out.push(read_span(&mut r)?);
+    }
+    Ok(out)
+}
+
+async fn select_logs(
+    client: &Client,
+    project: ProjectId,
+    trace_id: &TraceId,
+) -> Result<Vec<(LogColumns, i64)>, StoreError> {
+    let rows = client
+        .query(&format!(
+            "SELECT toInt64(time_ns), trace_id, span_id, severity, severity_text, service, \
+             session_id, agent, body, resource_hash, detail FROM logs \
+             WHERE project_id = {} AND trace_id = {} ORDER BY time_ns, seq",
+            project.0,
+            bin(&trace_id.0)
+        ))
+        .await?;
+    let mut r = RowReader::new(&rows);
+    let mut out = Vec::new();
+    while !r.is_empty() {
+        let time_ns = r.i64()?;
+        let trace = r.fixed(16)?;
+        let cols = LogColumns {
+            time_ns,
+            trace_id: (trace != [0u8; 16]).then_some(trace),
+            span_id: r.opt_fixed(8)?,
+            severity: i64::from(r.i32()?),
+            severity_text: r.opt_string()?,
+            service: r.opt_string()?,
+            session_id: r.opt_string()?,
+            agent: r.opt_string()?,
+            body: r.opt_string()?,
+            detail: Vec::new(),
+        };
+        let hash = r.i64()?;
+        let detail = r.bytes()?;
+        out.push((LogColumns { detail, ..cols }, hash));
+    }
+    Ok(out)
+}
+
+/// The attributes of the project's resources with these hashes.
+async fn select_resources(
+    client: &Client,
+    project: ProjectId,
+    hashes: &[i64],
+) -> Result<HashMap<i64, Vec<u8>>, StoreError> {
+    if hashes.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let list = hashes
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows = client
+        .query(&format!(
+            "SELECT hash, attributes FROM resources WHERE project_id = {} AND hash IN ({list}) \
+             LIMIT 1 BY hash",
+            project.0
+        ))
+        .await?;
+    let mut r = RowReader::new(&rows);
+    let mut out = HashMap::new();
+    while !r.is_empty() {
+        let hash = r.i64()?;
+        out.insert(hash, r.bytes()?);
+    }
+    Ok(out)
+}
+
+/// The summary of one trace, or `None` when it has no spans.
+///
+/// Tokens and cost count llm and embedding calls only (agent spans often repeat their
+/// children's sums). The root's dimensions win; without a root, the first written value stays.
+pub(crate) fn summary_sql(filter: &str) -> String {
+    let model_kinds = format!(
+        "({}, {})",
+        kind_code(ObservationKind::Llm),
+        kind_code(ObservationKind::Embedding)
+    );
+    let dims = ["service", "agent", "user_id", "session_id", "tenant_id"]
+        .iter()
+        .map(|c| {
+            format!(
+                "if(countIf(root AND isNotNull({c})) > 0, \
+                 argMaxIf(ifNull({c}, ''), seq, root AND isNotNull({c})), \
+                 argMinIf(ifNull({c}, ''), seq, isNotNull({c})))"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let tokens = ["input", "output", "cache_read", "cache_write", "reasoning"]
+        .map(|t| format!("toInt64(sumIf(ifNull({t}_tokens, 0), model_call))"));
+    format!(
+        "SELECT toUInt64(count()), toInt64(min(start_ns)), \
+         toInt64(max(toInt64(start_ns) + duration_ns)), toInt64(sum(is_error)), \
+         {input}, {output}, \
+         toInt64(sumIf(ifNull(total_tokens, ifNull(input_tokens, 0) + ifNull(output_tokens, 0)), model_call)), \
+         {cache_read}, {cache_write}, {reasoning}, \
+         toInt64(sumIf(ifNull(cost_nano_usd, 0), model_call)), \
+         toUInt8(countIf(model_call AND isNotNull(cost_nano_usd)) > 0), \
+         toUInt8(countIf(root) > 0), argMaxIf(name, seq, root), argMaxIf(span_id, seq, root), \
+         {dims} \
+         FROM (SELECT span_id, start_ns, duration_ns, is_error, name, seq, input_tokens, \
+               output_tokens, total_tokens, cache_read_tokens, cache_write_tokens, \
+               reasoning_tokens, cost_nano_usd, service, agent, user_id, session_id, tenant_id, \
+               isNull(parent_span_id) AS root, kind IN {model_kinds} AS model_call \
+               FROM spans WHERE {filter} ORDER BY seq LIMIT 1 BY span_id)",
+        input = tokens[0],
+        output = tokens[1],
+        cache_read = tokens[2],
+        cache_write = tokens[3],
+        reasoning = tokens[4],
+    )
+}
+
+/// Decodes one row of [`summary_sql`]; `None` when the trace has no spans.
+pub(crate) fn read_summary(
+    r: &mut RowReader<'_>,
+    trace_id: &TraceId,
+) -> Result<Option<TraceSummary>, StoreError> {
+    let count = r.u64()?;
+    let start_ns = r.i64()?;
+    let end_ns = r.i64()?;
+    let error_count = r.i64()?;
+    let mut tokens = [0i64; 6];
+    for t in &mut tokens {
+        *t = r.i64()?;
+    }
+    let cost = r.i64()?;
+    let has_cost = r.u8()? != 0;
+    let has_root = r.u8()? != 0;
+    let root_name = r.string()?;
+    let root_span = r.fixed(8)?;
+    let mut dims: [Option<String>; 5] = Default::default();
+    for d in &mut dims {
+        let v = r.string()?;
+        *d = (!v.is_empty()).then_some(v);
+    }
+    if count == 0 {
+        return Ok(None);
+    }
+    let [service_name, agent_name, user_id, session_id, tenant_id] = dims;
+    Ok(Some(TraceSummary {
+        trace_id: trace_id.to_hex(),
+        root_name: has_root.then_some(root_name),
+        root_span_id: has_root.then(|| hex::encode(&root_span)),
+        start_ns,
+        end_ns,
+        span_count: i64::try_from(count).unwrap_or(i64::MAX),
+        error_count,
+        input_tokens: tokens[0],
+        output_tokens: tokens[1],
+        total_tokens: tokens[2],
+        cache_read_tokens: tokens[3],
+        cache_write_tokens: tokens[4],
+        reasoning_tokens: tokens[5],
+        cost_nano_usd: has_cost.then_some(cost),
+        service_name,
+        agent_name,
+        user_id,
+        session_id,
+        tenant_id,
+    }))
+}
+
+/// Gives each distinct resource hash an index into `resources`, in first-use order.
+struct ResourceIndex {
+    index: HashMap<i64, usize>,
+    hashes: Vec<i64>,
+}
+
+impl ResourceIndex {
+    fn new() -> Self {
+        ResourceIndex {
+            index: HashMap::new(),
+            hashes: Vec::new(),
+        }
+    }
+    fn of(&mut self, hash: i64) -> usize {
+        *self.index.entry(hash).or_insert_with(|| {
+            self.hashes.push(hash);
+            self.hashes.len() - 1
+        })
+    }
+    async fn resolve(
+        self,
+        client: &Client,
+        project: ProjectId,
+    ) -> Result<Vec<Resource>, StoreError> {
+        let blobs = select_resources(client, project, &self.hashes).await?;
+        self.hashes
+            .iter()
+            .map(|h| {
+                Ok(Resource {
+                    attributes: match blobs.get(h) {
+                        Some(b) => decode_resource(b)?,
+                        None => Vec::new(),
+                    },
+                })
+            })
+            .collect()
+    }
+}
+
+fn trace_filter(project: ProjectId, trace_id: &TraceId) -> String {
+    format!(
+        "project_id = {} AND trace_id = {}",
+        project.0,
+        bin(&trace_id.0)
+    )
+}
+
+pub(crate) async fn read_trace(
+    client: &Client,
+    project: ProjectId,
+    trace_id: TraceId,
+    payloads: bool,
+) -> Result<Option<TraceDetail>, StoreError> {
+    let filter = trace_filter(project, &trace_id);
+    let summary_query = summary_sql(&filter);
+    let (summary_rows, span_rows, log_rows) = tokio::try_join!(
+        client.query(&summary_query),
+        select_spans(client, &filter, payloads),
+        select_logs(client, project, &trace_id),
+    )?;
+    let summary = read_summary(&mut RowReader::new(&summary_rows), &trace_id)?;
+    // A trace known only from its logs (spans not arrived, or an agent sending only events)
+    // still reads back, with an empty span list.
+    let summary = match summary {
+        Some(s) => s,
+        None if !log_rows.is_empty() => TraceSummary {
+            trace_id: trace_id.to_hex(),
+            ..Default::default()
+        },
+        None => return Ok(None),
+    };
+    let mut index = ResourceIndex::new();
+    let mut observations: Vec<Observation> = Vec::with_capacity(span_rows.len());
+    for (cols, hash) in span_rows {
+        let i = index.of(hash);
+        observations.push(decode_span(cols, i)?);
+    }
+    let mut logs: Vec<LogRecord> = Vec::with_capacity(log_rows.len());
+    for (cols, hash) in log_rows {
+        let i = index.of(hash);
+        logs.push(decode_log(cols, i)?);
+    }
+    let resources = index.resolve(client, project).await?;
+    Ok(Some(TraceDetail {
+        summary,
+        resources,
+        observations,
+        logs,
+    }))
+}
+
+pub(crate) async fn read_observation(
+    client: &Client,
+    project: ProjectId,
+    trace_id: TraceId,
+    span_id: SpanId,
+) -> Result<Option<(Resource, Observation)>, StoreError> {
+    let filter = format!(
+        "{} AND span_id = {}",
+        trace_filter(project, &trace_id),
+        bin(&span_id.0)
+    );
+    let Some((cols, hash)) = select_spans(client, &filter, true)
+        .await?
+        .into_iter()
+        .next()
+    else {
+        return Ok(None);
+    };
+    let observation = decode_span(cols, 0)?;
+    let mut index = ResourceIndex::new();
+    index.of(hash);
+    let resource = index
+        .resolve(client, project)
+        .await?
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    Ok(Some((resource, observation)))
+}

@@ -1,0 +1,133 @@
+//! Versioned schema migrations for the ClickHouse engine, applied at start-up and recorded in
+//! `schema_migrations`. The SQL runs on Debian's ClickHouse 18.16 and on current releases: no
+//! DateTime64, TTL, Map or LowCardinality; UInt64 nanoseconds; tables partitioned by UTC day and
+//! ordered by project first. Every statement is idempotent (`IF NOT EXISTS`), so nodes starting
+//! together may all run a migration.
+
+use super::client::Client;
+use super::rowbinary::RowReader;
+use crate::StoreError;
+
+/// Each entry is (version, statements). Never edit a released migration: append a new one.
+const MIGRATIONS: &[(u32, &[&str])] = &[(
+    1,
+    &[
+        // Projects: the id is derived from the name (see keys.rs), so every node agrees on it.
+        "CREATE TABLE IF NOT EXISTS projects (
+            id Int64,
+            name String,
+            created_ns UInt64
+        ) ENGINE = ReplacingMergeTree ORDER BY id",
+        "CREATE TABLE IF NOT EXISTS api_keys (
+            public_key String,
+            secret_hash String,
+            project_id Int64,
+            created_ns UInt64
+        ) ENGINE = ReplacingMergeTree ORDER BY public_key",
+        // Resource attributes, stored once per distinct resource (zstd-compressed JSON).
+        "CREATE TABLE IF NOT EXISTS resources (
+            project_id Int64,
+            hash Int64,
+            attributes String
+        ) ENGINE = ReplacingMergeTree ORDER BY (project_id, hash)",
+        // One row per observation: promoted columns for filters and aggregates, `detail` and
+        // `payload` as the same zstd-compressed JSON blobs the SQLite engine stores (`payload`
+        // is '' when the span has none). A retried span may land twice before a merge: reads
+        // keep one row per (project, trace, span).
+        "CREATE TABLE IF NOT EXISTS spans (
+            project_id Int64,
+            trace_id FixedString(16),
+            span_id FixedString(8),
+            parent_span_id Nullable(FixedString(8)),
+            start_ns UInt64,
+            duration_ns Int64,
+            kind UInt8,
+            name String,
+            status UInt8,
+            is_error UInt8,
+            service Nullable(String),
+            agent Nullable(String),
+            provider Nullable(String),
+            model Nullable(String),
+            input_tokens Nullable(Int64),
+            output_tokens Nullable(Int64),
+            total_tokens Nullable(Int64),
+            cache_read_tokens Nullable(Int64),
+            cache_write_tokens Nullable(Int64),
+            reasoning_tokens Nullable(Int64),
+            cost_nano_usd Nullable(Int64),
+            user_id Nullable(String),
+            session_id Nullable(String),
+            tenant_id Nullable(String),
+            operation Nullable(String),
+            resource_hash Int64,
+            detail String,
+            payload String,
+            seq UInt64
+        ) ENGINE = ReplacingMergeTree
+        PARTITION BY toYYYYMMDD(toDateTime(intDiv(start_ns, 1000000000), 'UTC'))
+        ORDER BY (project_id, trace_id, span_id)",
+        // Logs; a log without a trace has an all-zero trace_id (the sort key cannot be Nullable).
+        "CREATE TABLE IF NOT EXISTS logs (
+            project_id Int64,
+            trace_id FixedString(16),
+            span_id Nullable(FixedString(8)),
+            time_ns UInt64,
+            severity Int32,
+            severity_text Nullable(String),
+            service Nullable(String),
+            session_id Nullable(String),
+            agent Nullable(String),
+            body Nullable(String),
+            resource_hash Int64,
+            detail String,
+            seq UInt64
+        ) ENGINE = MergeTree
+        PARTITION BY toYYYYMMDD(toDateTime(intDiv(time_ns, 1000000000), 'UTC'))
+        ORDER BY (project_id, trace_id, time_ns)",
+    ],
+)];
+
+/// Creates the database if needed and brings it to the latest schema version.
+pub async fn migrate(client: &Client, now_ns: u64) -> Result<u32, StoreError> {
+    client
+        .execute_server(&format!(
+            "CREATE DATABASE IF NOT EXISTS {}",
+            client.database()
+        ))
+        .await?;
+    client
+        .execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, applied_ns UInt64) \
+             ENGINE = MergeTree ORDER BY version",
+        )
+        .await?;
+    let rows = client
+        .query("SELECT toUInt32(max(version)) FROM schema_migrations")
+        .await?;
+    // max() of an empty table is 0.
+    let current = RowReader::new(&rows).u32()?;
+    let latest = latest_version();
+    if current > latest {
+        return Err(StoreError::Engine(format!(
+            "the ClickHouse database {} is at schema version {current}, newer than this binary \
+             knows ({latest}); upgrade sightline",
+            client.database()
+        )));
+    }
+    for (version, statements) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+        for sql in *statements {
+            client.execute(sql).await?;
+        }
+        client
+            .execute(&format!(
+                "INSERT INTO schema_migrations (version, applied_ns) VALUES ({version}, {now_ns})"
+            ))
+            .await?;
+    }
+    Ok(latest)
+}
+
+pub fn latest_version() -> u32 {
+    MIGRATIONS.last().map(|m| m.0).unwrap_or(0)
+}

@@ -1,0 +1,317 @@
+//! Batched inserts: callers encode their batch to RowBinary rows on their own task, queue it on a
+//! bounded channel and wait; one writer task takes everything queued, drops spans already stored
+//! (idempotent retries), inserts the group with one INSERT per table and only then acknowledges
+//! every request in it. ClickHouse answers an INSERT after the rows are written to its parts.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use sightline_core::{ProjectId, WriteBatch};
+use tokio::sync::{mpsc, oneshot};
+
+use super::client::Client;
+use super::rowbinary::{bin, RowReader, RowWriter};
+use crate::sqlite::rows::{
+    encode_log_body, encode_log_detail, encode_resource, encode_span, kind_code,
+};
+use crate::{StoreError, WriteOutcome};
+
+pub(crate) const SPAN_COLUMNS: &str = "project_id, trace_id, span_id, parent_span_id, start_ns, \
+    duration_ns, kind, name, status, is_error, service, agent, provider, model, input_tokens, \
+    output_tokens, total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, \
+    cost_nano_usd, user_id, session_id, tenant_id, operation, resource_hash, detail, payload, seq";
+
+const LOG_COLUMNS: &str = "project_id, trace_id, span_id, time_ns, severity, severity_text, \
+    service, session_id, agent, body, resource_hash, detail, seq";
+
+/// Most spans and logs one group inserts (bounds insert size and latency).
+const MAX_GROUP_COST: usize = 20_000;
+
+type SpanKey = (i64, [u8; 16], [u8; 8]);
+
+/// One span as RowBinary, every column but the trailing `seq` (given at insert time).
+struct EncodedSpan {
+    key: SpanKey,
+    row: Vec<u8>,
+}
+
+/// Everything one request writes, encoded by the caller so the writer only inserts.
+pub(crate) struct WriteJob {
+    project: i64,
+    /// (hash, encoded attributes) per resource, in batch order.
+    resources: Vec<(i64, Vec<u8>)>,
+    spans: Vec<EncodedSpan>,
+    /// One RowBinary log row each, without the trailing `seq`.
+    logs: Vec<Vec<u8>>,
+    ack: oneshot::Sender<Result<WriteOutcome, StoreError>>,
+}
+
+impl WriteJob {
+    fn cost(&self) -> usize {
+        (self.spans.len() + self.logs.len()).max(1)
+    }
+}
+
+fn clamp_u64(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+pub(crate) fn encode_job(
+    project: ProjectId,
+    batch: WriteBatch,
+    ack: oneshot::Sender<Result<WriteOutcome, StoreError>>,
+) -> Result<WriteJob, StoreError> {
+    let resources = batch
+        .resources
+        .iter()
+        .map(|r| encode_resource(&r.attributes))
+        .collect::<Result<Vec<_>, _>>()?;
+    let resource_hash = |index: usize| resources.get(index).map(|r| r.0).unwrap_or(0);
+    let mut spans = Vec::with_capacity(batch.observations.len());
+    for o in &batch.observations {
+        let encoded = encode_span(o)?;
+        let mut w = RowWriter::default();
+        w.i64(project.0);
+        w.fixed(&o.trace_id.0);
+        w.fixed(&o.span_id.0);
+        w.opt_fixed(o.parent_span_id.as_ref().map(|p| &p.0[..]));
+        w.u64(clamp_u64(o.start_ns));
+        w.i64(o.end_ns.saturating_sub(o.start_ns));
+        w.u8(u8::try_from(kind_code(o.kind)).unwrap_or(0));
+        w.str(&o.name);
+        w.u8(u8::try_from(o.status.as_i32()).unwrap_or(0));
+        w.u8(u8::from(o.is_error()));
+        w.opt_str(o.service_name.as_deref());
+        w.opt_str(o.agent_name.as_deref());
+        w.opt_str(o.provider.as_deref());
+        w.opt_str(encoded.model.as_deref());
+        for v in [
+            o.usage.input,
+            o.usage.output,
+            o.usage.total,
+            o.usage.cache_read,
+            o.usage.cache_write,
+            o.usage.reasoning,
+            o.cost.as_ref().and_then(|c| c.nano_usd),
+        ] {
+            w.opt_i64(v);
+        }
+        w.opt_str(o.user_id.as_deref());
+        w.opt_str(o.session_id.as_deref());
+        w.opt_str(o.tenant_id.as_deref());
+        w.opt_str(o.operation.as_deref());
+        w.i64(resource_hash(o.resource_index));
+        w.bytes(&encoded.detail);
+        w.bytes(encoded.payload.as_deref().unwrap_or_default());
+        spans.push(EncodedSpan {
+            key: (project.0, o.trace_id.0, o.span_id.0),
+            row: w.buf,
+        });
+    }
+    let mut logs = Vec::with_capacity(batch.logs.len());
+    for log in &batch.logs {
+        let mut w = RowWriter::default();
+        w.i64(project.0);
+        w.fixed(&log.trace_id.map(|t| t.0).unwrap_or([0; 16]));
+        w.opt_fixed(log.span_id.as_ref().map(|s| &s.0[..]));
+        w.u64(clamp_u64(log.time_ns));
+        w.i32(log.severity_number);
+        w.opt_str(log.severity_text.as_deref());
+        w.opt_str(log.service_name.as_deref());
+        w.opt_str(log.session_id.as_deref());
+        w.opt_str(log.agent_name.as_deref());
+        w.opt_str(encode_log_body(&log.body).as_deref());
+        w.i64(resource_hash(log.resource_index));
+        w.bytes(&encode_log_detail(log)?);
+        logs.push(w.buf);
+    }
+    Ok(WriteJob {
+        project: project.0,
+        resources,
+        spans,
+        logs,
+        ack,
+    })
+}
+
+/// The sending side, held by the store.
+pub(crate) struct WriterHandle {
+    tx: mpsc::Sender<WriteJob>,
+    queued: Arc<AtomicUsize>,
+    max_queued: usize,
+}
+
+impl WriterHandle {
+    pub fn spawn(client: Client, max_queued: usize) -> (Self, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel::<WriteJob>(4096);
+        let queued = Arc::new(AtomicUsize::new(0));
+        let task = tokio::spawn(run(client, rx, queued.clone()));
+        (
+            WriterHandle {
+                tx,
+                queued,
+                max_queued,
+            },
+            task,
+        )
+    }
+
+    /// Queues a job without waiting; refuses it when the queue is over its budget.
+    pub fn submit(&self, job: WriteJob) -> Result<(), StoreError> {
+        let cost = job.cost();
+        let before = self.queued.fetch_add(cost, Ordering::SeqCst);
+        if before > 0 && before + cost > self.max_queued {
+            self.queued.fetch_sub(cost, Ordering::SeqCst);
+            return Err(StoreError::Overloaded { queued: before });
+        }
+        self.tx.try_send(job).map_err(|e| {
+            self.queued.fetch_sub(cost, Ordering::SeqCst);
+            match e {
+                mpsc::error::TrySendError::Full(_) => StoreError::Overloaded { queued: before },
+                mpsc::error::TrySendError::Closed(_) => {
+                    StoreError::Unavailable("the store is shutting down".into())
+                }
+            }
+        })
+    }
+}
+
+/// Storage order for rows written by this node: nanoseconds since the epoch, strictly
+/// increasing even if the clock steps back.
+struct Sequence(u64);
+
+impl Sequence {
+    fn next(&mut self) -> u64 {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+            .unwrap_or(0);
+        self.0 = now.max(self.0 + 1);
+        self.0
+    }
+}
+
+async fn run(client: Client, mut rx: mpsc::Receiver<WriteJob>, queued: Arc<AtomicUsize>) {
+    let mut known_resources: HashSet<(i64, i64)> = HashSet::new();
+    let mut seq = Sequence(0);
+    while let Some(first) = rx.recv().await {
+        let mut cost = first.cost();
+        let mut group = vec![first];
+        while cost < MAX_GROUP_COST {
+            match rx.try_recv() {
+                Ok(job) => {
+                    cost += job.cost();
+                    group.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        let result = write_group(&client, &group, &mut known_resources, &mut seq).await;
+        queued.fetch_sub(cost, Ordering::SeqCst);
+        match result {
+            Ok(outcomes) => {
+                for (job, outcome) in group.into_iter().zip(outcomes) {
+                    let _ = job.ack.send(Ok(outcome));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "ClickHouse insert failed; the requests get a retryable error");
+                known_resources.clear();
+                for job in group {
+                    let _ = job.ack.send(Err(StoreError::Unavailable(format!(
+                        "the write failed: {e}"
+                    ))));
+                }
+            }
+        }
+        if known_resources.len() > 100_000 {
+            known_resources.clear();
+        }
+    }
+}
+
+/// The (project, trace, span) keys among `keys` that are already stored.
+async fn stored_keys(client: &Client, keys: &[SpanKey]) -> Result<HashSet<SpanKey>, StoreError> {
+    let traces: HashSet<(i64, [u8; 16])> = keys.iter().map(|k| (k.0, k.1)).collect();
+    if traces.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let list = traces
+        .iter()
+        .map(|(p, t)| format!("({p}, {})", bin(t)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows = client
+        .query(&format!(
+            "SELECT project_id, trace_id, span_id FROM spans WHERE (project_id, trace_id) IN ({list})"
+        ))
+        .await?;
+    let mut r = RowReader::new(&rows);
+    let mut found = HashSet::new();
+    while !r.is_empty() {
+        let project = r.i64()?;
+        let mut trace = [0u8; 16];
+        trace.copy_from_slice(&r.fixed(16)?);
+        let mut span = [0u8; 8];
+        span.copy_from_slice(&r.fixed(8)?);
+        found.insert((project, trace, span));
+    }
+    Ok(found)
+}
+
+async fn write_group(
+    client: &Client,
+    group: &[WriteJob],
+    known_resources: &mut HashSet<(i64, i64)>,
+    seq: &mut Sequence,
+) -> Result<Vec<WriteOutcome>, StoreError> {
+    let keys: Vec<SpanKey> = group
+        .iter()
+        .flat_map(|j| j.spans.iter().map(|s| s.key))
+        .collect();
+    let mut seen = stored_keys(client, &keys).await?;
+
+    let mut resources = RowWriter::default();
+    let mut new_resources = Vec::new();
+    let mut spans = Vec::new();
+    let mut logs = Vec::new();
+    let mut outcomes = Vec::with_capacity(group.len());
+    for job in group {
+        for (hash, blob) in &job.resources {
+            let key = (job.project, *hash);
+            if !known_resources.contains(&key) && !new_resources.contains(&key) {
+                resources.i64(job.project);
+                resources.i64(*hash);
+                resources.bytes(blob);
+                new_resources.push(key);
+            }
+        }
+        let mut outcome = WriteOutcome::default();
+        for span in &job.spans {
+            if seen.insert(span.key) {
+                spans.extend_from_slice(&span.row);
+                spans.extend_from_slice(&seq.next().to_le_bytes());
+                outcome.observations += 1;
+            } else {
+                outcome.duplicates += 1;
+            }
+        }
+        for log in &job.logs {
+            logs.extend_from_slice(log);
+            logs.extend_from_slice(&seq.next().to_le_bytes());
+            outcome.logs += 1;
+        }
+        outcomes.push(outcome);
+    }
+    // Resources first: a reader that sees a span also finds its resource.
+    client
+        .insert("resources", "project_id, hash, attributes", resources.buf)
+        .await?;
+    known_resources.extend(new_resources);
+    tokio::try_join!(
+        client.insert("spans", SPAN_COLUMNS, spans),
+        client.insert("logs", LOG_COLUMNS, logs),
+    )?;
+    Ok(outcomes)
+}

@@ -1,0 +1,296 @@
+//! The behaviour suite and engine-specific checks on the ClickHouse engine. The server comes from
+//! `SIGHTLINE_TEST_CLICKHOUSE_URL` when set, otherwise `scripts/clickhouse-test-server.sh` starts
+//! a throwaway one for this test process. Every store uses its own random database.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[allow(dead_code)] // the suite also has behaviours this engine does not run yet
+mod suite;
+
+use std::sync::{Arc, OnceLock};
+
+use sightline_core::{ObservationKind, ProjectId};
+use sightline_store::clickhouse::{ClickHouseConfig, ClickHouseStore, Client};
+use sightline_store::{
+    KeyStore, LogQuery, LogReader, SpanWriter, StoreError, TraceQuery, TraceReader,
+};
+use suite::{batch, span, tid, Engine};
+
+const P1: ProjectId = ProjectId(1);
+
+/// The server's URL, started once per test process when not given.
+fn server() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        if let Ok(url) = std::env::var("SIGHTLINE_TEST_CLICKHOUSE_URL") {
+            return url;
+        }
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../scripts/clickhouse-test-server.sh");
+        let out = std::process::Command::new(script)
+            .args(["start", "--owner-pid", &std::process::id().to_string()])
+            .output()
+            .expect("run scripts/clickhouse-test-server.sh");
+        assert!(
+            out.status.success(),
+            "could not start a test ClickHouse: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    })
+}
+
+fn database_url(name: &str) -> String {
+    let base = server();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}database={name}")
+}
+
+/// A new database name; `test` prefixes it so [`cleanup`] drops only that test's databases.
+fn new_database(test: &str) -> String {
+    format!("sightline_test_{test}_{:016x}", rand::random::<u64>())
+}
+
+async fn open(database: &str, max_queued: usize) -> ClickHouseStore {
+    ClickHouseStore::open(&ClickHouseConfig {
+        url: database_url(database),
+        max_queued,
+    })
+    .await
+    .unwrap()
+}
+
+async fn fresh(test: &str, max_queued: usize) -> ClickHouseStore {
+    open(&new_database(test), max_queued).await
+}
+
+/// Drops the databases a test made (they are throwaway, but a shared server would keep them).
+async fn cleanup(test: &str) {
+    let client = Client::new(server()).unwrap();
+    let rows = client
+        .query(&format!(
+            "SELECT name FROM system.databases WHERE startsWith(name, 'sightline_test_{test}_')"
+        ))
+        .await
+        .unwrap();
+    let mut at = 0;
+    while at < rows.len() {
+        let len = rows[at] as usize; // names are shorter than 128 bytes: one-byte length
+        let name = std::str::from_utf8(&rows[at + 1..at + 1 + len]).unwrap();
+        client
+            .execute_server(&format!("DROP DATABASE IF EXISTS {name}"))
+            .await
+            .unwrap();
+        at += 1 + len;
+    }
+}
+
+/// The suite's core behaviours: writes, whole-trace reads, isolation and keys. The explore
+/// behaviours (`suite::run_explore`) are not implemented on this engine yet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behaviour_suite() {
+    let started = std::time::Instant::now();
+    let make = || async { Arc::new(fresh("suite", 10_000).await) as Arc<dyn Engine> };
+    suite::run_core(&make).await;
+    eprintln!("core behaviours on ClickHouse: {:?}", started.elapsed());
+    cleanup("suite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_survives_reopen_and_migrations_are_idempotent() {
+    let db = new_database("reopen");
+    {
+        let store = open(&db, 1000).await;
+        store
+            .write(P1, batch(vec![span(1, 1, None, ObservationKind::Span)]))
+            .await
+            .unwrap();
+        store.shutdown().await;
+    }
+    let store = open(&db, 1000).await;
+    assert!(store.trace(P1, tid(1), true).await.unwrap().is_some());
+    let client = Client::new(&database_url(&db)).unwrap();
+    let rows = client
+        .query("SELECT toUInt64(count()) FROM schema_migrations")
+        .await
+        .unwrap();
+    assert_eq!(
+        u64::from_le_bytes(rows[..8].try_into().unwrap()),
+        1,
+        "reopening applies no migration twice"
+    );
+    cleanup("reopen").await;
+}
+
+/// Rows stored twice (two nodes racing on a retry, before a merge) read back once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicate_rows_read_back_once() {
+    let db = new_database("dups");
+    let store = open(&db, 1000).await;
+    let mut llm = span(2, 2, Some(1), ObservationKind::Llm);
+    llm.usage.input = Some(10);
+    llm.cost = Some(sightline_core::Cost {
+        nano_usd: Some(7),
+        source: sightline_core::CostSource::Computed,
+        reason: None,
+    });
+    store
+        .write(
+            P1,
+            batch(vec![span(2, 1, None, ObservationKind::Agent), llm]),
+        )
+        .await
+        .unwrap();
+    let client = Client::new(&database_url(&db)).unwrap();
+    client
+        .execute("INSERT INTO spans SELECT * FROM spans")
+        .await
+        .unwrap();
+    let t = store.trace(P1, tid(2), false).await.unwrap().unwrap();
+    assert_eq!(t.observations.len(), 2);
+    assert_eq!(t.summary.span_count, 2);
+    assert_eq!(t.summary.input_tokens, 10);
+    assert_eq!(t.summary.cost_nano_usd, Some(7));
+    let one = store
+        .observation(P1, tid(2), suite::sid(2))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(one.1.usage.input, Some(10));
+    cleanup("dups").await;
+}
+
+/// Two nodes on one database share projects, keys and data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_share_keys_projects_and_traces() {
+    let db = new_database("nodes");
+    let (a, b) = (open(&db, 1000).await, open(&db, 1000).await);
+    let key = a.insert_key("team-a", "pk-a", "hash-a", 0).await.unwrap();
+    let seen = b.key_by_secret_hash("hash-a").await.unwrap().unwrap();
+    assert_eq!(seen.project, key.project);
+    assert_eq!(seen.project_name, "team-a");
+    assert_eq!(b.ensure_project("team-a", 0).await.unwrap(), key.project);
+    assert!(b.insert_key("team-b", "pk-a", "hash-x", 0).await.is_err());
+    a.write(
+        key.project,
+        batch(vec![span(3, 1, None, ObservationKind::Span)]),
+    )
+    .await
+    .unwrap();
+    let retry = b
+        .write(
+            key.project,
+            batch(vec![span(3, 1, None, ObservationKind::Span)]),
+        )
+        .await
+        .unwrap();
+    assert_eq!((retry.observations, retry.duplicates), (0, 1));
+    assert!(b.trace(key.project, tid(3), true).await.unwrap().is_some());
+    cleanup("nodes").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_refuses_instead_of_growing() {
+    let store = Arc::new(fresh("overload", 100).await);
+    let mut tasks = Vec::new();
+    for t in 0..20u8 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let spans = (1..=60u8)
+                .map(|s| span(100 + t, s, None, ObservationKind::Span))
+                .collect();
+            store.write(P1, batch(spans)).await
+        }));
+    }
+    let mut refused = 0;
+    let mut stored = Vec::new();
+    for (t, task) in tasks.into_iter().enumerate() {
+        match task.await.unwrap() {
+            Ok(out) => {
+                assert_eq!(out.observations, 60);
+                stored.push(t as u8);
+            }
+            Err(StoreError::Overloaded { .. }) => refused += 1,
+            Err(e) => panic!("unexpected error {e}"),
+        }
+    }
+    assert!(
+        refused > 0,
+        "a 100-item queue must refuse some of 20 concurrent 60-span writes"
+    );
+    for t in stored {
+        let tr = store.trace(P1, tid(100 + t), true).await.unwrap().unwrap();
+        assert_eq!(tr.summary.span_count, 60);
+    }
+    cleanup("overload").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_inserts_what_was_queued_then_refuses() {
+    let store = Arc::new(fresh("shutdown", 100_000).await);
+    let writes: Vec<_> = (0..10u8)
+        .map(|t| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .write(
+                        P1,
+                        batch(vec![span(200 + t, 1, None, ObservationKind::Span)]),
+                    )
+                    .await
+            })
+        })
+        .collect();
+    for w in writes {
+        w.await.unwrap().unwrap();
+    }
+    store.shutdown().await;
+    let err = store
+        .write(P1, batch(vec![span(250, 1, None, ObservationKind::Span)]))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
+    for t in 0..10u8 {
+        assert!(store
+            .trace(P1, tid(200 + t), false)
+            .await
+            .unwrap()
+            .is_some());
+    }
+    cleanup("shutdown").await;
+}
+
+/// Explore queries are not there yet: they say so instead of answering wrongly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explore_queries_say_they_are_not_supported_yet() {
+    let store = fresh("explore", 100).await;
+    let err = store
+        .list_traces(P1, &TraceQuery::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Unavailable(m) if m.contains("not yet supported")),
+        "{err}"
+    );
+    let err = store.list_logs(P1, &LogQuery::default()).await.unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Unavailable(m) if m.contains("not yet supported")),
+        "{err}"
+    );
+    cleanup("explore").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_server_is_unavailable_with_its_address() {
+    let err = ClickHouseStore::open(&ClickHouseConfig {
+        url: "http://127.0.0.1:1/?database=x".into(),
+        max_queued: 10,
+    })
+    .await
+    .err()
+    .unwrap();
+    assert!(
+        matches!(&err, StoreError::Unavailable(m) if m.contains("127.0.0.1:1")),
+        "{err}"
+    );
+}
