@@ -108,7 +108,8 @@ class Server:
         return requests.post(self.url + path, data=data, headers=h, timeout=30, **kw)
 
     def trace(self, trace_id, key=None):
-        r = self.get(f"/api/v1/traces/{trace_id}", key)
+        """The trace tree with payloads, or None when it is not found."""
+        r = self.get(f"/api/v1/traces/{trace_id}?payloads=true", key)
         return r.json() if r.status_code == 200 else None
 
     def create_key(self, project):
@@ -117,6 +118,12 @@ class Server:
             check=True, capture_output=True, text=True, env=clean_env(),
         )
         return json.loads(out.stdout)
+
+
+def trace_logs(trace):
+    """Every log of a trace answer, by time: the loose ones and those inside observations."""
+    logs = list(trace["logs"]) + [log for o in trace["observations"] for log in o["logs"]]
+    return sorted(logs, key=lambda log: log["time_ns"])
 
 
 @pytest.fixture

@@ -3,6 +3,8 @@ stored traces, per-event errors that keep the good events, and a 400 when nothin
 
 import json
 
+from conftest import trace_logs
+
 T0 = 1_700_000_000_000_000_000
 SPAN = "00f067aa0ba902b7"
 
@@ -29,7 +31,7 @@ def send(server, events, lines=False):
 def logs_of(server, trace_id):
     trace = server.trace(trace_id)
     assert trace is not None, f"trace {trace_id} not found"
-    return sorted(trace["logs"], key=lambda log: log["time_ns"])
+    return trace_logs(trace)
 
 
 def event(trace_id, message, offset_ms, **extra):
@@ -72,8 +74,12 @@ def test_json_array_is_stored_and_correlated(server):
     assert (third["severity_number"], third["severity_text"]) == (13, "WARN")
     assert second["attributes"]["http.status"] == 503
     assert third["attributes"]["custom_field"] == "kept"
+    # The log with a span id sits inside its observation; the others are the trace's own.
+    trace = server.trace(trace_id)
+    assert [log["body"] for log in trace["observations"][0]["logs"]] == ["planning started"]
+    assert [log["body"] for log in trace["logs"]] == ["tool call failed", "rfc3339 time"]
     # The trace itself is unchanged by its logs.
-    assert server.trace(trace_id)["summary"]["span_count"] == 1
+    assert trace["summary"]["span_count"] == 1
 
 
 def test_json_lines(server):

@@ -349,8 +349,11 @@ def test_log_record_in_span_context(server, transport):
     trace_id = hex_trace(root)
     trace = server.trace(trace_id)
     assert trace is not None
-    assert len(trace["logs"]) == 1, trace["logs"]
-    log = trace["logs"][0]
+    # The log carries the inner span's id, so it sits inside that observation.
+    assert trace["logs"] == [], trace["logs"]
+    inner_obs = next(o for o in trace["observations"] if o["span_id"] == hex_span(inner))
+    assert len(inner_obs["logs"]) == 1, inner_obs["logs"]
+    log = inner_obs["logs"][0]
     assert log["trace_id"] == trace_id
     assert log["span_id"] == hex_span(inner)
     assert log["body"] == f"order 1234 not found ({transport})"

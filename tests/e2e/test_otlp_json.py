@@ -151,8 +151,11 @@ def test_logs_json_with_curl(server):
     assert body.get("partialSuccess", {}).get("rejectedLogRecords", "0") in ("0", 0)
 
     trace = server.trace(TRACE_ID.lower())
-    assert len(trace["logs"]) == 1
-    log = trace["logs"][0]
+    # The log carries the chat span's id, so it sits inside that observation.
+    assert trace["logs"] == []
+    chat = next(o for o in trace["observations"] if o["span_id"] == CHAT_ID.lower())
+    assert len(chat["logs"]) == 1
+    log = chat["logs"][0]
     assert log["trace_id"] == TRACE_ID.lower() and log["span_id"] == CHAT_ID.lower()
     assert log["time_ns"] == T0 + 500_000_000 and log["observed_ns"] == T0 + 600_000_000
     assert (log["severity_number"], log["severity_text"]) == (17, "ERROR")

@@ -8,8 +8,6 @@ use std::sync::Arc;
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::LogsServiceServer;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::TraceServiceServer;
 use sightline_core::cost::PriceRegistry;
-use sightline_store::sqlite::{SqliteConfig, SqliteStore};
-use sightline_store::KeyStore;
 use tokio::net::TcpListener;
 
 use crate::admission::Admission;
@@ -17,8 +15,14 @@ use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::grpc::{oversize_as_resource_exhausted, GrpcIngest};
 use crate::ingest::{IngestService, SystemClock};
+use crate::metrics::Metrics;
 use crate::routes::router;
 use crate::state::AppState;
+use crate::store::Store;
+
+/// After the shutdown signal, how long in-flight requests may take before the server stops
+/// waiting for them (queued writes are committed either way).
+const DRAIN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The sockets to serve on, bound by the caller (tests bind port 0).
 pub struct Listeners {
@@ -64,10 +68,8 @@ pub async fn run(
     listeners: Listeners,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), StartError> {
-    let store = Arc::new(SqliteStore::open(&SqliteConfig {
-        data_dir: config.data_dir.clone(),
-        max_queued: config.max_queued_items,
-    })?);
+    let opened = Store::open(&config, config.max_queued_items).await?;
+    let store = opened.engine();
     let http_addr = listeners.http.local_addr()?;
     let grpc_addr = listeners.grpc.local_addr()?;
     let exposed = [http_addr, grpc_addr]
@@ -80,16 +82,23 @@ pub async fn run(
     }
     let anonymous_allowed = exposed.is_none() || config.allow_unauthenticated;
     let prices = Arc::new(PriceRegistry::bundled().map_err(|e| StartError::Prices(e.to_string()))?);
+    let metrics = Arc::new(Metrics::default());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let state = AppState {
-        ingest: Arc::new(IngestService::new(
-            store.clone(),
-            Arc::new(SystemClock),
-            prices,
-        )),
+        ingest: Arc::new(
+            IngestService::new(store.clone(), Arc::new(SystemClock), prices)
+                .with_metrics(metrics.clone()),
+        ),
         auth: Arc::new(Authenticator::new(store.clone(), anonymous_allowed)),
         traces: store.clone(),
+        sessions: store.clone(),
+        logs: store.clone(),
+        metrics_reader: store.clone(),
+        feed: store.clone(),
+        shutdown: stop_rx.clone(),
         admission: Admission::new(config.max_inflight_bytes),
         max_http_body_bytes: config.max_http_body_bytes,
+        metrics: metrics.clone(),
     };
     let grpc = GrpcIngest {
         state: state.clone(),
@@ -98,16 +107,16 @@ pub async fn run(
     // tonic's own cap is a backstop well above ours, so our check answers RESOURCE_EXHAUSTED.
     let tonic_cap = config.max_grpc_message_bytes.saturating_mul(4);
 
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut http_stop = stop_rx.clone();
     let mut grpc_stop = stop_rx;
     let http_server =
         axum::serve(listeners.http, router(state)).with_graceful_shutdown(async move {
             let _ = http_stop.changed().await;
         });
-    let mut grpc_builder = tonic::transport::Server::builder().layer(
-        tower::util::MapResponseLayer::new(oversize_as_resource_exhausted),
-    );
+    let mut grpc_builder =
+        tonic::transport::Server::builder().layer(tower::util::MapResponseLayer::new(move |r| {
+            metrics.grpc_answer(oversize_as_resource_exhausted(r))
+        }));
     let grpc_server = grpc_builder
         .add_service(
             TraceServiceServer::new(grpc.clone())
@@ -125,7 +134,7 @@ pub async fn run(
                 let _ = grpc_stop.changed().await;
             },
         );
-    tracing::info!(%http_addr, %grpc_addr, data_dir = %config.data_dir.display(), "sightline is listening");
+    tracing::info!(%http_addr, %grpc_addr, store = %opened.describe(), "sightline is listening");
 
     let servers = async {
         let (h, g) = tokio::join!(http_server, grpc_server);
@@ -142,11 +151,17 @@ pub async fn run(
         _ = shutdown => {
             tracing::info!("shutting down: finishing in-flight requests");
             let _ = stop_tx.send(true);
-            servers.await;
+            // Live streams end on the signal; a client whose socket stopped draining cannot be
+            // told, so in-flight requests get a bounded time before we stop waiting for them.
+            if tokio::time::timeout(DRAIN_DEADLINE, &mut servers).await.is_err() {
+                tracing::warn!(
+                    seconds = DRAIN_DEADLINE.as_secs(),
+                    "some connections did not finish in time; closing them"
+                );
+            }
         }
     }
-    let store_for_close = store.clone();
-    let _ = tokio::task::spawn_blocking(move || store_for_close.shutdown()).await;
+    opened.shutdown().await;
     tracing::info!("all queued writes committed; bye");
     Ok(())
 }

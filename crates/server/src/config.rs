@@ -28,6 +28,12 @@ pub struct RawConfig {
     pub max_queued_items: Option<usize>,
     /// Most bytes of request bodies being decoded at once before ingest answers "retry later". Default 256 MiB.
     pub max_inflight_bytes: Option<usize>,
+    /// The store engine: `sqlite` (embedded, in `data_dir`) or `clickhouse` (shared by many
+    /// nodes, at `clickhouse_url`). Default `sqlite`, or `clickhouse` when `clickhouse_url` is set.
+    pub store: Option<String>,
+    /// The ClickHouse HTTP interface and database, e.g. `http://127.0.0.1:8123/?database=sightline`
+    /// (`user` and `password` parameters are passed on).
+    pub clickhouse_url: Option<String>,
 }
 
 /// The environment variables Sightline reads, one per setting, plus the few the CLI uses.
@@ -40,6 +46,8 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("SIGHTLINE_MAX_GRPC_MESSAGE_BYTES", "max_grpc_message_bytes"),
     ("SIGHTLINE_MAX_QUEUED_ITEMS", "max_queued_items"),
     ("SIGHTLINE_MAX_INFLIGHT_BYTES", "max_inflight_bytes"),
+    ("SIGHTLINE_STORE", "store"),
+    ("SIGHTLINE_CLICKHOUSE_URL", "clickhouse_url"),
 ];
 
 /// Variables with the prefix that are not settings of `serve` but are known (not errors).
@@ -61,6 +69,16 @@ pub struct Config {
     pub max_grpc_message_bytes: usize,
     pub max_queued_items: usize,
     pub max_inflight_bytes: usize,
+    pub store: StoreChoice,
+}
+
+/// Which engine stores the data.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoreChoice {
+    /// The embedded SQLite file under `data_dir`.
+    Sqlite,
+    /// A ClickHouse server shared by every node, at this URL.
+    ClickHouse { url: String },
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -146,6 +164,8 @@ impl RawConfig {
                 "max_grpc_message_bytes" => raw.max_grpc_message_bytes = Some(num()?),
                 "max_queued_items" => raw.max_queued_items = Some(num()?),
                 "max_inflight_bytes" => raw.max_inflight_bytes = Some(num()?),
+                "store" => raw.store = Some(value.clone()),
+                "clickhouse_url" => raw.clickhouse_url = Some(value.clone()),
                 _ => {}
             }
         }
@@ -163,6 +183,8 @@ impl RawConfig {
             max_grpc_message_bytes: over.max_grpc_message_bytes.or(self.max_grpc_message_bytes),
             max_queued_items: over.max_queued_items.or(self.max_queued_items),
             max_inflight_bytes: over.max_inflight_bytes.or(self.max_inflight_bytes),
+            store: over.store.or(self.store),
+            clickhouse_url: over.clickhouse_url.or(self.clickhouse_url),
         }
     }
 
@@ -209,7 +231,35 @@ impl RawConfig {
             )?,
             max_queued_items: positive("max_queued_items", self.max_queued_items, 100_000)?,
             max_inflight_bytes: positive("max_inflight_bytes", self.max_inflight_bytes, 256 << 20)?,
+            store: store_choice(self.store, self.clickhouse_url)?,
         })
+    }
+}
+
+fn store_choice(store: Option<String>, url: Option<String>) -> Result<StoreChoice, ConfigError> {
+    let invalid = |key: &str, value: &str, reason: &str| ConfigError::Invalid {
+        source_name: "configuration".into(),
+        key: key.into(),
+        value: value.into(),
+        reason: reason.into(),
+    };
+    let engine = store.unwrap_or_else(|| {
+        if url.is_some() {
+            "clickhouse"
+        } else {
+            "sqlite"
+        }
+        .into()
+    });
+    match (engine.trim().to_ascii_lowercase().as_str(), url) {
+        ("sqlite", _) => Ok(StoreChoice::Sqlite),
+        ("clickhouse", Some(url)) => Ok(StoreChoice::ClickHouse { url }),
+        ("clickhouse", None) => Err(invalid(
+            "clickhouse_url",
+            "",
+            "store = clickhouse needs clickhouse_url, e.g. http://127.0.0.1:8123/?database=sightline",
+        )),
+        _ => Err(invalid("store", &engine, "expected sqlite or clickhouse")),
     }
 }
 
@@ -300,6 +350,31 @@ mod tests {
         let err =
             RawConfig::from_env(&env(&[("SIGHTLINE_ALLOW_UNAUTHENTICATED", "maybe")])).unwrap_err();
         assert!(err.to_string().contains("true or false"), "{err}");
+    }
+
+    #[test]
+    fn the_store_is_sqlite_unless_clickhouse_is_chosen() {
+        let none = RawConfig::default;
+        assert_eq!(
+            load(None, &env(&[]), none()).unwrap().store,
+            StoreChoice::Sqlite
+        );
+        let url = "http://127.0.0.1:8123/?database=s";
+        let c = load(None, &env(&[("SIGHTLINE_CLICKHOUSE_URL", url)]), none()).unwrap();
+        assert_eq!(c.store, StoreChoice::ClickHouse { url: url.into() });
+        let env_store = env(&[("SIGHTLINE_STORE", "clickhouse")]);
+        let err = load(None, &env_store, none()).unwrap_err().to_string();
+        assert!(err.contains("clickhouse_url"), "{err}");
+        let c = RawConfig::from_toml(
+            "store = \"clickhouse\"\nclickhouse_url = \"http://h:1/\"",
+            "s.toml",
+        );
+        assert!(matches!(
+            c.unwrap().validate().unwrap().store,
+            StoreChoice::ClickHouse { .. }
+        ));
+        let err = load(None, &env(&[("SIGHTLINE_STORE", "postgres")]), none()).unwrap_err();
+        assert!(err.to_string().contains("sqlite or clickhouse"), "{err}");
     }
 
     #[test]

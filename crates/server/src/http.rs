@@ -1,12 +1,13 @@
-//! HTTP handlers: OTLP/HTTP receivers, the native event receiver, and the read API. Handlers
-//! extract, call a service, and map the result; the routes are in [`crate::routes`].
+//! HTTP handlers: OTLP/HTTP receivers and the native event receiver (the read API is in
+//! [`crate::api`]). Handlers extract, call a service, and map the result; the routes are in
+//! [`crate::routes`].
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use sightline_core::{ProjectId, TraceId};
+use sightline_core::ProjectId;
 
 use crate::admission::Ticket;
 use crate::auth::parse_authorization;
@@ -14,7 +15,6 @@ use crate::body::{decode_body, BodyError};
 use crate::error::{ApiError, ErrorCode, RETRY_AFTER_SECS};
 use crate::otlp::{self, Format};
 use crate::state::AppState;
-use crate::views;
 
 /// Which OTLP signal a request carries.
 #[derive(Clone, Copy)]
@@ -211,35 +211,6 @@ pub async fn events(State(state): State<AppState>, headers: HeaderMap, body: Bod
             "errors": o.message.lines().collect::<Vec<_>>(),
         }))
         .into_response(),
-        Err(e) => problem(&e),
-    }
-}
-
-/// `GET /api/v1/traces/{trace_id}`: one trace with its observations and correlated logs.
-pub async fn get_trace(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(trace_id): Path<String>,
-) -> Response {
-    let result = async {
-        let credential = parse_authorization(header_str(&headers, header::AUTHORIZATION))?;
-        let project = state.auth.authenticate(&credential).await?;
-        let id = TraceId::from_hex(&trace_id).map_err(|e| {
-            ApiError::new(
-                ErrorCode::InvalidArgument,
-                format!("trace_id {trace_id:?} {e}: pass the 32-character hex trace id"),
-            )
-        })?;
-        state.traces.trace(project, id, true).await?.ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::NotFound,
-                format!("trace {trace_id} was not found in this project"),
-            )
-        })
-    }
-    .await;
-    match result {
-        Ok(t) => axum::Json(views::trace(&t)).into_response(),
         Err(e) => problem(&e),
     }
 }

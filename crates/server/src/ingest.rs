@@ -8,7 +8,9 @@ use sightline_core::normalize::{normalize_log, normalize_span};
 use sightline_core::{ProjectId, RawBatch, WriteBatch};
 use sightline_store::SpanWriter;
 
+use crate::api::live::LiveBus;
 use crate::error::ApiError;
+use crate::metrics::Metrics;
 
 /// Where "now" comes from, so tests can fix it.
 pub trait Clock: Send + Sync {
@@ -47,6 +49,8 @@ pub struct IngestService {
     writer: Arc<dyn SpanWriter>,
     clock: Arc<dyn Clock>,
     prices: Arc<PriceRegistry>,
+    metrics: Arc<Metrics>,
+    live: LiveBus,
 }
 
 impl IngestService {
@@ -59,11 +63,24 @@ impl IngestService {
             writer,
             clock,
             prices,
+            metrics: Arc::new(Metrics::default()),
+            live: LiveBus::default(),
         }
+    }
+
+    /// Counts what is stored into `metrics` (served at `/metrics`) instead of a private registry.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
+    }
+
+    /// Where committed writes are announced (the live stream listens here).
+    pub fn live(&self) -> &LiveBus {
+        &self.live
     }
 
     /// Normalizes and stores `raw` in `project`. Returns after the commit.
@@ -99,7 +116,13 @@ impl IngestService {
             lines.extend(n.warnings);
             batch.logs.push(n.value);
         }
+        let calls = self.metrics.calls(project, &batch);
         let written = self.writer.write(project, batch).await?;
+        if written.observations > 0 || written.logs > 0 {
+            self.live.publish(project);
+        }
+        self.metrics
+            .committed(calls, &written, raw.rejected_spans, raw.rejected_logs);
         let total = lines.len();
         let mut message: Vec<String> = lines.into_iter().take(MAX_MESSAGE_LINES).collect();
         if total > MAX_MESSAGE_LINES {

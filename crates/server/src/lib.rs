@@ -3,6 +3,7 @@
 #![recursion_limit = "256"]
 
 pub mod admission;
+pub mod api;
 pub mod app;
 pub mod auth;
 pub mod body;
@@ -12,7 +13,9 @@ pub mod events;
 pub mod grpc;
 pub mod http;
 pub mod ingest;
+pub mod metrics;
 pub mod otlp;
 pub mod routes;
 pub mod state;
+pub mod store;
 pub mod views;

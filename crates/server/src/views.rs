@@ -5,7 +5,9 @@ use serde_json::{json, Map, Value as Json};
 use sightline_core::time::format_rfc3339;
 use sightline_core::value::attributes_to_json;
 use sightline_core::{LogRecord, Observation, Resource};
-use sightline_store::TraceDetail;
+use sightline_store::{MetricPoint, SessionDetail, SessionSummary, TraceDetail, TraceSummary};
+
+use crate::api::tree::{arrange, place_logs, Node};
 
 fn resource_json(resources: &[Resource], idx: usize) -> Json {
     resources
@@ -93,19 +95,142 @@ fn scope(o: &Observation) -> Json {
     v
 }
 
-pub fn trace(t: &TraceDetail) -> Json {
-    let mut summary = serde_json::to_value(&t.summary).unwrap_or_else(|_| json!({}));
-    drop_nulls(&mut summary);
+/// A trace summary as listed: the stored aggregates plus RFC 3339 times and the duration.
+pub fn trace_summary(t: &TraceSummary) -> Json {
+    let mut v = serde_json::to_value(t).unwrap_or_else(|_| json!({}));
+    if let Json::Object(m) = &mut v {
+        m.insert("start_time".into(), format_rfc3339(t.start_ns).into());
+        m.insert("end_time".into(), format_rfc3339(t.end_ns).into());
+        m.insert("duration_ns".into(), (t.end_ns - t.start_ns).into());
+    }
+    drop_nulls(&mut v);
+    v
+}
+
+/// One trace as a tree: observations in tree order, each with its depth, orphan flag, child
+/// count and the logs carrying its span id; the trace's other logs at the top level.
+pub fn trace_tree(t: &TraceDetail) -> Json {
+    let nodes: Vec<Node> = t
+        .observations
+        .iter()
+        .map(|o| Node {
+            span_id: o.span_id,
+            parent: o.parent_span_id,
+            start_ns: o.start_ns,
+        })
+        .collect();
+    let mut logs: Vec<&LogRecord> = t.logs.iter().collect();
+    logs.sort_by_key(|l| l.time_ns);
+    let log_spans: Vec<_> = logs.iter().map(|l| l.span_id).collect();
+    let (inside, loose) = place_logs(&nodes, &log_spans);
+    let placed = arrange(&nodes);
+    let orphan_count = placed.iter().filter(|p| p.orphan).count();
+    let observations: Vec<Json> = placed
+        .iter()
+        .map(|p| {
+            let mut v = observation(&t.observations[p.index], &t.resources);
+            if let Json::Object(m) = &mut v {
+                m.insert("depth".into(), p.depth.into());
+                m.insert("orphan".into(), p.orphan.into());
+                m.insert("child_count".into(), p.child_count.into());
+                let own: Vec<Json> = inside[p.index]
+                    .iter()
+                    .map(|&j| log(logs[j], &t.resources))
+                    .collect();
+                m.insert("logs".into(), Json::Array(own));
+            }
+            v
+        })
+        .collect();
     json!({
         "trace_id": t.summary.trace_id,
-        "summary": summary,
-        "observations": t.observations.iter().map(|o| observation(o, &t.resources)).collect::<Vec<_>>(),
-        "logs": t.logs.iter().map(|l| log(l, &t.resources)).collect::<Vec<_>>(),
+        "summary": trace_summary(&t.summary),
+        "observation_count": t.observations.len(),
+        "orphan_count": orphan_count,
+        "observations": observations,
+        "logs": loose.iter().map(|&j| log(logs[j], &t.resources)).collect::<Vec<_>>(),
     })
 }
 
+pub fn session_summary(s: &SessionSummary) -> Json {
+    let mut v = serde_json::to_value(s).unwrap_or_else(|_| json!({}));
+    if let Json::Object(m) = &mut v {
+        m.insert("first_seen".into(), format_rfc3339(s.first_seen_ns).into());
+        m.insert("last_seen".into(), format_rfc3339(s.last_seen_ns).into());
+    }
+    drop_nulls(&mut v);
+    v
+}
+
+/// A session as a conversation: each turn is a trace summary plus its root's input and output.
+pub fn session_detail(s: &SessionDetail) -> Json {
+    let traces: Vec<Json> = s
+        .turns
+        .iter()
+        .map(|turn| {
+            let mut v = trace_summary(&turn.trace);
+            if let Json::Object(m) = &mut v {
+                for (key, payload) in [("input", &turn.input), ("output", &turn.output)] {
+                    if let Some(p) = payload {
+                        m.insert(key.into(), serde_json::to_value(p).unwrap_or(Json::Null));
+                    }
+                }
+            }
+            drop_nulls(&mut v);
+            v
+        })
+        .collect();
+    json!({"session": session_summary(&s.summary), "traces": traces})
+}
+
+/// One metrics bucket; latencies in milliseconds, `error_rate` = errors / requests.
+pub fn metric_point(p: &MetricPoint) -> Json {
+    let ms = |ns: i64| ns as f64 / 1e6;
+    let error_rate = if p.requests > 0 {
+        p.errors as f64 / p.requests as f64
+    } else {
+        0.0
+    };
+    let mut v = json!({
+        "time_ns": p.bucket_start_ns,
+        "time": format_rfc3339(p.bucket_start_ns),
+        "requests": p.requests,
+        "errors": p.errors,
+        "error_rate": error_rate,
+        "input_tokens": p.input_tokens,
+        "output_tokens": p.output_tokens,
+        "total_tokens": p.total_tokens,
+        "latency_p50_ms": ms(p.latency_p50_ns),
+        "latency_p95_ms": ms(p.latency_p95_ns),
+        "latency_p99_ms": ms(p.latency_p99_ns),
+        "cost_nano_usd": p.cost_nano_usd,
+    });
+    drop_nulls(&mut v);
+    v
+}
+
+/// Points ordered by (group, bucket start) into one series per group.
+pub fn metric_series(points: &[MetricPoint]) -> Vec<Json> {
+    let mut series: Vec<(Option<&str>, Vec<Json>)> = Vec::new();
+    for p in points {
+        let group = p.group.as_deref();
+        match series.last_mut() {
+            Some((g, pts)) if *g == group => pts.push(metric_point(p)),
+            _ => series.push((group, vec![metric_point(p)])),
+        }
+    }
+    series
+        .into_iter()
+        .map(|(group, points)| {
+            let mut v = json!({"group": group, "points": points});
+            drop_nulls(&mut v);
+            v
+        })
+        .collect()
+}
+
 /// Removes null members at the top level: absent fields are absent, not `null`.
-fn drop_nulls(v: &mut Json) {
+pub fn drop_nulls(v: &mut Json) {
     if let Json::Object(m) = v {
         let keep: Map<String, Json> = std::mem::take(m)
             .into_iter()

@@ -5,7 +5,7 @@
 //! `rejected_logs`, explained in `errors` as `line N` or `event N`, counting from 1); only a
 //! broken JSON array fails the whole request, since nothing after the break can be found.
 
-mod time;
+pub(crate) mod time;
 
 use std::collections::HashMap;
 

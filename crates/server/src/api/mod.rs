@@ -1,0 +1,154 @@
+//! The query API under `/api/v1` (docs/api.md is the contract): thin handlers that
+//! authenticate, parse the query string into the store's query types, call a reader and map the
+//! result to JSON. Failures answer the JSON problem shape of [`crate::http::problem`].
+
+pub mod cursor;
+pub mod live;
+mod logs;
+mod metrics;
+mod observations;
+pub mod params;
+mod sessions;
+pub mod stream;
+mod traces;
+pub mod tree;
+
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value as Json};
+use sightline_core::ProjectId;
+
+use crate::auth::parse_authorization;
+use crate::error::ApiError;
+use crate::http::problem;
+use crate::state::AppState;
+
+pub use logs::list_logs;
+pub use metrics::metrics;
+pub use observations::list_observations;
+pub use sessions::{get_session, list_sessions};
+pub use stream::stream;
+pub use traces::{get_observation, get_trace, list_traces};
+
+/// Every `/api/v1` read route with the query parameters it accepts (openapi.json must match).
+pub const ROUTES: &[(&str, &[&[&str]])] = &[
+    ("/api/v1/openapi.json", &[]),
+    ("/api/v1/traces", traces::LIST_PARAMS),
+    ("/api/v1/traces/{trace_id}", traces::TRACE_PARAMS),
+    ("/api/v1/traces/{trace_id}/observations/{span_id}", &[]),
+    ("/api/v1/observations", observations::PARAMS),
+    ("/api/v1/sessions", sessions::LIST_PARAMS),
+    ("/api/v1/sessions/{session_id}", &[]),
+    ("/api/v1/logs", logs::PARAMS),
+    ("/api/v1/metrics", metrics::PARAMS),
+    ("/api/v1/stream", stream::PARAMS),
+];
+
+/// The caller's project: from the credential only, never from a header or a parameter.
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<ProjectId, ApiError> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let credential = parse_authorization(value)?;
+    state.auth.authenticate(&credential).await
+}
+
+/// 200 with the JSON, or the problem answer.
+fn reply(result: Result<Json, ApiError>) -> Response {
+    match result {
+        Ok(v) => axum::Json(v).into_response(),
+        Err(e) => problem(&e),
+    }
+}
+
+/// A page: `{"data": [...], "next_cursor": "..."}`, `next_cursor` absent on the last page.
+fn page(data: Vec<Json>, next_cursor: Option<String>) -> Json {
+    match next_cursor {
+        Some(c) => json!({"data": data, "next_cursor": c}),
+        None => json!({"data": data}),
+    }
+}
+
+/// `GET /api/v1/openapi.json`: the machine-readable description of this API.
+pub async fn openapi() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        include_str!("openapi.json"),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    #[test]
+    fn openapi_describes_every_route_and_parameter() {
+        let doc: Json = serde_json::from_str(include_str!("openapi.json")).unwrap();
+        assert_eq!(doc["openapi"].as_str().unwrap(), "3.1.0");
+        let paths = doc["paths"].as_object().unwrap();
+        // Every /api/v1 GET route in routes.rs is listed here (and so checked below).
+        let routes_rs = include_str!("../routes.rs");
+        for line in routes_rs.lines().filter(|l| l.contains("get(")) {
+            if let Some(path) = line.split('"').nth(1).filter(|p| p.starts_with("/api/v1/")) {
+                assert!(
+                    ROUTES.iter().any(|(r, _)| *r == path),
+                    "{path} missing from ROUTES"
+                );
+            }
+        }
+        let spec_paths: BTreeSet<&str> = paths.keys().map(String::as_str).collect();
+        let get_paths: BTreeSet<&str> = ROUTES.iter().map(|(r, _)| *r).collect();
+        assert!(
+            get_paths.is_subset(&spec_paths),
+            "{get_paths:?} vs {spec_paths:?}"
+        );
+        for (route, groups) in ROUTES {
+            let get = &paths[*route]["get"];
+            let described: BTreeSet<String> = get["parameters"]
+                .as_array()
+                .map(|ps| {
+                    ps.iter()
+                        .map(|p| resolve(&doc, p))
+                        .filter(|p| p["in"] == "query")
+                        .map(|p| p["name"].as_str().unwrap().to_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let accepted: BTreeSet<String> = groups
+                .iter()
+                .flat_map(|g| g.iter().map(|s| s.to_string()))
+                .collect();
+            assert_eq!(described, accepted, "query parameters of {route}");
+            for name in route
+                .split('{')
+                .skip(1)
+                .map(|s| s.split('}').next().unwrap())
+            {
+                let has = get["parameters"].as_array().is_some_and(|ps| {
+                    ps.iter()
+                        .map(|p| resolve(&doc, p))
+                        .any(|p| p["in"] == "path" && p["name"] == name)
+                });
+                assert!(has, "path parameter {name} of {route}");
+            }
+            assert!(
+                get["responses"]["200"].is_object(),
+                "{route} documents its answer"
+            );
+        }
+    }
+
+    /// Follows a local `$ref` (`#/components/parameters/x`).
+    fn resolve<'a>(doc: &'a Json, p: &'a Json) -> &'a Json {
+        match p["$ref"].as_str() {
+            Some(r) => r
+                .trim_start_matches("#/")
+                .split('/')
+                .fold(doc, |node, key| &node[key]),
+            None => p,
+        }
+    }
+}

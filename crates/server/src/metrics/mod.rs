@@ -1,0 +1,222 @@
+//! Prometheus `GET /metrics`: counters kept in memory since start, fed by the ingest service after
+//! each durable write (`llm_*` series per project, tenant, workspace, agent, model and provider)
+//! and by the receivers (`sightline_ingest_*`). An operator endpoint: it spans every project.
+
+mod llm;
+#[cfg(test)]
+mod tests;
+mod text;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sightline_core::{ProjectId, WriteBatch};
+use sightline_store::WriteOutcome;
+
+pub use llm::{Calls, LATENCY_BUCKETS_NS, OVERFLOW, WORKSPACE_KEYS};
+pub use text::CONTENT_TYPE;
+
+use crate::state::AppState;
+use text::Text;
+
+/// How many distinct `llm_*` label sets are kept by default; calls with a new label set beyond
+/// it are counted under one set whose labels are all [`OVERFLOW`].
+pub const DEFAULT_MAX_SERIES: usize = 2000;
+
+/// Every counter `/metrics` shows.
+pub struct Metrics {
+    llm: Mutex<llm::Table>,
+    spans_accepted: AtomicU64,
+    spans_duplicate: AtomicU64,
+    spans_rejected: AtomicU64,
+    logs_accepted: AtomicU64,
+    logs_rejected: AtomicU64,
+    /// Requests by (receiver, status code).
+    requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new(DEFAULT_MAX_SERIES)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic elsewhere while holding the lock leaves plain counters intact.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Metrics {
+    pub fn new(max_series: usize) -> Self {
+        Metrics {
+            llm: Mutex::new(llm::Table::new(max_series)),
+            spans_accepted: AtomicU64::new(0),
+            spans_duplicate: AtomicU64::new(0),
+            spans_rejected: AtomicU64::new(0),
+            logs_accepted: AtomicU64::new(0),
+            logs_rejected: AtomicU64::new(0),
+            requests: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// The llm and embedding calls of `batch`, read before it goes to the writer.
+    pub fn calls(&self, project: ProjectId, batch: &WriteBatch) -> Calls {
+        Calls::of(project, batch)
+    }
+
+    /// Counts a committed write. A batch the store already held entirely (a client retry) adds
+    /// no calls; a partly new batch adds all of its calls, as the store does not say which
+    /// spans were new.
+    pub fn committed(
+        &self,
+        calls: Calls,
+        written: &WriteOutcome,
+        rejected_spans: u64,
+        rejected_logs: u64,
+    ) {
+        let add = |c: &AtomicU64, n: usize| c.fetch_add(n as u64, Ordering::Relaxed);
+        add(&self.spans_accepted, written.observations);
+        add(&self.spans_duplicate, written.duplicates);
+        add(&self.spans_rejected, rejected_spans as usize);
+        add(&self.logs_accepted, written.logs);
+        add(&self.logs_rejected, rejected_logs as usize);
+        if written.observations > 0 && !calls.is_empty() {
+            lock(&self.llm).add(calls);
+        }
+    }
+
+    /// Counts one answered ingest request.
+    pub fn request(&self, receiver: &'static str, code: u16) {
+        *lock(&self.requests).entry((receiver, code)).or_default() += 1;
+    }
+
+    /// Counts an OTLP/gRPC answer by its `grpc-status` (absent in the headers means OK: tonic
+    /// sends errors of unary calls as trailers-only answers) and passes it on.
+    pub fn grpc_answer<B>(&self, resp: axum::http::Response<B>) -> axum::http::Response<B> {
+        let code = resp
+            .headers()
+            .get("grpc-status")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u16>().ok())
+            .unwrap_or(0);
+        self.request("otlp_grpc", code);
+        resp
+    }
+
+    /// The whole exposition.
+    pub fn render(&self) -> String {
+        let mut out = Text::default();
+        let (folded, distinct) = {
+            let table = lock(&self.llm);
+            table.render(&mut out);
+            (table.folded, table.distinct())
+        };
+        out.family(
+            "sightline_metrics_series",
+            "gauge",
+            "Distinct llm_* label sets kept (the overflow set not counted).",
+        );
+        out.sample("sightline_metrics_series", &[], distinct);
+        out.family(
+            "sightline_metrics_overflow_calls_total",
+            "counter",
+            "Calls counted under the __other__ label set because the label-set cap was reached.",
+        );
+        out.sample("sightline_metrics_overflow_calls_total", &[], folded);
+
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        out.family(
+            "sightline_ingest_spans_total",
+            "counter",
+            "Spans by outcome: accepted (newly stored), duplicate (already stored), rejected.",
+        );
+        for (outcome, c) in [
+            ("accepted", &self.spans_accepted),
+            ("duplicate", &self.spans_duplicate),
+            ("rejected", &self.spans_rejected),
+        ] {
+            out.sample(
+                "sightline_ingest_spans_total",
+                &[("outcome", outcome)],
+                get(c),
+            );
+        }
+        out.family(
+            "sightline_ingest_logs_total",
+            "counter",
+            "Log records by outcome: accepted (stored) or rejected.",
+        );
+        for (outcome, c) in [
+            ("accepted", &self.logs_accepted),
+            ("rejected", &self.logs_rejected),
+        ] {
+            out.sample(
+                "sightline_ingest_logs_total",
+                &[("outcome", outcome)],
+                get(c),
+            );
+        }
+        out.family(
+            "sightline_ingest_requests_total",
+            "counter",
+            "Ingest requests by receiver and answer: the HTTP status, or the gRPC status code for otlp_grpc.",
+        );
+        for ((receiver, code), n) in lock(&self.requests).iter() {
+            let code = code.to_string();
+            let labels = [("receiver", *receiver), ("code", code.as_str())];
+            out.sample("sightline_ingest_requests_total", &labels, n);
+        }
+        if let Some(rss) = resident_bytes() {
+            out.family(
+                "process_resident_memory_bytes",
+                "gauge",
+                "Resident memory size in bytes.",
+            );
+            out.sample("process_resident_memory_bytes", &[], rss);
+        }
+        out.finish()
+    }
+}
+
+/// The process's resident set size, from `/proc/self/status` (Linux only).
+fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// The receiver an HTTP ingest path belongs to; `None` for every other route.
+fn receiver_of(path: &str) -> Option<&'static str> {
+    match path {
+        "/v1/traces" => Some("otlp_http_traces"),
+        "/v1/logs" => Some("otlp_http_logs"),
+        "/api/public/otel/v1/traces" => Some("langfuse_otel_traces"),
+        "/api/v1/events" => Some("events"),
+        _ => None,
+    }
+}
+
+/// Middleware: counts each answered HTTP ingest request by receiver and status.
+pub async fn count_http(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let receiver = receiver_of(req.uri().path());
+    let resp = next.run(req).await;
+    if let Some(receiver) = receiver {
+        state.metrics.request(receiver, resp.status().as_u16());
+    }
+    resp
+}
+
+/// `GET /metrics`: every counter in the Prometheus text format.
+pub async fn serve(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, CONTENT_TYPE)],
+        state.metrics.render(),
+    )
+        .into_response()
+}
