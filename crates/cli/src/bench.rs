@@ -553,7 +553,7 @@ fn memory_kib(pid: u32) -> Option<(u64, u64)> {
 }
 
 /// Total size of the SQLite files (`sightline.db`, `-wal`, `-shm`) in `dir`.
-fn store_bytes(dir: &Path) -> anyhow::Result<u64> {
+pub(crate) fn store_bytes(dir: &Path) -> anyhow::Result<u64> {
     let mut total = 0;
     for entry in std::fs::read_dir(dir)
         .with_context(|| format!("cannot read --data-dir {}", dir.display()))?
@@ -570,7 +570,7 @@ fn store_bytes(dir: &Path) -> anyhow::Result<u64> {
     Ok(total)
 }
 
-fn percentile(sorted: &[u32], q: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[u32], q: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }

@@ -1,8 +1,452 @@
 //! Query benchmark: loads spans into a running server, then measures the read API.
+//!
+//! Optionally loads `--load-spans` benchmark spans (and their agents' logs) over OTLP/HTTP with
+//! trace starts spread over the last `--days`, then times `--iterations` sequential requests of
+//! each query a user of the dashboard or CLI makes (trace by id, filtered trace lists, session
+//! view and list, metrics by model, log search) and prints p50/p99 per query, bytes per stored
+//! span when `--data-dir` is given, and the command that reproduces the run.
+
+mod load;
+
+use std::path::PathBuf;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context as _};
+use serde_json::Value as Json;
+
+use crate::bench::{percentile, store_bytes};
+use crate::otlp_http::OtlpHttp;
+
+const NS_PER_DAY: u64 = 86_400_000_000_000;
+/// Requests per query that warm caches before timing starts.
+const WARMUP: usize = 5;
 
 #[derive(clap::Args)]
-pub struct QueryArgs {}
+pub struct QueryArgs {
+    /// The server's HTTP address.
+    #[arg(long, env = "SIGHTLINE_URL", default_value = "http://127.0.0.1:4318")]
+    url: String,
+    /// Sent as `Authorization: Bearer <key>`.
+    #[arg(long, env = "SIGHTLINE_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
+    /// Spans to load before measuring (0: measure what the server already holds).
+    #[arg(long, default_value_t = 0)]
+    load_spans: u64,
+    /// Loaded traces start over this many days before now (and queries look this far back).
+    #[arg(long, default_value_t = 7)]
+    days: u64,
+    /// Spans per export request while loading.
+    #[arg(long, default_value_t = 500)]
+    batch_spans: usize,
+    /// Concurrent exporters while loading.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    /// Load spans only, without the logs their agents would write.
+    #[arg(long)]
+    no_logs: bool,
+    /// Timed requests per query.
+    #[arg(long, default_value_t = 200)]
+    iterations: usize,
+    /// Seed of the loaded traffic.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The server's data directory: report stored bytes per span.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
 
-pub async fn run(_args: QueryArgs) -> anyhow::Result<()> {
-    anyhow::bail!("not implemented yet")
+/// One timed query: its name, and the path of its `i`-th request.
+struct Case {
+    name: &'static str,
+    paths: Vec<String>,
+}
+
+/// The timings of one query.
+struct Timing {
+    name: &'static str,
+    latencies_us: Vec<u32>,
+    errors: u64,
+    error_sample: Option<String>,
+    bytes: u64,
+}
+
+pub async fn run(args: QueryArgs) -> anyhow::Result<()> {
+    if args.iterations == 0 || args.days == 0 || args.batch_spans == 0 || args.concurrency == 0 {
+        bail!("--iterations, --days, --batch-spans and --concurrency must be at least 1");
+    }
+    let client = OtlpHttp::new(&args.url, args.api_key.clone())?;
+    let now = u64::try_from(SystemTime::now().duration_since(UNIX_EPOCH)?.as_nanos())?;
+    let loaded = if args.load_spans > 0 {
+        eprintln!(
+            "loading {} spans over the last {} days into {}",
+            args.load_spans,
+            args.days,
+            client.base()
+        );
+        let plan = load::LoadPlan {
+            spans: args.load_spans,
+            from_ns: now.saturating_sub(args.days * NS_PER_DAY),
+            // The newest traces end before now, so every query window holds them whole.
+            to_ns: now.saturating_sub(60_000_000_000),
+            batch_spans: args.batch_spans,
+            concurrency: args.concurrency,
+            seed: args.seed,
+            with_logs: !args.no_logs,
+        };
+        let loaded = load::load(&client, plan).await?;
+        eprintln!(
+            "loaded {} spans and {} logs in {:.1}s ({:.0} spans/s)",
+            loaded.spans,
+            loaded.logs,
+            loaded.seconds,
+            loaded.spans as f64 / loaded.seconds
+        );
+        Some(loaded)
+    } else {
+        None
+    };
+
+    let cases = plan_cases(&client, args.days, args.iterations).await?;
+    let mut timings = Vec::with_capacity(cases.len());
+    for case in &cases {
+        let timing = time_case(&client, case).await;
+        eprintln!("  {:<26} done", case.name);
+        timings.push(timing);
+    }
+    let stored_spans = match &loaded {
+        Some(l) if l.spans > 0 => Some(l.spans),
+        _ => count_spans(&client).await,
+    };
+    report(&args, loaded.as_ref(), &mut timings, stored_spans)
+}
+
+/// GETs `path` and parses the JSON answer; errors name the route and the status.
+async fn get_json(client: &OtlpHttp, path: &str) -> anyhow::Result<Json> {
+    let response = client
+        .get(path)
+        .send()
+        .await
+        .with_context(|| format!("GET {}{path}: is the server running?", client.base()))?;
+    let status = response.status();
+    let body = response.bytes().await?;
+    if !status.is_success() {
+        let text = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
+        bail!("GET {}{path} answered {status}: {text}", client.base());
+    }
+    serde_json::from_slice(&body).with_context(|| format!("GET {path}: the answer is not JSON"))
+}
+
+/// Strings at `data[*].<field>`, without repeats, in order.
+fn field_values(page: &Json, field: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for row in page["data"].as_array().into_iter().flatten() {
+        if let Some(v) = row[field].as_str() {
+            if !out.iter().any(|o| o == v) {
+                out.push(v.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// The most requested model in the window, from the metrics route.
+fn busiest_group(metrics: &Json) -> Option<String> {
+    let series = metrics["series"].as_array()?;
+    series
+        .iter()
+        .filter_map(|s| {
+            let requests: u64 = s["points"]
+                .as_array()?
+                .iter()
+                .filter_map(|p| p["requests"].as_u64())
+                .sum();
+            Some((requests, s["group"].as_str()?.to_string()))
+        })
+        .max()
+        .map(|(_, group)| group)
+}
+
+/// Percent-encodes a query parameter value.
+fn enc(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Finds ids and values that exist (trace ids, sessions, a model, a service), then lays out
+/// every query's requests.
+async fn plan_cases(client: &OtlpHttp, days: u64, iterations: usize) -> anyhow::Result<Vec<Case>> {
+    let since = format!("since={days}d");
+    let mut trace_ids = Vec::new();
+    let mut services = Vec::new();
+    let mut cursor: Option<String> = None;
+    // A few pages of the newest traces, then the oldest: ids from across the window.
+    for order in ["desc", "asc"] {
+        for _ in 0..2 {
+            let mut path = format!("/api/v1/traces?{since}&limit=1000&order={order}");
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&cursor={}", enc(c)));
+            }
+            let page = get_json(client, &path)
+                .await
+                .context("listing trace ids to query")?;
+            trace_ids.extend(field_values(&page, "trace_id"));
+            services.extend(field_values(&page, "service_name"));
+            cursor = page["next_cursor"].as_str().map(str::to_string);
+            if cursor.is_none() {
+                break;
+            }
+        }
+        cursor = None;
+    }
+    if trace_ids.is_empty() {
+        bail!("the server holds no traces in the last {days} days: load some with --load-spans");
+    }
+    let sessions = field_values(
+        &get_json(client, &format!("/api/v1/sessions?{since}&limit=1000")).await?,
+        "session_id",
+    );
+    let metrics = get_json(client, &format!("/api/v1/metrics?{since}&group_by=model")).await?;
+    let model = busiest_group(&metrics).unwrap_or_else(|| "claude-sonnet-4-20250514".to_string());
+    services.sort();
+    services.dedup();
+    let service = services
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "support-bot".to_string());
+
+    // Spread the sampled ids over the list with a fixed stride: deterministic, no repeats
+    // until the list is exhausted.
+    let pick = |list: &[String], i: usize| list[(i * 7919) % list.len()].clone();
+    let repeat = |path: String| vec![path; iterations];
+    let mut cases = vec![Case {
+        name: "trace by id",
+        paths: (0..iterations)
+            .map(|i| format!("/api/v1/traces/{}", pick(&trace_ids, i)))
+            .collect(),
+    }];
+    cases.extend([
+        Case {
+            name: "traces: newest",
+            paths: repeat(format!("/api/v1/traces?{since}")),
+        },
+        Case {
+            name: "traces: model",
+            paths: repeat(format!("/api/v1/traces?{since}&model={}", enc(&model))),
+        },
+        Case {
+            name: "traces: service+error",
+            paths: repeat(format!(
+                "/api/v1/traces?{since}&service={}&status=error",
+                enc(&service)
+            )),
+        },
+        Case {
+            name: "traces: since=1h",
+            paths: repeat("/api/v1/traces?since=1h".to_string()),
+        },
+        Case {
+            name: "traces: min_duration=5s",
+            paths: repeat(format!("/api/v1/traces?{since}&min_duration=5s")),
+        },
+        Case {
+            name: "traces: by cost",
+            paths: repeat(format!("/api/v1/traces?{since}&sort=cost")),
+        },
+    ]);
+    if !sessions.is_empty() {
+        cases.push(Case {
+            name: "session view",
+            paths: (0..iterations)
+                .map(|i| format!("/api/v1/sessions/{}", enc(&pick(&sessions, i))))
+                .collect(),
+        });
+    }
+    cases.extend([
+        Case {
+            name: "sessions list",
+            paths: repeat(format!("/api/v1/sessions?{since}")),
+        },
+        Case {
+            name: "metrics by model 24h",
+            paths: repeat("/api/v1/metrics?since=24h&group_by=model".to_string()),
+        },
+        Case {
+            name: "metrics by model 7d",
+            paths: repeat("/api/v1/metrics?since=7d&group_by=model".to_string()),
+        },
+        Case {
+            name: "logs: search text",
+            paths: repeat(format!("/api/v1/logs?{since}&q=timeout")),
+        },
+        Case {
+            name: "logs: errors",
+            paths: repeat(format!("/api/v1/logs?{since}&level=error")),
+        },
+    ]);
+    Ok(cases)
+}
+
+/// Warms up, then times each request of `case` one after another.
+async fn time_case(client: &OtlpHttp, case: &Case) -> Timing {
+    let mut timing = Timing {
+        name: case.name,
+        latencies_us: Vec::with_capacity(case.paths.len()),
+        errors: 0,
+        error_sample: None,
+        bytes: 0,
+    };
+    for path in case.paths.iter().take(WARMUP) {
+        let _ = client.get(path).send().await.map(|r| r.bytes());
+    }
+    for path in &case.paths {
+        let started = Instant::now();
+        let outcome = match client.get(path).send().await {
+            Ok(response) => {
+                let status = response.status();
+                match response.bytes().await {
+                    Ok(body) if status.is_success() => Ok(body.len()),
+                    Ok(body) => Err(format!(
+                        "{status}: {}",
+                        String::from_utf8_lossy(&body[..body.len().min(200)])
+                    )),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        let elapsed = started.elapsed();
+        match outcome {
+            Ok(bytes) => {
+                timing
+                    .latencies_us
+                    .push(u32::try_from(elapsed.as_micros()).unwrap_or(u32::MAX));
+                timing.bytes += bytes as u64;
+            }
+            Err(e) => {
+                timing.errors += 1;
+                timing
+                    .error_sample
+                    .get_or_insert(format!("GET {path} -> {e}"));
+            }
+        }
+    }
+    timing
+}
+
+/// Observations stored in the project, from one ungrouped metrics bucket over all time.
+async fn count_spans(client: &OtlpHttp) -> Option<u64> {
+    let metrics = get_json(client, "/api/v1/metrics?from=0&bucket=36500d")
+        .await
+        .ok()?;
+    let total = metrics["series"]
+        .as_array()?
+        .iter()
+        .flat_map(|s| s["points"].as_array().into_iter().flatten())
+        .filter_map(|p| p["requests"].as_u64())
+        .sum();
+    Some(total)
+}
+
+/// The command line that reproduces this run (the key itself is not printed).
+fn command_line(args: &QueryArgs) -> String {
+    let mut cmd = format!(
+        "sightline bench query --url {} --load-spans {} --days {} --batch-spans {} --concurrency {} \
+         --iterations {} --seed {}",
+        args.url, args.load_spans, args.days, args.batch_spans, args.concurrency, args.iterations, args.seed
+    );
+    if args.no_logs {
+        cmd.push_str(" --no-logs");
+    }
+    if let Some(dir) = &args.data_dir {
+        cmd.push_str(&format!(" --data-dir {}", dir.display()));
+    }
+    if args.api_key.is_some() {
+        cmd.push_str(" --api-key <key>");
+    }
+    cmd
+}
+
+fn report(
+    args: &QueryArgs,
+    loaded: Option<&load::Loaded>,
+    timings: &mut [Timing],
+    stored_spans: Option<u64>,
+) -> anyhow::Result<()> {
+    println!(
+        "sightline bench query ({} timed requests per query, sequential)",
+        args.iterations
+    );
+    if let Some(l) = loaded {
+        println!(
+            "  loaded              {} spans, {} logs in {:.1}s ({:.0} spans/s)",
+            l.spans,
+            l.logs,
+            l.seconds,
+            l.spans as f64 / l.seconds.max(1e-9)
+        );
+    }
+    let disk = match &args.data_dir {
+        Some(dir) => Some(store_bytes(dir)?),
+        None => None,
+    };
+    let bytes_per_span = match (disk, stored_spans) {
+        (Some(d), Some(n)) if n > 0 => Some(d as f64 / n as f64),
+        _ => None,
+    };
+    println!(
+        "  stored              {} spans{}",
+        stored_spans.map_or("n/a".to_string(), |n| n.to_string()),
+        match (disk, bytes_per_span) {
+            (Some(d), Some(b)) => format!(
+                ", {:.1} MiB on disk, {b:.0} bytes/span (logs, WAL and SHM included)",
+                d as f64 / 1048576.0
+            ),
+            _ => String::new(),
+        }
+    );
+    let mut results = Vec::new();
+    for t in timings.iter_mut() {
+        t.latencies_us.sort_unstable();
+        let (p50, p99, max) = (
+            percentile(&t.latencies_us, 0.50),
+            percentile(&t.latencies_us, 0.99),
+            percentile(&t.latencies_us, 1.0),
+        );
+        let ok = t.latencies_us.len() as u64;
+        let avg_bytes = t.bytes.checked_div(ok).unwrap_or(0);
+        println!(
+            "  {:<26} p50 {p50:>8.2} ms  p99 {p99:>8.2} ms  max {max:>8.2} ms  {avg_bytes:>7} B/answer{}",
+            t.name,
+            if t.errors > 0 { format!("  {} errors", t.errors) } else { String::new() }
+        );
+        if let Some(e) = &t.error_sample {
+            println!("    e.g. {e}");
+        }
+        results.push(serde_json::json!({
+            "query": t.name, "p50_ms": p50, "p99_ms": p99, "max_ms": max,
+            "requests": ok, "errors": t.errors, "avg_answer_bytes": avg_bytes,
+        }));
+    }
+    println!("  command             {}", command_line(args));
+    let result = serde_json::json!({
+        "bench": "query",
+        "iterations": args.iterations,
+        "loaded_spans": loaded.map(|l| l.spans),
+        "loaded_logs": loaded.map(|l| l.logs),
+        "load_seconds": loaded.map(|l| l.seconds),
+        "stored_spans": stored_spans,
+        "disk_bytes": disk,
+        "bytes_per_span": bytes_per_span,
+        "queries": results,
+        "command": command_line(args),
+    });
+    println!("RESULT {result}");
+    Ok(())
 }

@@ -4,7 +4,9 @@ mod bench;
 mod bench_query;
 mod demo;
 mod explore;
+mod grafana;
 mod loadgen;
+mod otlp_http;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -42,10 +44,12 @@ enum Command {
     Session(explore::SessionArgs),
     /// Search logs.
     Logs(explore::LogsArgs),
-    /// Follow new observations and logs live.
+    /// Follow new observations and logs live; after a disconnect it resumes where it left off.
     Tail(explore::TailArgs),
     /// Send realistic multi-agent traffic to a running server over OTLP.
     Demo(demo::DemoArgs),
+    /// Print the per-tenant Grafana dashboard (JSON) for the Prometheus /metrics series.
+    GrafanaDashboard(grafana::GrafanaArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -70,5 +74,6 @@ fn main() -> anyhow::Result<()> {
         Command::Logs(args) => runtime.block_on(explore::logs(args)),
         Command::Tail(args) => runtime.block_on(explore::tail(args)),
         Command::Demo(args) => runtime.block_on(demo::run(args)),
+        Command::GrafanaDashboard(args) => grafana::run(args),
     }
 }

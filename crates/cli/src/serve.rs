@@ -2,11 +2,10 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::Context;
 use sightline_server::config::{self, Config, RawConfig};
-use sightline_store::sqlite::{SqliteConfig, SqliteStore};
+use sightline_server::store::Store;
 
 /// Settings shared by every command that opens the store. Each flag overrides the config file
 /// and the `SIGHTLINE_*` environment.
@@ -18,6 +17,12 @@ pub struct StoreArgs {
     /// Data directory of the embedded store [default: ./sightline-data].
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Store engine: sqlite or clickhouse [default: sqlite, or clickhouse with --clickhouse-url].
+    #[arg(long)]
+    pub store: Option<String>,
+    /// ClickHouse HTTP URL with the database, e.g. http://127.0.0.1:8123/?database=sightline.
+    #[arg(long)]
+    pub clickhouse_url: Option<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -48,6 +53,8 @@ fn load(store: &StoreArgs, flags: RawConfig) -> anyhow::Result<Config> {
     let env: HashMap<String, String> = std::env::vars().collect();
     let flags = RawConfig {
         data_dir: store.data_dir.clone(),
+        store: store.store.clone(),
+        clickhouse_url: store.clickhouse_url.clone(),
         ..flags
     };
     Ok(config::load(store.config.as_deref(), &env, flags)?)
@@ -116,13 +123,10 @@ pub async fn keys(cmd: KeysCommand) -> anyhow::Result<()> {
             json,
         } => {
             let config = load(&store, RawConfig::default())?;
-            let db = Arc::new(
-                SqliteStore::open(&SqliteConfig {
-                    data_dir: config.data_dir.clone(),
-                    max_queued: 1000,
-                })
-                .with_context(|| format!("opening the store in {}", config.data_dir.display()))?,
-            );
+            let opened = Store::open(&config, 1000)
+                .await
+                .context("opening the store")?;
+            let db = opened.engine();
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_nanos() as i64)
@@ -142,7 +146,7 @@ pub async fn keys(cmd: KeysCommand) -> anyhow::Result<()> {
                 println!("  Authorization: Bearer {}", key.secret_key);
                 println!("or, like the Langfuse SDK, as Basic auth with public:secret.");
             }
-            db.shutdown();
+            opened.shutdown().await;
             Ok(())
         }
     }

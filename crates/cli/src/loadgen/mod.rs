@@ -7,11 +7,16 @@
 //! `exception` event. The caller decides timing: traces start at the generator's clock, which
 //! drifts forward a little per trace and can be moved with [`TrafficGen::set_now`].
 
+mod agents;
 mod catalog;
+pub mod logs;
+pub mod swarm;
 mod text;
 mod trace;
 pub mod wire;
 
+#[cfg(test)]
+mod swarm_tests;
 #[cfg(test)]
 mod tests;
 

@@ -35,7 +35,7 @@ enum Step {
     },
 }
 
-const MS: u64 = 1_000_000;
+pub(super) const MS: u64 = 1_000_000;
 
 /// Generates the spans of one trace, children first and the root last.
 pub fn generate(rng: &mut StdRng, ctx: &TraceContext<'_>) -> Vec<Span> {
@@ -266,7 +266,7 @@ fn output_messages(
 }
 
 /// Small JSON arguments and result for a tool call.
-fn tool_io(rng: &mut StdRng, kind: ToolKind) -> (Json, Json) {
+pub(super) fn tool_io(rng: &mut StdRng, kind: ToolKind) -> (Json, Json) {
     let n = rng.random_range(10_000..999_999);
     match kind {
         ToolKind::Search => (
@@ -307,7 +307,7 @@ fn tool_io(rng: &mut StdRng, kind: ToolKind) -> (Json, Json) {
 }
 
 /// Marks `span` as failed: error status, `error.type`, and an `exception` event.
-fn fail(rng: &mut StdRng, span: &mut Span, failure: &Failure) {
+pub(super) fn fail(rng: &mut StdRng, span: &mut Span, failure: &Failure) {
     span.status = Some(Status {
         message: failure.message.to_string(),
         code: status::StatusCode::Error as i32,
@@ -336,7 +336,7 @@ fn fail(rng: &mut StdRng, span: &mut Span, failure: &Failure) {
 }
 
 /// A random non-zero id of `N` bytes.
-fn random_id<const N: usize>(rng: &mut StdRng) -> [u8; N] {
+pub(super) fn random_id<const N: usize>(rng: &mut StdRng) -> [u8; N] {
     let mut id = [0u8; N];
     rng.fill(&mut id[..]);
     id[0] |= 1; // never all zero, which OTLP treats as invalid
@@ -344,7 +344,7 @@ fn random_id<const N: usize>(rng: &mut StdRng) -> [u8; N] {
 }
 
 /// A duration between `lo` and `hi` nanoseconds, log-uniformly distributed: many short, a few long.
-fn log_uniform(rng: &mut StdRng, lo: u64, hi: u64) -> u64 {
+pub(super) fn log_uniform(rng: &mut StdRng, lo: u64, hi: u64) -> u64 {
     let (lo_f, hi_f) = ((lo as f64).ln(), (hi as f64).ln());
     let v = rng.random_range(lo_f..hi_f).exp() as u64;
     v.clamp(lo, hi)

@@ -1,0 +1,287 @@
+//! Short text forms of the values the views show: times, durations, tokens, money, ids and
+//! payloads. Everything is plain text (no colour) and deterministic.
+
+use serde_json::Value as Json;
+use sightline_core::time::format_rfc3339;
+
+/// The marker for failures, everywhere.
+pub const ERROR_MARK: &str = "✗";
+
+/// `2026-11-21 10:00:00` (UTC).
+pub fn time(ns: i64) -> String {
+    format_rfc3339(ns)
+        .get(..19)
+        .unwrap_or_default()
+        .replace('T', " ")
+}
+
+/// `2026-11-21 10:00:00.123` (UTC).
+pub fn time_ms(ns: i64) -> String {
+    format_rfc3339(ns)
+        .get(..23)
+        .unwrap_or_default()
+        .replace('T', " ")
+}
+
+/// `850us`, `12ms`, `1.25s`, `2m05s`, `1h02m`.
+pub fn duration(ns: i64) -> String {
+    let ns = ns.max(0);
+    if ns < 1_000_000 {
+        return format!("{}us", ns / 1_000);
+    }
+    if ns < 1_000_000_000 {
+        return format!("{}ms", ns / 1_000_000);
+    }
+    if ns < 60_000_000_000 {
+        let cs = ns / 10_000_000; // hundredths of a second
+        return format!("{}.{:02}s", cs / 100, cs % 100);
+    }
+    let secs = ns / 1_000_000_000;
+    if secs < 3600 {
+        return format!("{}m{:02}s", secs / 60, secs % 60);
+    }
+    format!("{}h{:02}m", secs / 3600, (secs % 3600) / 60)
+}
+
+/// `1 trace`, `2 traces`.
+pub fn count(n: i64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// `950`, `1.2k`, `3.4M`.
+pub fn tokens(n: i64) -> String {
+    if n.abs() < 1_000 {
+        return n.to_string();
+    }
+    if n.abs() < 1_000_000 {
+        return format!("{}.{}k", n / 1_000, (n % 1_000).abs() / 100);
+    }
+    format!("{}.{}M", n / 1_000_000, (n % 1_000_000).abs() / 100_000)
+}
+
+/// Tokens, or `-` when there are none.
+pub fn tokens_or_dash(n: i64) -> String {
+    if n == 0 {
+        "-".to_string()
+    } else {
+        tokens(n)
+    }
+}
+
+/// Nano-USD as dollars: `$12.34` from a dollar up, else six decimals without trailing zeros
+/// (`$0.0012`), and `<$0.000001` below that.
+pub fn cost(nano: i64) -> String {
+    if nano == 0 {
+        return "$0".to_string();
+    }
+    if nano < 0 {
+        return format!("-{}", cost(-nano));
+    }
+    if nano < 1_000 {
+        return "<$0.000001".to_string();
+    }
+    let dollars = nano / 1_000_000_000;
+    let frac = nano % 1_000_000_000;
+    if dollars >= 1 {
+        return format!("${dollars}.{:02}", frac / 10_000_000);
+    }
+    let micros = format!("{:06}", frac / 1_000);
+    format!("$0.{}", micros.trim_end_matches('0'))
+}
+
+/// The cost when known, else `-`.
+pub fn cost_or_dash(nano: Option<i64>) -> String {
+    nano.map(cost).unwrap_or_else(|| "-".to_string())
+}
+
+/// The first 8 hex digits of an id.
+pub fn short_id(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}
+
+/// Whitespace runs (newlines too) collapsed to one space, cut to `max` characters with `…`.
+pub fn one_line(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    let mut count = 0;
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+            count += 1;
+        }
+        out.push_str(word);
+        count += word.chars().count();
+    }
+    if count <= max {
+        return out;
+    }
+    let mut cut: String = out.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+/// A JSON value as text: strings as they are, anything else as compact JSON.
+pub fn value_text(v: &Json) -> String {
+    match v {
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A payload (`{"messages": [...]}` or `{"value": ...}`) as one text: messages as
+/// `role: content`, joined with ` | `.
+pub fn payload_text(v: &Json) -> String {
+    if let Some(messages) = v.get("messages").and_then(Json::as_array) {
+        return messages
+            .iter()
+            .map(message_text)
+            .collect::<Vec<_>>()
+            .join(" | ");
+    }
+    match v.get("value") {
+        Some(inner) => value_text(inner),
+        None => value_text(v),
+    }
+}
+
+fn message_text(m: &Json) -> String {
+    let role = m.get("role").and_then(Json::as_str).unwrap_or("?");
+    format!("{role}: {}", message_body(m))
+}
+
+/// A message's text, else its tool calls as `name(args)`, else its other parts as JSON.
+fn message_body(m: &Json) -> String {
+    if let Some(c) = m.get("content").and_then(Json::as_str) {
+        return c.to_string();
+    }
+    if let Some(calls) = m.get("tool_calls").and_then(Json::as_array) {
+        return calls
+            .iter()
+            .map(|c| {
+                let name = c.get("name").and_then(Json::as_str).unwrap_or("?");
+                let args = c.get("arguments").map(value_text).unwrap_or_default();
+                format!("{name}({args})")
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+    }
+    m.get("parts").map(Json::to_string).unwrap_or_default()
+}
+
+/// What a turn of a conversation said: the last message with `role` (else the last message)
+/// of a message list, or the value.
+pub fn turn_text(v: &Json, role: &str) -> String {
+    if let Some(messages) = v.get("messages").and_then(Json::as_array) {
+        let pick = messages
+            .iter()
+            .rev()
+            .find(|m| m.get("role").and_then(Json::as_str) == Some(role))
+            .or(messages.last());
+        return pick.map(message_body).unwrap_or_default();
+    }
+    payload_text(v)
+}
+
+/// The level name of an OpenTelemetry severity number (1-24), `-` when unset.
+pub fn level(number: i32, text: Option<&str>) -> String {
+    if let Some(t) = text.filter(|t| !t.is_empty()) {
+        return t.to_uppercase();
+    }
+    match number {
+        1..=4 => "TRACE",
+        5..=8 => "DEBUG",
+        9..=12 => "INFO",
+        13..=16 => "WARN",
+        17..=20 => "ERROR",
+        21..=24 => "FATAL",
+        _ => "-",
+    }
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn durations() {
+        for (ns, want) in [
+            (0, "0us"),
+            (850_000, "850us"),
+            (12_300_000, "12ms"),
+            (1_254_000_000, "1.25s"),
+            (125_000_000_000, "2m05s"),
+            (3_720_000_000_000, "1h02m"),
+            (-5, "0us"),
+        ] {
+            assert_eq!(duration(ns), want, "{ns}");
+        }
+    }
+
+    #[test]
+    fn money_is_integer_math() {
+        for (nano, want) in [
+            (0, "$0"),
+            (999, "<$0.000001"),
+            (1_200, "$0.000001"),
+            (1_200_000, "$0.0012"),
+            (50_000_000, "$0.05"),
+            (12_345_678_901, "$12.34"),
+            (-1_200_000, "-$0.0012"),
+        ] {
+            assert_eq!(cost(nano), want, "{nano}");
+        }
+    }
+
+    #[test]
+    fn token_counts() {
+        for (n, want) in [(950, "950"), (1_250, "1.2k"), (3_456_789, "3.4M")] {
+            assert_eq!(tokens(n), want);
+        }
+        assert_eq!(tokens_or_dash(0), "-");
+        assert_eq!(count(1, "trace"), "1 trace");
+        assert_eq!(count(0, "error"), "0 errors");
+    }
+
+    #[test]
+    fn times_are_utc() {
+        let ns = 1_700_000_000_123_456_789;
+        assert_eq!(time(ns), "2023-11-14 22:13:20");
+        assert_eq!(time_ms(ns), "2023-11-14 22:13:20.123");
+    }
+
+    #[test]
+    fn one_line_collapses_and_truncates() {
+        assert_eq!(one_line("a\n  b\tc", 10), "a b c");
+        assert_eq!(one_line("abcdefghij", 5), "abcd…");
+        assert_eq!(one_line("héllo wörld", 11), "héllo wörld");
+    }
+
+    #[test]
+    fn payloads_as_text() {
+        let msgs = json!({"messages": [
+            {"role": "system", "content": "be brief"},
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "tool_calls": [{"name": "search", "arguments": {"q": "x"}}]}
+        ]});
+        assert_eq!(
+            payload_text(&msgs),
+            r#"system: be brief | user: hi | assistant: search({"q":"x"})"#
+        );
+        assert_eq!(turn_text(&msgs, "user"), "hi");
+        assert_eq!(turn_text(&msgs, "tool"), r#"search({"q":"x"})"#);
+        assert_eq!(payload_text(&json!({"value": "plain"})), "plain");
+        assert_eq!(payload_text(&json!({"value": {"a": 1}})), r#"{"a":1}"#);
+    }
+
+    #[test]
+    fn levels() {
+        assert_eq!(level(13, None), "WARN");
+        assert_eq!(level(9, Some("info")), "INFO");
+        assert_eq!(level(0, None), "-");
+    }
+}
