@@ -4,12 +4,18 @@
 
 pub mod clickhouse;
 pub mod codec;
+mod cost_agg;
+pub mod costs;
 pub mod query;
 pub mod sqlite;
 
 use async_trait::async_trait;
 use sightline_core::{LogRecord, Observation, ProjectId, Resource, SpanId, TraceId, WriteBatch};
 
+pub use costs::{
+    CostBucket, CostDimension, CostOrder, CostQuery, CostReader, CostReport, CostRow,
+    LatencyHistogram,
+};
 pub use query::*;
 
 /// What went wrong in a store. The server maps each variant to one HTTP/gRPC answer.
@@ -197,6 +203,49 @@ pub trait KeyStore: Send + Sync {
     async fn key_by_public(&self, public_key: &str) -> Result<Option<StoredKey>, StoreError>;
     /// Whether any key exists at all (without keys, loopback callers use project `default`).
     async fn has_keys(&self) -> Result<bool, StoreError>;
+}
+
+/// A project's own price for a model, over the bundled table. Prices are decimal strings of USD
+/// per million tokens, as the price registry reads them; the server validates them before storing.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PriceOverride {
+    /// Made by the service; a put with an existing id replaces that override.
+    pub id: String,
+    /// Canonical provider name; `None` matches the model at any provider.
+    pub provider: Option<String>,
+    /// An exact model name, or a `*` glob (`gpt-4o-*`).
+    pub model: String,
+    pub input: String,
+    pub output: String,
+    pub cache_read: Option<String>,
+    pub cache_write: Option<String>,
+    pub reasoning: Option<String>,
+    /// First day (`YYYY-MM-DD`, UTC) the price applies; `None`: since always. Calls already
+    /// stored keep the cost they were given.
+    pub effective_from: Option<String>,
+    /// When it was last set (UTC nanoseconds); also orders replacements.
+    pub updated_ns: i64,
+}
+
+/// Per-project price overrides.
+#[async_trait]
+pub trait PriceStore: Send + Sync {
+    /// Stores `entry` in `project`, replacing the override with the same id.
+    async fn put_price_override(
+        &self,
+        project: ProjectId,
+        entry: &PriceOverride,
+    ) -> Result<(), StoreError>;
+    /// The project's overrides, oldest first.
+    async fn price_overrides(&self, project: ProjectId) -> Result<Vec<PriceOverride>, StoreError>;
+    /// Removes the override `id` from `project`; `false` when there was none. `now_ns` orders
+    /// the removal after the override's last put.
+    async fn delete_price_override(
+        &self,
+        project: ProjectId,
+        id: &str,
+        now_ns: i64,
+    ) -> Result<bool, StoreError>;
 }
 
 /// The default project's name: where unauthenticated loopback traffic goes.

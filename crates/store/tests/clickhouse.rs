@@ -11,9 +11,7 @@ use std::sync::{Arc, OnceLock};
 
 use sightline_core::{ObservationKind, ProjectId};
 use sightline_store::clickhouse::{ClickHouseConfig, ClickHouseStore, Client};
-use sightline_store::{
-    KeyStore, LogQuery, LogReader, SpanWriter, StoreError, TraceQuery, TraceReader,
-};
+use sightline_store::{ChangeFeed, KeyStore, MetricsReader, SpanWriter, StoreError, TraceReader};
 use suite::{batch, span, tid, Engine};
 
 const P1: ProjectId = ProjectId(1);
@@ -92,6 +90,7 @@ async fn behaviour_suite() {
     let started = std::time::Instant::now();
     let make = || async { Arc::new(fresh("suite", 10_000).await) as Arc<dyn Engine> };
     suite::run_core(&make).await;
+    suite::costs::run_costs(&make).await;
     eprintln!("core behaviours on ClickHouse: {:?}", started.elapsed());
     cleanup("suite").await;
 }
@@ -111,15 +110,39 @@ async fn data_survives_reopen_and_migrations_are_idempotent() {
     assert!(store.trace(P1, tid(1), true).await.unwrap().is_some());
     let client = Client::new(&database_url(&db)).unwrap();
     let rows = client
-        .query("SELECT toUInt64(count()) FROM schema_migrations")
+        .query(
+            "SELECT toUInt64(count()), toUInt64(uniqExact(version)), toUInt64(max(version)) \
+             FROM schema_migrations",
+        )
         .await
         .unwrap();
+    let n = |i: usize| u64::from_le_bytes(rows[i * 8..i * 8 + 8].try_into().unwrap());
+    assert_eq!(n(0), n(1), "reopening applies no migration twice");
     assert_eq!(
-        u64::from_le_bytes(rows[..8].try_into().unwrap()),
-        1,
-        "reopening applies no migration twice"
+        n(2),
+        u64::from(sightline_store::clickhouse::schema::latest_version())
     );
     cleanup("reopen").await;
+}
+
+/// A node that starts while another has applied a migration but not yet recorded it re-runs
+/// that migration: `ALTER TABLE ... ADD COLUMN` must not stop it from starting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrations_tolerate_a_node_that_applied_them_first() {
+    let db = new_database("race");
+    open(&db, 10).await.shutdown().await;
+    let client = Client::new(&database_url(&db)).unwrap();
+    client
+        .execute("DROP TABLE schema_migrations")
+        .await
+        .unwrap();
+    let store = open(&db, 10).await;
+    store
+        .write(P1, batch(vec![span(1, 1, None, ObservationKind::Span)]))
+        .await
+        .unwrap();
+    assert!(store.trace(P1, tid(1), true).await.unwrap().is_some());
+    cleanup("race").await;
 }
 
 /// Rows stored twice (two nodes racing on a retry, before a merge) read back once.
@@ -157,6 +180,42 @@ async fn duplicate_rows_read_back_once() {
         .unwrap()
         .unwrap();
     assert_eq!(one.1.usage.input, Some(10));
+    // The explore reads see each span once too.
+    let all = sightline_store::TraceQuery {
+        limit: 10,
+        ..Default::default()
+    };
+    let traces = store.list_traces(P1, &all).await.unwrap().traces;
+    assert_eq!((traces.len(), traces[0].span_count), (1, 2));
+    assert_eq!(traces[0].cost_nano_usd, Some(7));
+    let obs = sightline_store::ObservationQuery {
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(
+        store
+            .list_observations(P1, &obs)
+            .await
+            .unwrap()
+            .observations
+            .len(),
+        2
+    );
+    let m = sightline_store::MetricsQuery {
+        filter: Default::default(),
+        from_ns: 0,
+        to_ns: i64::MAX,
+        bucket_ns: i64::MAX,
+        group_by: None,
+    };
+    let points = store.metrics(P1, &m).await.unwrap().points;
+    assert_eq!((points[0].requests, points[0].input_tokens), (2, 10));
+    let feed = sightline_store::FeedQuery {
+        observations: Some(Default::default()),
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(store.feed(P1, &feed).await.unwrap().observations.len(), 2);
     cleanup("dups").await;
 }
 
@@ -260,23 +319,14 @@ async fn shutdown_inserts_what_was_queued_then_refuses() {
     cleanup("shutdown").await;
 }
 
-/// Explore queries are not there yet: they say so instead of answering wrongly.
+/// The suite's explore behaviours: trace and observation lists, sessions, logs, metrics and
+/// the change feed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn explore_queries_say_they_are_not_supported_yet() {
-    let store = fresh("explore", 100).await;
-    let err = store
-        .list_traces(P1, &TraceQuery::default())
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(&err, StoreError::Unavailable(m) if m.contains("not yet supported")),
-        "{err}"
-    );
-    let err = store.list_logs(P1, &LogQuery::default()).await.unwrap_err();
-    assert!(
-        matches!(&err, StoreError::Unavailable(m) if m.contains("not yet supported")),
-        "{err}"
-    );
+async fn explore_suite() {
+    let started = std::time::Instant::now();
+    let make = || async { Arc::new(fresh("explore", 10_000).await) as Arc<dyn Engine> };
+    suite::run_explore(&make).await;
+    eprintln!("explore behaviours on ClickHouse: {:?}", started.elapsed());
     cleanup("explore").await;
 }
 

@@ -345,6 +345,40 @@ fn explore_reads_at_scale() {
             t.elapsed(),
             s.sessions.len()
         );
+        for (label, q) in [
+            (
+                "sessions: last day",
+                SessionQuery {
+                    from_ns: Some(NOW - DAY),
+                    limit: 50,
+                    ..Default::default()
+                },
+            ),
+            (
+                "sessions: page 2",
+                SessionQuery {
+                    after: s.next.clone(),
+                    limit: 50,
+                    ..Default::default()
+                },
+            ),
+            (
+                "sessions: rare user (1/500)",
+                SessionQuery {
+                    user_id: Some("user-7".into()),
+                    limit: 50,
+                    ..Default::default()
+                },
+            ),
+        ] {
+            let t = Instant::now();
+            let page = store.list_sessions(P, &q).await.unwrap();
+            println!(
+                "{label:<48} once {:>9.2?} ({} rows)",
+                t.elapsed(),
+                page.sessions.len()
+            );
+        }
         let t = Instant::now();
         store.session(P, "session-77", 1000).await.unwrap().unwrap();
         println!("{:<48} once {:>9.2?}", "session detail", t.elapsed());
@@ -377,7 +411,7 @@ fn explore_reads_at_scale() {
         "SELECT trace_id FROM traces t WHERE t.project_id = 1 AND EXISTS (SELECT 1 FROM spans s WHERE s.project_id = t.project_id AND s.trace_id = t.trace_id AND s.model = 'x') ORDER BY t.start_ns DESC, t.trace_id DESC LIMIT 51",
         "SELECT rowid FROM spans WHERE project_id = 1 AND start_ns <= 5 AND (start_ns, trace_id, span_id) < (5, x'00', x'00') ORDER BY start_ns DESC, trace_id DESC, span_id DESC LIMIT 51",
         "SELECT rowid FROM spans WHERE rowid > 5 AND rowid <= 100 AND +project_id = 1 ORDER BY rowid LIMIT 11",
-        "SELECT session_id, MAX(end_ns) FROM traces WHERE project_id = 1 AND session_id IS NOT NULL GROUP BY session_id",
+        "SELECT session_id FROM sessions s WHERE s.project_id = 1 AND (s.last_seen_ns, s.session_id) < (5, 'x') ORDER BY s.last_seen_ns DESC, s.session_id DESC LIMIT 51",
         "SELECT id FROM logs WHERE project_id = 1 ORDER BY time_ns DESC, id DESC LIMIT 51",
         "SELECT payload FROM spans WHERE project_id = 1 AND trace_id = x'00' ORDER BY +start_ns, span_id",
         "SELECT id FROM logs WHERE project_id = 1 AND trace_id = x'00' ORDER BY +time_ns, id",

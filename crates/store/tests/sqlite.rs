@@ -128,3 +128,49 @@ async fn shutdown_commits_what_was_queued_then_refuses() {
         .unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_follow_the_trace_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    suite::query_more::sessions_follow_the_trace_summary(Arc::new(open(dir.path(), 10_000))).await;
+}
+
+/// The session summary migration fills the summary from the traces already stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_summary_migration_backfills_stored_traces() {
+    use sightline_store::{SessionQuery, SessionReader};
+    let dir = tempfile::tempdir().unwrap();
+    let all = SessionQuery {
+        limit: 1000,
+        ..Default::default()
+    };
+    let (path, before) = {
+        let store = Arc::new(open(dir.path(), 10_000));
+        let engine: Arc<dyn Engine> = store.clone();
+        suite::query::load(&engine, suite::query::P1, &suite::query::dataset()).await;
+        let before = engine.list_sessions(suite::query::P1, &all).await.unwrap();
+        store.shutdown();
+        (store.path().to_path_buf(), before)
+    };
+    assert!(before.sessions.len() > 1);
+    {
+        // Back to the schema before the summary (version 4), with the traces kept.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let latest: i64 = conn
+            .query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(latest, 5, "undo the migrations after 5 here too");
+        conn.execute_batch(
+            "DROP TABLE sessions; DROP TABLE session_users; DROP TABLE session_tenants; \
+             DELETE FROM schema_migrations WHERE version = 5;",
+        )
+        .unwrap();
+    }
+    let store = open(dir.path(), 10_000);
+    assert_eq!(
+        store.list_sessions(suite::query::P1, &all).await.unwrap(),
+        before
+    );
+}

@@ -2,11 +2,16 @@
 //! Sightline nodes. Writes are batched by one writer task per node; reads go straight to
 //! ClickHouse. The SQL runs on Debian's ClickHouse 18.16 and on current releases.
 //!
-//! Supported so far: writes, whole-trace and single-observation reads, projects and keys.
-//! Lists, sessions, logs search, metrics and the change feed answer "not yet supported".
+//! Every store contract is implemented: writes, whole-trace reads, projects and keys here and
+//! in `read.rs`/`keys.rs`, the explore reads (lists, sessions, logs, metrics, change feed) in
+//! `query/`.
 
 mod client;
+pub mod cluster;
+mod costs;
 mod keys;
+mod prices;
+mod query;
 mod read;
 mod rowbinary;
 pub mod schema;
@@ -58,6 +63,23 @@ impl ClickHouseStore {
     pub async fn open(config: &ClickHouseConfig) -> Result<Self, StoreError> {
         let client = Client::new(&config.url)?;
         schema::migrate(&client, now_ns()).await?;
+        Self::start(client, config)
+    }
+
+    /// [`open`](Self::open) in the sharded layout (cluster.rs): migrations make local tables on
+    /// every shard and Distributed tables over them; inserts wait for every shard.
+    pub async fn open_sharded(
+        config: &ClickHouseConfig,
+        cluster: &cluster::ClusterConfig,
+    ) -> Result<Self, StoreError> {
+        let sep = if config.url.contains('?') { '&' } else { '?' };
+        let client = Client::new(&format!("{}{sep}{}", config.url, cluster::SYNC_INSERTS))?;
+        let layout = cluster::Layout::sharded(&client, cluster)?;
+        schema::migrate_in(&client, &layout, now_ns()).await?;
+        Self::start(client, config)
+    }
+
+    fn start(client: Client, config: &ClickHouseConfig) -> Result<Self, StoreError> {
         let (writer, task) = WriterHandle::spawn(client.clone(), config.max_queued);
         Ok(ClickHouseStore {
             client,
@@ -81,12 +103,6 @@ impl ClickHouseStore {
             let _ = t.await;
         }
     }
-}
-
-fn not_yet(what: &str) -> StoreError {
-    StoreError::Unavailable(format!(
-        "{what} is not yet supported on the ClickHouse store; use the SQLite store (--store sqlite) for it"
-    ))
 }
 
 #[async_trait]
@@ -130,18 +146,18 @@ impl TraceReader for ClickHouseStore {
 
     async fn list_traces(
         &self,
-        _project: ProjectId,
-        _query: &TraceQuery,
+        project: ProjectId,
+        query: &TraceQuery,
     ) -> Result<TracePage, StoreError> {
-        Err(not_yet("listing traces"))
+        query::list_traces(&self.client, project, query).await
     }
 
     async fn list_observations(
         &self,
-        _project: ProjectId,
-        _query: &ObservationQuery,
+        project: ProjectId,
+        query: &ObservationQuery,
     ) -> Result<ObservationPage, StoreError> {
-        Err(not_yet("listing observations"))
+        query::list_observations(&self.client, project, query).await
     }
 
     async fn observation(
@@ -158,30 +174,26 @@ impl TraceReader for ClickHouseStore {
 impl SessionReader for ClickHouseStore {
     async fn list_sessions(
         &self,
-        _project: ProjectId,
-        _query: &SessionQuery,
+        project: ProjectId,
+        query: &SessionQuery,
     ) -> Result<SessionPage, StoreError> {
-        Err(not_yet("listing sessions"))
+        query::list_sessions(&self.client, project, query).await
     }
 
     async fn session(
         &self,
-        _project: ProjectId,
-        _session_id: &str,
-        _max_turns: usize,
+        project: ProjectId,
+        session_id: &str,
+        max_turns: usize,
     ) -> Result<Option<SessionDetail>, StoreError> {
-        Err(not_yet("reading a session"))
+        query::session(&self.client, project, session_id, max_turns).await
     }
 }
 
 #[async_trait]
 impl LogReader for ClickHouseStore {
-    async fn list_logs(
-        &self,
-        _project: ProjectId,
-        _query: &LogQuery,
-    ) -> Result<LogPage, StoreError> {
-        Err(not_yet("log search"))
+    async fn list_logs(&self, project: ProjectId, query: &LogQuery) -> Result<LogPage, StoreError> {
+        query::list_logs(&self.client, project, query).await
     }
 }
 
@@ -189,21 +201,21 @@ impl LogReader for ClickHouseStore {
 impl MetricsReader for ClickHouseStore {
     async fn metrics(
         &self,
-        _project: ProjectId,
-        _query: &MetricsQuery,
+        project: ProjectId,
+        query: &MetricsQuery,
     ) -> Result<MetricsResult, StoreError> {
-        Err(not_yet("metrics"))
+        query::metrics(&self.client, project, query).await
     }
 }
 
 #[async_trait]
 impl ChangeFeed for ClickHouseStore {
     async fn feed_head(&self, _project: ProjectId) -> Result<FeedPosition, StoreError> {
-        Err(not_yet("the live stream"))
+        query::feed_head(&self.client).await
     }
 
-    async fn feed(&self, _project: ProjectId, _query: &FeedQuery) -> Result<FeedBatch, StoreError> {
-        Err(not_yet("the live stream"))
+    async fn feed(&self, project: ProjectId, query: &FeedQuery) -> Result<FeedBatch, StoreError> {
+        query::feed(&self.client, project, query).await
     }
 }
 

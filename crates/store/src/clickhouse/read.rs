@@ -16,13 +16,14 @@ use crate::sqlite::rows::{
 use crate::{StoreError, TraceDetail, TraceSummary};
 
 /// The span columns a read decodes, in [`read_span`]'s order; `{payload}` is `payload` or `''`.
-const SPAN_SELECT: &str = "SELECT trace_id, span_id, parent_span_id, toInt64(start_ns), \
+pub(crate) const SPAN_SELECT: &str =
+    "SELECT trace_id, span_id, parent_span_id, toInt64(start_ns), \
     duration_ns, kind, name, status, service, agent, provider, model, input_tokens, \
     output_tokens, total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, \
     cost_nano_usd, user_id, session_id, tenant_id, operation, resource_hash, detail, {payload} \
     FROM spans";
 
-fn read_span(r: &mut RowReader<'_>) -> Result<(SpanColumns, i64), StoreError> {
+pub(crate) fn read_span(r: &mut RowReader<'_>) -> Result<(SpanColumns, i64), StoreError> {
     let cols = SpanColumns {
         trace_id: r.fixed(16)?,
         span_id: r.fixed(8)?,
@@ -92,8 +93,7 @@ async fn select_logs(
 ) -> Result<Vec<(LogColumns, i64)>, StoreError> {
     let rows = client
         .query(&format!(
-            "SELECT toInt64(time_ns), trace_id, span_id, severity, severity_text, service, \
-             session_id, agent, body, resource_hash, detail FROM logs \
+            "SELECT {LOG_SELECT} FROM logs \
              WHERE project_id = {} AND trace_id = {} ORDER BY time_ns, seq",
             project.0,
             bin(&trace_id.0)
@@ -102,6 +102,17 @@ async fn select_logs(
     let mut r = RowReader::new(&rows);
     let mut out = Vec::new();
     while !r.is_empty() {
+        out.push(read_log(&mut r)?);
+    }
+    Ok(out)
+}
+
+/// The log columns a read decodes, in [`read_log`]'s order.
+pub(crate) const LOG_SELECT: &str = "toInt64(time_ns), trace_id, span_id, severity, \
+    severity_text, service, session_id, agent, body, resource_hash, detail";
+
+pub(crate) fn read_log(r: &mut RowReader<'_>) -> Result<(LogColumns, i64), StoreError> {
+    {
         let time_ns = r.i64()?;
         let trace = r.fixed(16)?;
         let cols = LogColumns {
@@ -118,13 +129,12 @@ async fn select_logs(
         };
         let hash = r.i64()?;
         let detail = r.bytes()?;
-        out.push((LogColumns { detail, ..cols }, hash));
+        Ok((LogColumns { detail, ..cols }, hash))
     }
-    Ok(out)
 }
 
 /// The attributes of the project's resources with these hashes.
-async fn select_resources(
+pub(crate) async fn select_resources(
     client: &Client,
     project: ProjectId,
     hashes: &[i64],
@@ -153,13 +163,21 @@ async fn select_resources(
     Ok(out)
 }
 
-/// The summary of one trace, or `None` when it has no spans.
+/// The columns a trace summary aggregates over, selected per (deduplicated) span.
+pub(crate) const SUMMARY_INNER: &str = "trace_id, span_id, start_ns, duration_ns, is_error, \
+    name, seq, input_tokens, output_tokens, total_tokens, cache_read_tokens, cache_write_tokens, \
+    reasoning_tokens, cost_nano_usd, service, agent, user_id, session_id, tenant_id, \
+    isNull(parent_span_id) AS root";
+
+/// The aggregates of one trace over [`SUMMARY_INNER`] rows, in [`read_summary`]'s order, with
+/// `t_`-prefixed aliases (`t_start`, `t_end`, `t_total`, `t_cost`, `t_has_cost`, `t_session_id`,
+/// ...) that outer queries may use.
 ///
 /// Tokens and cost count llm and embedding calls only (agent spans often repeat their
 /// children's sums). The root's dimensions win; without a root, the first written value stays.
-pub(crate) fn summary_sql(filter: &str) -> String {
-    let model_kinds = format!(
-        "({}, {})",
+pub(crate) fn summary_aggregates() -> String {
+    let model_call = format!(
+        "kind IN ({}, {})",
         kind_code(ObservationKind::Llm),
         kind_code(ObservationKind::Embedding)
     );
@@ -169,33 +187,37 @@ pub(crate) fn summary_sql(filter: &str) -> String {
             format!(
                 "if(countIf(root AND isNotNull({c})) > 0, \
                  argMaxIf(ifNull({c}, ''), seq, root AND isNotNull({c})), \
-                 argMinIf(ifNull({c}, ''), seq, isNotNull({c})))"
+                 argMinIf(ifNull({c}, ''), seq, isNotNull({c}))) AS t_{c}"
             )
         })
         .collect::<Vec<_>>()
         .join(", ");
     let tokens = ["input", "output", "cache_read", "cache_write", "reasoning"]
-        .map(|t| format!("toInt64(sumIf(ifNull({t}_tokens, 0), model_call))"));
+        .map(|t| format!("toInt64(sumIf(ifNull({t}_tokens, 0), {model_call})) AS t_{t}"));
     format!(
-        "SELECT toUInt64(count()), toInt64(min(start_ns)), \
-         toInt64(max(toInt64(start_ns) + duration_ns)), toInt64(sum(is_error)), \
+        "toUInt64(count()) AS t_spans, toInt64(min(start_ns)) AS t_start, \
+         toInt64(max(toInt64(start_ns) + duration_ns)) AS t_end, toInt64(sum(is_error)) AS t_errors, \
          {input}, {output}, \
-         toInt64(sumIf(ifNull(total_tokens, ifNull(input_tokens, 0) + ifNull(output_tokens, 0)), model_call)), \
+         toInt64(sumIf(ifNull(total_tokens, ifNull(input_tokens, 0) + ifNull(output_tokens, 0)), {model_call})) AS t_total, \
          {cache_read}, {cache_write}, {reasoning}, \
-         toInt64(sumIf(ifNull(cost_nano_usd, 0), model_call)), \
-         toUInt8(countIf(model_call AND isNotNull(cost_nano_usd)) > 0), \
-         toUInt8(countIf(root) > 0), argMaxIf(name, seq, root), argMaxIf(span_id, seq, root), \
-         {dims} \
-         FROM (SELECT span_id, start_ns, duration_ns, is_error, name, seq, input_tokens, \
-               output_tokens, total_tokens, cache_read_tokens, cache_write_tokens, \
-               reasoning_tokens, cost_nano_usd, service, agent, user_id, session_id, tenant_id, \
-               isNull(parent_span_id) AS root, kind IN {model_kinds} AS model_call \
-               FROM spans WHERE {filter} ORDER BY seq LIMIT 1 BY span_id)",
+         toInt64(sumIf(ifNull(cost_nano_usd, 0), {model_call})) AS t_cost, \
+         toUInt8(countIf({model_call} AND isNotNull(cost_nano_usd)) > 0) AS t_has_cost, \
+         toUInt8(countIf(root) > 0) AS t_has_root, argMaxIf(name, seq, root) AS t_root_name, \
+         argMaxIf(span_id, seq, root) AS t_root_span, {dims}",
         input = tokens[0],
         output = tokens[1],
         cache_read = tokens[2],
         cache_write = tokens[3],
         reasoning = tokens[4],
+    )
+}
+
+/// The summary of one trace, or `None` when it has no spans.
+pub(crate) fn summary_sql(filter: &str) -> String {
+    format!(
+        "SELECT {} FROM (SELECT {SUMMARY_INNER}, kind FROM spans WHERE {filter} \
+         ORDER BY seq LIMIT 1 BY span_id)",
+        summary_aggregates()
     )
 }
 
@@ -250,25 +272,25 @@ pub(crate) fn read_summary(
 }
 
 /// Gives each distinct resource hash an index into `resources`, in first-use order.
-struct ResourceIndex {
+pub(crate) struct ResourceIndex {
     index: HashMap<i64, usize>,
     hashes: Vec<i64>,
 }
 
 impl ResourceIndex {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         ResourceIndex {
             index: HashMap::new(),
             hashes: Vec::new(),
         }
     }
-    fn of(&mut self, hash: i64) -> usize {
+    pub(crate) fn of(&mut self, hash: i64) -> usize {
         *self.index.entry(hash).or_insert_with(|| {
             self.hashes.push(hash);
             self.hashes.len() - 1
         })
     }
-    async fn resolve(
+    pub(crate) async fn resolve(
         self,
         client: &Client,
         project: ProjectId,

@@ -44,6 +44,22 @@ impl RowWriter {
     pub fn str(&mut self, v: &str) {
         self.bytes(v.as_bytes());
     }
+    /// An `Array(String)`: the element count (LEB128), then each string.
+    pub fn str_array<S: AsRef<str>>(&mut self, items: &[S]) {
+        let mut n = items.len() as u64;
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                self.buf.push(byte);
+                break;
+            }
+            self.buf.push(byte | 0x80);
+        }
+        for s in items {
+            self.str(s.as_ref());
+        }
+    }
     pub fn opt_str(&mut self, v: Option<&str>) {
         match v {
             Some(s) => {
@@ -124,6 +140,11 @@ impl<'a> RowReader<'a> {
         Ok(self.take(n)?.to_vec())
     }
     pub fn bytes(&mut self) -> Result<Vec<u8>, StoreError> {
+        let n = self.varint()?;
+        Ok(self.take(n)?.to_vec())
+    }
+    /// The element count of an `Array` (LEB128), before its elements.
+    pub fn varint(&mut self) -> Result<usize, StoreError> {
         let mut n: u64 = 0;
         let mut shift = 0;
         loop {
@@ -139,8 +160,7 @@ impl<'a> RowReader<'a> {
                 ));
             }
         }
-        let n = usize::try_from(n).map_err(|_| truncated())?;
-        Ok(self.take(n)?.to_vec())
+        usize::try_from(n).map_err(|_| truncated())
     }
     pub fn string(&mut self) -> Result<String, StoreError> {
         String::from_utf8(self.bytes()?).map_err(|_| {

@@ -5,36 +5,38 @@
 //! together may all run a migration.
 
 use super::client::Client;
+use super::cluster::Layout;
 use super::rowbinary::RowReader;
 use crate::StoreError;
 
 /// Each entry is (version, statements). Never edit a released migration: append a new one.
-const MIGRATIONS: &[(u32, &[&str])] = &[(
-    1,
-    &[
-        // Projects: the id is derived from the name (see keys.rs), so every node agrees on it.
-        "CREATE TABLE IF NOT EXISTS projects (
+const MIGRATIONS: &[(u32, &[&str])] = &[
+    (
+        1,
+        &[
+            // Projects: the id is derived from the name (see keys.rs), so every node agrees on it.
+            "CREATE TABLE IF NOT EXISTS projects (
             id Int64,
             name String,
             created_ns UInt64
         ) ENGINE = ReplacingMergeTree ORDER BY id",
-        "CREATE TABLE IF NOT EXISTS api_keys (
+            "CREATE TABLE IF NOT EXISTS api_keys (
             public_key String,
             secret_hash String,
             project_id Int64,
             created_ns UInt64
         ) ENGINE = ReplacingMergeTree ORDER BY public_key",
-        // Resource attributes, stored once per distinct resource (zstd-compressed JSON).
-        "CREATE TABLE IF NOT EXISTS resources (
+            // Resource attributes, stored once per distinct resource (zstd-compressed JSON).
+            "CREATE TABLE IF NOT EXISTS resources (
             project_id Int64,
             hash Int64,
             attributes String
         ) ENGINE = ReplacingMergeTree ORDER BY (project_id, hash)",
-        // One row per observation: promoted columns for filters and aggregates, `detail` and
-        // `payload` as the same zstd-compressed JSON blobs the SQLite engine stores (`payload`
-        // is '' when the span has none). A retried span may land twice before a merge: reads
-        // keep one row per (project, trace, span).
-        "CREATE TABLE IF NOT EXISTS spans (
+            // One row per observation: promoted columns for filters and aggregates, `detail` and
+            // `payload` as the same zstd-compressed JSON blobs the SQLite engine stores (`payload`
+            // is '' when the span has none). A retried span may land twice before a merge: reads
+            // keep one row per (project, trace, span).
+            "CREATE TABLE IF NOT EXISTS spans (
             project_id Int64,
             trace_id FixedString(16),
             span_id FixedString(8),
@@ -67,8 +69,8 @@ const MIGRATIONS: &[(u32, &[&str])] = &[(
         ) ENGINE = ReplacingMergeTree
         PARTITION BY toYYYYMMDD(toDateTime(intDiv(start_ns, 1000000000), 'UTC'))
         ORDER BY (project_id, trace_id, span_id)",
-        // Logs; a log without a trace has an all-zero trace_id (the sort key cannot be Nullable).
-        "CREATE TABLE IF NOT EXISTS logs (
+            // Logs; a log without a trace has an all-zero trace_id (the sort key cannot be Nullable).
+            "CREATE TABLE IF NOT EXISTS logs (
             project_id Int64,
             trace_id FixedString(16),
             span_id Nullable(FixedString(8)),
@@ -85,17 +87,52 @@ const MIGRATIONS: &[(u32, &[&str])] = &[(
         ) ENGINE = MergeTree
         PARTITION BY toYYYYMMDD(toDateTime(intDiv(time_ns, 1000000000), 'UTC'))
         ORDER BY (project_id, trace_id, time_ns)",
-    ],
-)];
+        ],
+    ),
+    (
+        2,
+        // Per-project price overrides, seen by every node. A put inserts a row with a newer
+        // `version`; a delete inserts a tombstone (`deleted` = 1). Reads take the newest row per
+        // (project, id) and drop tombstones.
+        &["CREATE TABLE IF NOT EXISTS price_overrides (
+            project_id Int64,
+            id String,
+            provider String,
+            model String,
+            input String,
+            output String,
+            cache_read Nullable(String),
+            cache_write Nullable(String),
+            reasoning Nullable(String),
+            effective_from String,
+            updated_ns UInt64,
+            deleted UInt8,
+            version UInt64
+        ) ENGINE = ReplacingMergeTree(version) ORDER BY (project_id, id)"],
+    ),
+    (
+        4,
+        // Explore filters ClickHouse can run natively (the blobs are zstd JSON it cannot read):
+        // attributes as parallel key/value arrays (values rendered as text: strings as they are,
+        // anything else as JSON), tags, and `search_text`: the lowercase name and every string of
+        // the input and output, NUL-separated, for the case-insensitive text filter. One statement
+        // (18.16 has no ADD COLUMN IF NOT EXISTS): it applies whole or not at all. Rows written
+        // before it have empty values and match no attribute, tag or text filter.
+        &["ALTER TABLE spans ADD COLUMN attr_keys Array(String), \
+         ADD COLUMN attr_values Array(String), ADD COLUMN tags Array(String), \
+         ADD COLUMN search_text String"],
+    ),
+];
 
 /// Creates the database if needed and brings it to the latest schema version.
 pub async fn migrate(client: &Client, now_ns: u64) -> Result<u32, StoreError> {
-    client
-        .execute_server(&format!(
-            "CREATE DATABASE IF NOT EXISTS {}",
-            client.database()
-        ))
-        .await?;
+    migrate_in(client, &Layout::Single, now_ns).await
+}
+
+/// [`migrate`] in a layout: on a cluster, statements on sharded tables run on every shard
+/// (see cluster.rs).
+pub async fn migrate_in(client: &Client, layout: &Layout, now_ns: u64) -> Result<u32, StoreError> {
+    layout.create_database(client).await?;
     client
         .execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, applied_ns UInt64) \
@@ -117,7 +154,12 @@ pub async fn migrate(client: &Client, now_ns: u64) -> Result<u32, StoreError> {
     }
     for (version, statements) in MIGRATIONS.iter().filter(|m| m.0 > current) {
         for sql in *statements {
-            client.execute(sql).await?;
+            match layout.execute(client, sql).await {
+                // Another node starting at the same moment applied this one first: 18.16 has no
+                // `ADD COLUMN IF NOT EXISTS`.
+                Err(e) if sql.starts_with("ALTER TABLE") && column_already_exists(&e) => {}
+                other => other?,
+            }
         }
         client
             .execute(&format!(
@@ -126,6 +168,16 @@ pub async fn migrate(client: &Client, now_ns: u64) -> Result<u32, StoreError> {
             .await?;
     }
     Ok(latest)
+}
+
+/// ClickHouse's "column already exists": code 44 on 18.x, 15 (DUPLICATE_COLUMN) on current
+/// releases; the separator after the code is `,` on old releases and `.` on new ones.
+fn column_already_exists(e: &StoreError) -> bool {
+    let text = e.to_string();
+    ["Code: 44,", "Code: 44.", "Code: 15,", "Code: 15."]
+        .iter()
+        .any(|code| text.contains(code))
+        && text.contains("already exists")
 }
 
 pub fn latest_version() -> u32 {

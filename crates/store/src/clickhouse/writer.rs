@@ -20,7 +20,8 @@ use crate::{StoreError, WriteOutcome};
 pub(crate) const SPAN_COLUMNS: &str = "project_id, trace_id, span_id, parent_span_id, start_ns, \
     duration_ns, kind, name, status, is_error, service, agent, provider, model, input_tokens, \
     output_tokens, total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, \
-    cost_nano_usd, user_id, session_id, tenant_id, operation, resource_hash, detail, payload, seq";
+    cost_nano_usd, user_id, session_id, tenant_id, operation, resource_hash, detail, payload, \
+    attr_keys, attr_values, tags, search_text, seq";
 
 const LOG_COLUMNS: &str = "project_id, trace_id, span_id, time_ns, severity, severity_text, \
     service, session_id, agent, body, resource_hash, detail, seq";
@@ -104,6 +105,11 @@ pub(crate) fn encode_job(
         w.i64(resource_hash(o.resource_index));
         w.bytes(&encoded.detail);
         w.bytes(encoded.payload.as_deref().unwrap_or_default());
+        let search = super::query::SearchColumns::of(o);
+        w.str_array(&search.attr_keys);
+        w.str_array(&search.attr_values);
+        w.str_array(&o.tags);
+        w.str(&search.text);
         spans.push(EncodedSpan {
             key: (project.0, o.trace_id.0, o.span_id.0),
             row: w.buf,

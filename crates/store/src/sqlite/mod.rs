@@ -1,11 +1,15 @@
 //! The embedded engine: one SQLite file in WAL mode under the data directory. Writes go through
 //! the group-commit writer thread; reads use a small pool of connections on blocking threads.
 
+mod costs;
 mod keys;
+mod prices;
 mod query;
 mod read;
+mod rollup;
 pub(crate) mod rows;
 pub mod schema;
+mod session_rollup;
 mod writer;
 
 use std::path::{Path, PathBuf};

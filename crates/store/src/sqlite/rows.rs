@@ -175,6 +175,8 @@ pub fn encode_span(obs: &Observation) -> Result<SpanRow, StoreError> {
             Some(CostSource::Provided) => 1,
             Some(CostSource::Computed) => 2,
             Some(CostSource::Unknown) => 3,
+            // Added later: older binaries read 4 as "no cost source" and keep the amount.
+            Some(CostSource::Estimated) => 4,
         },
         cost_reason: obs.cost.as_ref().and_then(|c| c.reason.clone()),
     };
@@ -340,6 +342,7 @@ pub fn decode_span(c: SpanColumns, resource_index: usize) -> Result<Observation,
         1 => Some(CostSource::Provided),
         2 => Some(CostSource::Computed),
         3 => Some(CostSource::Unknown),
+        4 => Some(CostSource::Estimated),
         _ => None,
     };
     obs.cost = source.map(|source| Cost {

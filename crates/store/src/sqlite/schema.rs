@@ -125,6 +125,108 @@ CREATE INDEX spans_by_start ON spans (project_id, start_ns);
 CREATE INDEX logs_by_time ON logs (project_id, time_ns);
 "#,
     ),
+    (
+        3,
+        r#"
+-- Per-project price overrides (see sqlite/prices.rs): decimal strings of USD per million tokens,
+-- as the price registry reads them. `provider` '' matches any provider; `effective_from` ''
+-- applies since always.
+CREATE TABLE price_overrides (
+    project_id INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    input TEXT NOT NULL,
+    output TEXT NOT NULL,
+    cache_read TEXT,
+    cache_write TEXT,
+    reasoning TEXT,
+    effective_from TEXT NOT NULL,
+    updated_ns INTEGER NOT NULL,
+    PRIMARY KEY (project_id, id)
+) WITHOUT ROWID;
+"#,
+    ),
+    (
+        4,
+        r#"
+-- The hourly cost rollup (see sqlite/rollup.rs), kept by the writer in the same transaction as
+-- the spans: model calls only; absent dimensions are ''. `latency_hist` is a LatencyHistogram
+-- (crates/store/src/costs.rs). Spans stored before this migration are not in it.
+CREATE TABLE cost_rollup_hourly (
+    project_id INTEGER NOT NULL,
+    hour_ns INTEGER NOT NULL,
+    tenant TEXT NOT NULL,
+    workspace TEXT NOT NULL,
+    agent TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    model TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    service TEXT NOT NULL,
+    requests INTEGER NOT NULL,
+    errors INTEGER NOT NULL,
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    total_tokens INTEGER NOT NULL,
+    cache_read_tokens INTEGER NOT NULL,
+    cache_write_tokens INTEGER NOT NULL,
+    reasoning_tokens INTEGER NOT NULL,
+    cost_nano_usd INTEGER NOT NULL,
+    costed_requests INTEGER NOT NULL,
+    duration_sum_ns INTEGER NOT NULL,
+    latency_hist BLOB NOT NULL,
+    PRIMARY KEY (project_id, hour_ns, tenant, workspace, agent, user_id, model, provider, service)
+) WITHOUT ROWID;
+"#,
+    ),
+    (
+        5,
+        r#"
+-- The per-session summary (see sqlite/session_rollup.rs), kept by the writer in the same
+-- transaction as `traces`: one row per session named by a trace summary, aggregating those
+-- traces, so the session list reads pages instead of grouping every trace.
+CREATE TABLE sessions (
+    project_id INTEGER NOT NULL,
+    session_id TEXT NOT NULL,
+    first_seen_ns INTEGER NOT NULL,
+    last_seen_ns INTEGER NOT NULL,
+    trace_count INTEGER NOT NULL,
+    span_count INTEGER NOT NULL,
+    error_count INTEGER NOT NULL,
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    total_tokens INTEGER NOT NULL,
+    cost_nano_usd INTEGER,
+    PRIMARY KEY (project_id, session_id)
+) WITHOUT ROWID;
+-- The session list order (most recent first) and its `from` window.
+CREATE INDEX sessions_by_last_seen ON sessions (project_id, last_seen_ns, session_id);
+-- The distinct user and tenant ids of each session's traces.
+CREATE TABLE session_users (
+    project_id INTEGER NOT NULL,
+    session_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    PRIMARY KEY (project_id, session_id, user_id)
+) WITHOUT ROWID;
+CREATE TABLE session_tenants (
+    project_id INTEGER NOT NULL,
+    session_id TEXT NOT NULL,
+    tenant_id TEXT NOT NULL,
+    PRIMARY KEY (project_id, session_id, tenant_id)
+) WITHOUT ROWID;
+INSERT INTO sessions (project_id, session_id, first_seen_ns, last_seen_ns, trace_count, span_count,
+    error_count, input_tokens, output_tokens, total_tokens, cost_nano_usd)
+SELECT project_id, session_id, MIN(start_ns), MAX(end_ns), COUNT(*), SUM(span_count),
+    SUM(error_count), SUM(input_tokens), SUM(output_tokens), SUM(total_tokens), SUM(cost_nano_usd)
+FROM traces WHERE session_id IS NOT NULL GROUP BY project_id, session_id;
+INSERT INTO session_users (project_id, session_id, user_id)
+SELECT DISTINCT project_id, session_id, user_id FROM traces
+WHERE session_id IS NOT NULL AND user_id IS NOT NULL;
+INSERT INTO session_tenants (project_id, session_id, tenant_id)
+SELECT DISTINCT project_id, session_id, tenant_id FROM traces
+WHERE session_id IS NOT NULL AND tenant_id IS NOT NULL;
+"#,
+    ),
 ];
 
 /// Brings the database to the latest schema version, one transaction per migration.

@@ -10,13 +10,17 @@ use rusqlite::{params, Connection, Transaction};
 use sightline_core::{LogRecord, Observation, ObservationKind, ProjectId};
 use tokio::sync::{mpsc, oneshot};
 
+use super::rollup::Rollup;
 use super::rows::{encode_log_body, encode_log_detail, encode_span, kind_code, SpanRow};
+use super::session_rollup::{SessionRollup, TraceState, TRACE_STATE_COLUMNS};
 use crate::{StoreError, WriteOutcome};
 
 /// One observation with its encoded blobs; the payload fields of `obs` are already moved out.
 pub(crate) struct EncodedSpan {
     pub obs: Observation,
     pub row: SpanRow,
+    /// Read from the attributes before they are moved out (for the cost rollup).
+    pub workspace: Option<String>,
 }
 
 pub(crate) struct EncodedLog {
@@ -59,6 +63,13 @@ pub(crate) fn encode_job(
     let mut spans = Vec::with_capacity(batch.observations.len());
     for mut obs in batch.observations {
         let row = encode_span(&obs)?;
+        let workspace = sightline_core::normalize::workspace::workspace_of(
+            &obs.attributes,
+            batch
+                .resources
+                .get(obs.resource_index)
+                .map(|r| r.attributes.as_slice()),
+        );
         obs.input = None;
         obs.output = None;
         obs.attributes = Vec::new();
@@ -66,7 +77,11 @@ pub(crate) fn encode_job(
         obs.tool_arguments = None;
         obs.tool_result = None;
         obs.request_params = Default::default();
-        spans.push(EncodedSpan { obs, row });
+        spans.push(EncodedSpan {
+            obs,
+            row,
+            workspace,
+        });
     }
     let mut logs = Vec::with_capacity(batch.logs.len());
     for mut log in batch.logs {
@@ -184,6 +199,7 @@ fn write_group(
     let mut outcomes = Vec::with_capacity(group.len());
     let mut traces: HashMap<(i64, [u8; 16]), TraceAgg> = HashMap::new();
     let mut new_resources = Vec::new();
+    let mut rollup = Rollup::default();
     for job in group {
         let project = job.project.0;
         for (hash, blob) in &job.resources {
@@ -206,6 +222,12 @@ fn write_group(
                     .entry((project, span.obs.trace_id.0))
                     .or_default()
                     .add(&span.obs);
+                rollup.add(
+                    project,
+                    &span.obs,
+                    span.row.model.as_deref(),
+                    span.workspace.as_deref(),
+                );
             } else {
                 outcome.duplicates += 1;
             }
@@ -216,9 +238,14 @@ fn write_group(
         }
         outcomes.push(outcome);
     }
+    let mut sessions = SessionRollup::default();
     for ((project, trace_id), agg) in &traces {
-        upsert_trace(&tx, *project, trace_id, agg)?;
+        let before = TraceState::stored(&tx, *project, trace_id)?;
+        let after = upsert_trace(&tx, *project, trace_id, agg)?;
+        sessions.add(*project, before.as_ref(), &after);
     }
+    sessions.flush(&tx)?;
+    rollup.flush(&tx)?;
     tx.commit()?;
     known_resources.extend(new_resources);
     Ok(outcomes)
@@ -368,14 +395,15 @@ impl TraceAgg {
     }
 }
 
+/// Adds a group's aggregate to the trace's summary; returns what the session summary needs of it.
 fn upsert_trace(
     tx: &Transaction<'_>,
     project: i64,
     trace_id: &[u8; 16],
     a: &TraceAgg,
-) -> Result<(), StoreError> {
+) -> Result<TraceState, StoreError> {
     // A group holding the root span overrides the dimensions; otherwise the first value stays.
-    tx.prepare_cached(
+    let state = tx.prepare_cached(&format!(
         "INSERT INTO traces (project_id, trace_id, root_name, root_span_id, start_ns, end_ns, span_count, \
          error_count, input_tokens, output_tokens, total_tokens, cache_read_tokens, cache_write_tokens, \
          reasoning_tokens, cost_nano_usd, service, agent, user_id, session_id, tenant_id) \
@@ -399,9 +427,10 @@ fn upsert_trace(
            agent = CASE WHEN excluded.root_span_id IS NOT NULL THEN COALESCE(excluded.agent, traces.agent) ELSE COALESCE(traces.agent, excluded.agent) END, \
            user_id = CASE WHEN excluded.root_span_id IS NOT NULL THEN COALESCE(excluded.user_id, traces.user_id) ELSE COALESCE(traces.user_id, excluded.user_id) END, \
            session_id = CASE WHEN excluded.root_span_id IS NOT NULL THEN COALESCE(excluded.session_id, traces.session_id) ELSE COALESCE(traces.session_id, excluded.session_id) END, \
-           tenant_id = CASE WHEN excluded.root_span_id IS NOT NULL THEN COALESCE(excluded.tenant_id, traces.tenant_id) ELSE COALESCE(traces.tenant_id, excluded.tenant_id) END",
-    )?
-    .execute(params![
+           tenant_id = CASE WHEN excluded.root_span_id IS NOT NULL THEN COALESCE(excluded.tenant_id, traces.tenant_id) ELSE COALESCE(traces.tenant_id, excluded.tenant_id) END \
+         RETURNING {TRACE_STATE_COLUMNS}",
+    ))?
+    .query_row(params![
         project,
         &trace_id[..],
         a.root_name,
@@ -422,6 +451,6 @@ fn upsert_trace(
         a.user,
         a.session,
         a.tenant,
-    ])?;
-    Ok(())
+    ], TraceState::read)?;
+    Ok(state)
 }

@@ -1,6 +1,8 @@
 //! The store behaviour suite: every engine must pass it. `sqlite.rs` runs it on the embedded
 //! engine; other engines add a file that calls [`run_all`] with their store.
 
+pub mod costs;
+pub mod prices;
 pub mod query;
 pub mod query_more;
 
@@ -11,16 +13,33 @@ use sightline_core::{
     SpanId, StatusCode, TraceId, Usage, WriteBatch,
 };
 use sightline_store::{
-    ChangeFeed, KeyStore, LogReader, MetricsReader, SessionReader, SpanWriter, TraceReader,
+    ChangeFeed, KeyStore, LogReader, MetricsReader, PriceStore, SessionReader, SpanWriter,
+    TraceReader,
 };
 
 /// Every contract an engine implements.
 pub trait Engine:
-    SpanWriter + TraceReader + KeyStore + SessionReader + LogReader + MetricsReader + ChangeFeed
+    SpanWriter
+    + TraceReader
+    + KeyStore
+    + SessionReader
+    + LogReader
+    + MetricsReader
+    + ChangeFeed
+    + PriceStore
+    + sightline_store::CostReader
 {
 }
 impl<T> Engine for T where
-    T: SpanWriter + TraceReader + KeyStore + SessionReader + LogReader + MetricsReader + ChangeFeed
+    T: SpanWriter
+        + TraceReader
+        + KeyStore
+        + SessionReader
+        + LogReader
+        + MetricsReader
+        + ChangeFeed
+        + PriceStore
+        + sightline_store::CostReader
 {
 }
 
@@ -341,6 +360,7 @@ where
 {
     run_core(&make).await;
     run_explore(&make).await;
+    costs::run_costs(&make).await;
 }
 
 /// Trace and observation lists, sessions, logs, metrics and the change feed.
@@ -371,4 +391,5 @@ where
     logs_correlate_with_traces(make().await).await;
     keys_resolve_to_their_project(make().await).await;
     tool_payloads_round_trip(make().await).await;
+    prices::price_overrides_round_trip_replace_and_delete(make().await).await;
 }

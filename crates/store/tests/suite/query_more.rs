@@ -615,3 +615,132 @@ pub fn expected_metrics(obs: &[Observation], q: &MetricsQuery) -> Vec<MetricPoin
         })
         .collect()
 }
+
+/// A session aggregates the traces whose summary names it: a session id that arrives on a later
+/// span adds the whole trace, a root naming another session moves the trace, and retried spans
+/// count once.
+pub async fn sessions_follow_the_trace_summary(store: Arc<dyn Engine>) {
+    let at = |trace: u8, span: u8, parent: Option<u8>| {
+        let mut o = super::span(trace, span, parent, ObservationKind::Span);
+        o.start_ns = BASE + i64::from(trace) * 1000 + i64::from(span);
+        o.end_ns = o.start_ns + 100;
+        o
+    };
+    // Trace 50: its llm child (user u1, tenant t1) arrives first without a session.
+    let mut child = at(50, 2, Some(1));
+    child.kind = ObservationKind::Llm;
+    child.usage.input = Some(10);
+    child.usage.output = Some(5);
+    child.cost = Some(sightline_core::Cost {
+        nano_usd: Some(7),
+        source: sightline_core::CostSource::Computed,
+        reason: None,
+    });
+    child.user_id = Some("u1".into());
+    child.tenant_id = Some("t1".into());
+    let mut root = at(50, 1, None);
+    root.session_id = Some("late".into());
+    root.end_ns = BASE + 90_000;
+    // Trace 51: a child in session "old", then its root names session "new".
+    let mut stray = at(51, 2, Some(1));
+    stray.session_id = Some("old".into());
+    stray.user_id = Some("u9".into());
+    stray.status = sightline_core::StatusCode::Error;
+    let mut moved = at(51, 1, None);
+    moved.session_id = Some("new".into());
+
+    store
+        .write(P1, batch(vec![child.clone(), stray.clone()]))
+        .await
+        .unwrap();
+    let first = all_sessions(&store, SessionQuery::default()).await;
+    assert_eq!(
+        first
+            .iter()
+            .map(|s| s.session_id.as_str())
+            .collect::<Vec<_>>(),
+        ["old"],
+        "a trace without a session id yet is in no session"
+    );
+    store
+        .write(P1, batch(vec![root.clone(), moved.clone()]))
+        .await
+        .unwrap();
+    let late = SessionSummary {
+        session_id: "late".into(),
+        first_seen_ns: root.start_ns,
+        last_seen_ns: root.end_ns,
+        trace_count: 1,
+        span_count: 2,
+        error_count: 0,
+        input_tokens: 10,
+        output_tokens: 5,
+        total_tokens: 15,
+        cost_nano_usd: Some(7),
+        user_ids: vec!["u1".into()],
+    };
+    let new = SessionSummary {
+        session_id: "new".into(),
+        first_seen_ns: moved.start_ns,
+        last_seen_ns: stray.end_ns,
+        trace_count: 1,
+        span_count: 2,
+        error_count: 1,
+        user_ids: vec!["u9".into()],
+        ..Default::default()
+    };
+    let want = vec![late.clone(), new.clone()];
+    assert_eq!(all_sessions(&store, SessionQuery::default()).await, want);
+
+    // Retries of everything, and a new trace in "late" among them, count once.
+    let mut third = at(52, 1, None);
+    third.session_id = Some("late".into());
+    third.user_id = Some("u3".into());
+    store
+        .write(P1, batch(vec![child, stray, root, moved, third.clone()]))
+        .await
+        .unwrap();
+    let late = SessionSummary {
+        trace_count: 2,
+        span_count: 3,
+        user_ids: vec!["u1".into(), "u3".into()],
+        ..late
+    };
+    let want = vec![late.clone(), new.clone()];
+    assert_eq!(all_sessions(&store, SessionQuery::default()).await, want);
+    for (q, expected) in [
+        (
+            SessionQuery {
+                user_id: Some("u9".into()),
+                ..Default::default()
+            },
+            vec![new.clone()],
+        ),
+        (
+            SessionQuery {
+                tenant_id: Some("t1".into()),
+                ..Default::default()
+            },
+            vec![late.clone()],
+        ),
+        (
+            SessionQuery {
+                from_ns: Some(late.last_seen_ns),
+                ..Default::default()
+            },
+            vec![late.clone()],
+        ),
+    ] {
+        assert_eq!(all_sessions(&store, q.clone()).await, expected, "{q:?}");
+    }
+    assert_eq!(
+        store
+            .session(P1, "late", 10)
+            .await
+            .unwrap()
+            .unwrap()
+            .summary,
+        late
+    );
+    assert!(store.session(P1, "old", 10).await.unwrap().is_none());
+}

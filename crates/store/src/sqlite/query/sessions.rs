@@ -1,4 +1,4 @@
-//! Sessions: the `traces` summaries grouped by session id (through `traces_by_session`), and
+//! Sessions: pages of the `sessions` summary the writer keeps (sqlite/session_rollup.rs), and
 //! one session as a conversation whose turns are its traces' root input and output.
 
 use async_trait::async_trait;
@@ -43,39 +43,25 @@ impl SessionReader for SqliteStore {
     }
 }
 
-/// Session aggregates over the project's traces matching `inner` (a predicate on `traces`),
-/// filtered by `outer` (a predicate on the aggregates), most recent first. `probes` are the
-/// user and tenant ids behind the `has_user` / `has_tenant` aggregates (`Null` when unused).
-/// `INDEXED BY`: without it the planner walks the whole project by primary key even for one
-/// session.
-fn aggregate(
+/// Sessions from the `sessions` summary matching `filter` (a predicate on alias `s`), most
+/// recent first, with their sorted user ids.
+fn read_sessions(
     conn: &Connection,
     project: i64,
-    probes: [Value; 2],
-    inner: Where,
-    outer: Where,
+    filter: Where,
     limit: usize,
 ) -> Result<Vec<SessionSummary>, StoreError> {
     let sql = format!(
-        "SELECT session_id, first_seen, last_seen, traces, spans, errors, input_tokens, \
-         output_tokens, total_tokens, cost, users FROM (\
-           SELECT session_id, MIN(start_ns) AS first_seen, MAX(end_ns) AS last_seen, \
-             COUNT(*) AS traces, SUM(span_count) AS spans, SUM(error_count) AS errors, \
-             SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens, \
-             SUM(total_tokens) AS total_tokens, SUM(cost_nano_usd) AS cost, \
-             json_group_array(DISTINCT user_id) AS users, \
-             MAX(user_id = ?) AS has_user, MAX(tenant_id = ?) AS has_tenant \
-           FROM traces INDEXED BY traces_by_session \
-           WHERE project_id = ? AND session_id IS NOT NULL AND {} \
-           GROUP BY session_id) \
-         WHERE {} ORDER BY last_seen DESC, session_id DESC LIMIT {limit}",
-        inner.sql(),
-        outer.sql()
+        "SELECT s.session_id, s.first_seen_ns, s.last_seen_ns, s.trace_count, s.span_count, \
+         s.error_count, s.input_tokens, s.output_tokens, s.total_tokens, s.cost_nano_usd, \
+         (SELECT json_group_array(u.user_id) FROM session_users u \
+          WHERE u.project_id = s.project_id AND u.session_id = s.session_id) \
+         FROM sessions s WHERE s.project_id = ? AND {} \
+         ORDER BY s.last_seen_ns DESC, s.session_id DESC LIMIT {limit}",
+        filter.sql()
     );
-    let mut values = Vec::from(probes);
-    values.push(Value::Integer(project));
-    values.extend(inner.params);
-    values.extend(outer.params);
+    let mut values = vec![Value::Integer(project)];
+    values.extend(filter.params);
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(params_from_iter(values.iter()), |r| {
         Ok((
@@ -98,9 +84,8 @@ fn aggregate(
     let mut out = Vec::new();
     for row in rows {
         let (mut s, users) = row?;
-        let users: Vec<Option<String>> = serde_json::from_str(&users)
+        s.user_ids = serde_json::from_str(&users)
             .map_err(|e| StoreError::Engine(format!("bad user id list: {e}")))?;
-        s.user_ids = users.into_iter().flatten().collect();
         s.user_ids.sort();
         out.push(s);
     }
@@ -115,33 +100,38 @@ fn list_sessions(
     if q.limit == 0 {
         return Ok(SessionPage::default());
     }
-    let mut outer = Where::new();
+    let mut filter = Where::new();
     if let Some(from) = q.from_ns {
-        outer.push("last_seen >= ?", [Value::Integer(from)]);
+        filter.push("s.last_seen_ns >= ?", [Value::Integer(from)]);
     }
     if let Some(to) = q.to_ns {
-        outer.push("first_seen < ?", [Value::Integer(to)]);
-    }
-    // `has_user` / `has_tenant` test the whole session, so its aggregates stay whole.
-    let mut probes = [Value::Null, Value::Null];
-    if let Some(u) = &q.user_id {
-        probes[0] = Value::Text(u.clone());
-        outer.push("has_user = 1", []);
-    }
-    if let Some(t) = &q.tenant_id {
-        probes[1] = Value::Text(t.clone());
-        outer.push("has_tenant = 1", []);
+        filter.push("s.first_seen_ns < ?", [Value::Integer(to)]);
     }
     if let Some(c) = &q.after {
-        outer.push(
-            "(last_seen, session_id) < (?, ?)",
+        filter.push(
+            "(s.last_seen_ns, s.session_id) < (?, ?)",
             [
                 Value::Integer(c.last_seen_ns),
                 Value::Text(c.session_id.clone()),
             ],
         );
     }
-    let mut sessions = aggregate(conn, project, probes, Where::new(), outer, q.limit + 1)?;
+    // Any trace of the session with this user (tenant) selects the whole session.
+    if let Some(u) = &q.user_id {
+        filter.push(
+            "EXISTS (SELECT 1 FROM session_users m WHERE m.project_id = s.project_id \
+             AND m.session_id = s.session_id AND m.user_id = ?)",
+            [Value::Text(u.clone())],
+        );
+    }
+    if let Some(t) = &q.tenant_id {
+        filter.push(
+            "EXISTS (SELECT 1 FROM session_tenants m WHERE m.project_id = s.project_id \
+             AND m.session_id = s.session_id AND m.tenant_id = ?)",
+            [Value::Text(t.clone())],
+        );
+    }
+    let mut sessions = read_sessions(conn, project, filter, q.limit + 1)?;
     let next = if sessions.len() > q.limit {
         sessions.truncate(q.limit);
         sessions.last().map(|s| SessionCursor {
@@ -160,17 +150,9 @@ fn session(
     session_id: &str,
     max_turns: usize,
 ) -> Result<Option<SessionDetail>, StoreError> {
-    let mut inner = Where::new();
-    inner.push("session_id = ?", [Value::Text(session_id.to_owned())]);
-    let Some(summary) = aggregate(
-        conn,
-        project,
-        [Value::Null, Value::Null],
-        inner,
-        Where::new(),
-        1,
-    )?
-    .pop() else {
+    let mut filter = Where::new();
+    filter.push("s.session_id = ?", [Value::Text(session_id.to_owned())]);
+    let Some(summary) = read_sessions(conn, project, filter, 1)?.pop() else {
         return Ok(None);
     };
     let mut stmt = conn.prepare_cached(&format!(

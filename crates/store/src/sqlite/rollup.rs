@@ -1,0 +1,161 @@
+//! The hourly cost rollup, maintained by the writer in the same transaction as the spans: one
+//! row per (project, hour, tenant, workspace, agent, user, model, provider, service) with exact
+//! sums and a latency histogram, for model calls (llm and embedding observations) newly stored.
+//! Retried spans are not newly stored, so they never count twice. Absent values are stored as
+//! '' (a NULL would defeat the primary key).
+
+use std::collections::HashMap;
+
+use rusqlite::{params, OptionalExtension, Transaction};
+use sightline_core::{Observation, ObservationKind};
+
+use crate::costs::LatencyHistogram;
+use crate::StoreError;
+
+pub(crate) const HOUR_NS: i64 = 3_600_000_000_000;
+
+/// tenant, workspace, agent, user, model, provider, service.
+pub(crate) type Dims = [String; 7];
+
+/// What one group of writes adds to one rollup row.
+#[derive(Default)]
+pub(crate) struct RollupAgg {
+    pub requests: i64,
+    pub errors: i64,
+    /// input, output, total, cache read, cache write, reasoning.
+    pub tokens: [i64; 6],
+    pub cost: i64,
+    pub costed: i64,
+    pub duration_sum: i64,
+    pub hist: LatencyHistogram,
+}
+
+impl RollupAgg {
+    pub fn add_call(&mut self, o: &Observation) {
+        let u = &o.usage;
+        let total = u.total.or(match (u.input, u.output) {
+            (Some(i), Some(out)) => Some(i.saturating_add(out)),
+            (i, out) => i.or(out),
+        });
+        for (slot, v) in self.tokens.iter_mut().zip([
+            u.input,
+            u.output,
+            total,
+            u.cache_read,
+            u.cache_write,
+            u.reasoning,
+        ]) {
+            *slot = slot.saturating_add(v.unwrap_or(0));
+        }
+        if let Some(c) = o.cost.as_ref().and_then(|c| c.nano_usd) {
+            self.cost = self.cost.saturating_add(c);
+            self.costed += 1;
+        }
+        let duration = o.end_ns.saturating_sub(o.start_ns);
+        self.requests += 1;
+        self.errors += i64::from(o.is_error());
+        self.duration_sum = self.duration_sum.saturating_add(duration);
+        self.hist.add(duration, 1);
+    }
+}
+
+/// The rollup rows one write group touches.
+#[derive(Default)]
+pub(crate) struct Rollup {
+    rows: HashMap<(i64, i64, Dims), RollupAgg>,
+}
+
+impl Rollup {
+    /// Counts a newly stored observation (other kinds than llm and embedding are skipped).
+    pub fn add(
+        &mut self,
+        project: i64,
+        o: &Observation,
+        model: Option<&str>,
+        workspace: Option<&str>,
+    ) {
+        if !matches!(o.kind, ObservationKind::Llm | ObservationKind::Embedding) {
+            return;
+        }
+        let s = |v: Option<&str>| v.unwrap_or("").to_owned();
+        let dims = [
+            s(o.tenant_id.as_deref()),
+            s(workspace),
+            s(o.agent_name.as_deref()),
+            s(o.user_id.as_deref()),
+            s(model),
+            s(o.provider.as_deref()),
+            s(o.service_name.as_deref()),
+        ];
+        let hour = o.start_ns.div_euclid(HOUR_NS) * HOUR_NS;
+        self.rows
+            .entry((project, hour, dims))
+            .or_default()
+            .add_call(o);
+    }
+
+    /// Adds everything to the stored rows, inside the writer's transaction.
+    pub fn flush(&self, tx: &Transaction<'_>) -> Result<(), StoreError> {
+        for ((project, hour, d), a) in &self.rows {
+            let stored: Option<Vec<u8>> = tx
+                .prepare_cached(
+                    "SELECT latency_hist FROM cost_rollup_hourly WHERE project_id = ?1 AND hour_ns = ?2 \
+                     AND tenant = ?3 AND workspace = ?4 AND agent = ?5 AND user_id = ?6 AND model = ?7 \
+                     AND provider = ?8 AND service = ?9",
+                )?
+                .query_row(
+                    params![project, hour, d[0], d[1], d[2], d[3], d[4], d[5], d[6]],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let mut hist = match stored {
+                Some(b) => LatencyHistogram::decode(&b)?,
+                None => LatencyHistogram::default(),
+            };
+            hist.merge(&a.hist);
+            tx.prepare_cached(
+                "INSERT INTO cost_rollup_hourly (project_id, hour_ns, tenant, workspace, agent, user_id, \
+                 model, provider, service, requests, errors, input_tokens, output_tokens, total_tokens, \
+                 cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_nano_usd, costed_requests, \
+                 duration_sum_ns, latency_hist) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, \
+                 ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21) \
+                 ON CONFLICT (project_id, hour_ns, tenant, workspace, agent, user_id, model, provider, service) \
+                 DO UPDATE SET requests = requests + excluded.requests, errors = errors + excluded.errors, \
+                 input_tokens = input_tokens + excluded.input_tokens, \
+                 output_tokens = output_tokens + excluded.output_tokens, \
+                 total_tokens = total_tokens + excluded.total_tokens, \
+                 cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens, \
+                 cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens, \
+                 reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens, \
+                 cost_nano_usd = cost_nano_usd + excluded.cost_nano_usd, \
+                 costed_requests = costed_requests + excluded.costed_requests, \
+                 duration_sum_ns = duration_sum_ns + excluded.duration_sum_ns, \
+                 latency_hist = excluded.latency_hist",
+            )?
+            .execute(params![
+                project,
+                hour,
+                d[0],
+                d[1],
+                d[2],
+                d[3],
+                d[4],
+                d[5],
+                d[6],
+                a.requests,
+                a.errors,
+                a.tokens[0],
+                a.tokens[1],
+                a.tokens[2],
+                a.tokens[3],
+                a.tokens[4],
+                a.tokens[5],
+                a.cost,
+                a.costed,
+                a.duration_sum,
+                hist.encode(),
+            ])?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,279 @@
+//! Cost attribution: every grouping, bucket and top-k answer equals a brute-force recomputation
+//! from the raw spans written (random data, fixed seed); retries never count twice; projects
+//! stay apart.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use sightline_core::{
+    AttrValue, Cost, CostSource, Observation, ObservationKind, ProjectId, SpanId, TraceId, Usage,
+};
+use sightline_store::{CostBucket, CostDimension, CostOrder, CostQuery};
+
+use super::{batch, Engine};
+
+const P1: ProjectId = ProjectId(1);
+const P2: ProjectId = ProjectId(2);
+const HOUR: i64 = 3_600_000_000_000;
+const BASE: i64 = 1_700_000_000_000_000_000 / HOUR * HOUR; // an hour start
+
+/// A tiny deterministic generator (xorshift), so failures reproduce.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn pick<'a>(&mut self, from: &[&'a str]) -> Option<&'a str> {
+        let i = (self.next() % (from.len() as u64 + 1)) as usize;
+        from.get(i).copied()
+    }
+}
+
+fn random_span(rng: &mut Rng, n: u32) -> Observation {
+    let mut o = Observation::new(
+        TraceId([(n % 251) as u8 + 1; 16]),
+        SpanId((u64::from(n) + 1).to_be_bytes()),
+        format!("call-{n}"),
+    );
+    o.kind = match rng.next() % 5 {
+        0 => ObservationKind::Tool,
+        1 => ObservationKind::Embedding,
+        _ => ObservationKind::Llm,
+    };
+    o.start_ns = BASE + (rng.next() % (50 * HOUR as u64)) as i64;
+    o.end_ns = o.start_ns + (rng.next() % 5_000_000_000) as i64;
+    o.tenant_id = rng.pick(&["acme", "globex", "initech"]).map(str::to_owned);
+    o.user_id = rng.pick(&["u1", "u2"]).map(str::to_owned);
+    o.session_id = rng.pick(&["s1", "s2", "s3"]).map(str::to_owned);
+    o.agent_name = rng.pick(&["planner", "coder"]).map(str::to_owned);
+    o.provider = rng.pick(&["openai", "anthropic"]).map(str::to_owned);
+    o.service_name = rng.pick(&["api"]).map(str::to_owned);
+    o.response_model = rng.pick(&["gpt-4o", "claude", "emb-3"]).map(str::to_owned);
+    if let Some(ws) = rng.pick(&["w1", "w2"]) {
+        o.attributes
+            .push(("workspace.id".into(), AttrValue::Str(ws.into())));
+    }
+    if let Some(team) = rng.pick(&["red", "blue"]) {
+        o.attributes
+            .push(("team".into(), AttrValue::Str(team.into())));
+    }
+    o.usage = Usage {
+        input: Some((rng.next() % 5000) as i64),
+        output: (!rng.next().is_multiple_of(3)).then(|| (rng.next() % 900) as i64),
+        cache_read: Some((rng.next() % 100) as i64),
+        ..Usage::default()
+    };
+    if !rng.next().is_multiple_of(4) {
+        o.cost = Some(Cost {
+            nano_usd: Some((rng.next() % 10_000_000_000) as i64),
+            source: CostSource::Computed,
+            reason: None,
+        });
+    }
+    if rng.next().is_multiple_of(10) {
+        o.status = sightline_core::StatusCode::Error;
+    }
+    o
+}
+
+fn dim_value(o: &Observation, d: &CostDimension) -> Option<String> {
+    let attr = |k: &str| {
+        o.attributes
+            .iter()
+            .find(|(key, _)| key == k)
+            .and_then(|(_, v)| v.to_text())
+    };
+    match d {
+        CostDimension::Tenant => o.tenant_id.clone(),
+        CostDimension::Workspace => attr("workspace.id"),
+        CostDimension::Agent => o.agent_name.clone(),
+        CostDimension::User => o.user_id.clone(),
+        CostDimension::Session => o.session_id.clone(),
+        CostDimension::Model => o.model().map(str::to_owned),
+        CostDimension::Provider => o.provider.clone(),
+        CostDimension::Service => o.service_name.clone(),
+        CostDimension::Attribute(k) => attr(k),
+    }
+}
+
+/// (bucket, group) -> (requests, errors, input, output, total, cache read, cost, costed).
+type Expected = BTreeMap<(Option<i64>, Vec<Option<String>>), [i64; 8]>;
+
+fn brute_force(spans: &[Observation], q: &CostQuery) -> Expected {
+    let mut out = Expected::new();
+    for o in spans {
+        if !matches!(o.kind, ObservationKind::Llm | ObservationKind::Embedding)
+            || o.start_ns < q.from_ns
+            || o.start_ns >= q.to_ns
+        {
+            continue;
+        }
+        let group = q.group_by.iter().map(|d| dim_value(o, d)).collect();
+        let bucket = q.bucket.map(|b| b.start_of(o.start_ns));
+        let e = out.entry((bucket, group)).or_default();
+        let u = &o.usage;
+        let total = u.input.unwrap_or(0) + u.output.unwrap_or(0);
+        let cost = o.cost.as_ref().and_then(|c| c.nano_usd);
+        for (slot, v) in e.iter_mut().zip([
+            1,
+            i64::from(o.is_error()),
+            u.input.unwrap_or(0),
+            u.output.unwrap_or(0),
+            total,
+            u.cache_read.unwrap_or(0),
+            cost.unwrap_or(0),
+            i64::from(cost.is_some()),
+        ]) {
+            *slot += v;
+        }
+    }
+    out
+}
+
+async fn answer(store: &dyn Engine, p: ProjectId, q: &CostQuery) -> Expected {
+    let report = store.costs(p, q).await.unwrap();
+    let mut out = Expected::new();
+    for r in report.rows {
+        let v = [
+            r.requests,
+            r.errors,
+            r.input_tokens,
+            r.output_tokens,
+            r.total_tokens,
+            r.cache_read_tokens,
+            r.cost_nano_usd,
+            r.costed_requests,
+        ];
+        assert!(
+            out.insert((r.bucket_start_ns, r.group.clone()), v)
+                .is_none(),
+            "one row per (bucket, group): {r:?}"
+        );
+    }
+    out
+}
+
+pub async fn costs_match_brute_force(store: Arc<dyn Engine>) {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let spans: Vec<Observation> = (0..600).map(|n| random_span(&mut rng, n)).collect();
+    for chunk in spans.chunks(97) {
+        store.write(P1, batch(chunk.to_vec())).await.unwrap();
+    }
+    // Retries of the first 200 spans: stored once, counted once.
+    let retry = store.write(P1, batch(spans[..200].to_vec())).await.unwrap();
+    assert_eq!(retry.duplicates, 200);
+    let all = [
+        CostDimension::Tenant,
+        CostDimension::Workspace,
+        CostDimension::Agent,
+        CostDimension::User,
+        CostDimension::Session,
+        CostDimension::Model,
+        CostDimension::Provider,
+        CostDimension::Service,
+        CostDimension::Attribute("team".into()),
+    ];
+    for round in 0..40 {
+        let mut group_by = Vec::new();
+        for d in &all {
+            if rng.next().is_multiple_of(4) {
+                group_by.push(d.clone());
+            }
+        }
+        // Windows both aligned to hours (rollup) and not (raw edges).
+        let from = BASE + (rng.next() % (20 * HOUR as u64)) as i64;
+        let from = if round % 2 == 0 {
+            from / HOUR * HOUR
+        } else {
+            from
+        };
+        let to = from + (rng.next() % (40 * HOUR as u64)) as i64;
+        let bucket = match rng.next() % 4 {
+            0 => None,
+            1 => Some(CostBucket::Hour),
+            2 => Some(CostBucket::Day),
+            _ => Some(CostBucket::Month),
+        };
+        let q = CostQuery {
+            from_ns: from,
+            to_ns: to,
+            group_by,
+            bucket,
+            order_by: CostOrder::Cost,
+            top: None,
+        };
+        assert_eq!(
+            answer(store.as_ref(), P1, &q).await,
+            brute_force(&spans, &q),
+            "{q:?}"
+        );
+    }
+    // Top-k over the whole window, ordered by cost.
+    let q = CostQuery {
+        from_ns: BASE,
+        to_ns: BASE + 60 * HOUR,
+        group_by: vec![CostDimension::Tenant, CostDimension::Model],
+        bucket: None,
+        order_by: CostOrder::Cost,
+        top: Some(3),
+    };
+    let want = brute_force(&spans, &q);
+    let mut ranked: Vec<_> = want.iter().map(|(k, v)| (v[6], k.1.clone())).collect();
+    ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let report = store.costs(P1, &q).await.unwrap();
+    let got: Vec<_> = report
+        .rows
+        .iter()
+        .map(|r| (r.cost_nano_usd, r.group.clone()))
+        .collect();
+    assert_eq!(got, ranked[..3].to_vec());
+    // Another project sees none of it.
+    assert!(store.costs(P2, &q).await.unwrap().rows.is_empty());
+}
+
+/// Latency percentiles from a rollup stay within the documented bound.
+pub async fn cost_latency_is_close(store: Arc<dyn Engine>) {
+    let spans: Vec<Observation> = (0..100u32)
+        .map(|n| {
+            let mut o = Observation::new(
+                TraceId([9; 16]),
+                SpanId((u64::from(n) + 1).to_be_bytes()),
+                "llm".into(),
+            );
+            o.kind = ObservationKind::Llm;
+            o.start_ns = BASE + i64::from(n) * 1_000_000;
+            o.end_ns = o.start_ns + (i64::from(n) + 1) * 10_000_000;
+            o
+        })
+        .collect();
+    store.write(P1, batch(spans)).await.unwrap();
+    let q = CostQuery {
+        from_ns: BASE,
+        to_ns: BASE + HOUR,
+        ..CostQuery::default()
+    };
+    let r = &store.costs(P1, &q).await.unwrap().rows[0];
+    assert_eq!(r.requests, 100);
+    for (got, exact) in [
+        (r.latency_p50_ns, 500_000_000f64),
+        (r.latency_p95_ns, 950_000_000.0),
+        (r.latency_p99_ns, 990_000_000.0),
+    ] {
+        assert!(
+            (got as f64 - exact).abs() / exact <= 0.045,
+            "{got} vs {exact}"
+        );
+    }
+}
+
+pub async fn run_costs<F, Fut>(make: &F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Arc<dyn Engine>>,
+{
+    costs_match_brute_force(make().await).await;
+    cost_latency_is_close(make().await).await;
+}
