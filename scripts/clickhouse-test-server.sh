@@ -3,10 +3,16 @@
 # a free port, no dependency on the system service.
 #
 #   scripts/clickhouse-test-server.sh start [--owner-pid PID]   prints the server's URL
+#   scripts/clickhouse-test-server.sh start-cluster N [--owner-pid PID]
+#       starts N servers that each know the cluster `sightline_test` (one shard per server, in
+#       <remote_servers>) for Distributed tables; prints their URLs, one a line, shard 1 first
+#   scripts/clickhouse-test-server.sh restart URL|PORT   starts a stopped or killed server again on
+#       the same port and data (fault tests kill -9 the pid in $TMPDIR/sightline-clickhouse-PORT/pid)
 #   scripts/clickhouse-test-server.sh stop URL|PORT             stops it and removes its data
 #
 # With --owner-pid the server also stops (and its data is removed) once that process exits, so a
-# test run that dies never leaves a server behind.
+# test run that dies never leaves a server behind; a server killed on purpose keeps its data
+# until then, so it can be restarted.
 set -euo pipefail
 
 BIN="${CLICKHOUSE_SERVER_BIN:-$(command -v clickhouse-server || echo /usr/sbin/clickhouse-server)}"
@@ -20,10 +26,15 @@ free_port() {
 
 state_dir() { echo "$STATE_ROOT/sightline-clickhouse-$1"; }
 
-stop() {
+port_of() {
   local port="${1:-}"
-  port="${port##*:}"; port="${port%%/*}"
-  [[ "$port" =~ ^[0-9]+$ ]] || die "stop needs the URL or port that start printed"
+  port="${port%/}"; port="${port##*:}"; port="${port%%/*}"
+  [[ "$port" =~ ^[0-9]+$ ]] || die "expected the URL or port that start printed, got '${1:-}'"
+  echo "$port"
+}
+
+stop() {
+  local port; port="$(port_of "${1:-}")"
   local dir; dir="$(state_dir "$port")"
   [[ -d "$dir" ]] || die "no test server on port $port ($dir missing)"
   if [[ -f "$dir/pid" ]]; then
@@ -37,22 +48,24 @@ stop() {
   if [[ -f "$dir/watchdog.pid" ]]; then
     kill "$(cat "$dir/watchdog.pid")" 2>/dev/null || true
   fi
-  rm -rf "$dir"
+  rm -rf "$dir" "$dir.tcp"
 }
 
-start() {
-  local owner=""
-  while [[ $# -gt 0 ]]; do
-    case "$1" in
-      --owner-pid) owner="${2:-}"; shift 2 ;;
-      *) die "unknown option $1 (expected --owner-pid PID)" ;;
-    esac
-  done
-  [[ -x "$BIN" ]] || die "clickhouse-server not found; install it: apt-get install -y clickhouse-server"
-  local port dir
-  port="$(free_port)"
-  dir="$(state_dir "$port")"
+# write_config PORT [CLUSTER_PORTS...]: the config of the server on PORT; with CLUSTER_PORTS, a
+# <remote_servers> cluster `sightline_test` with one shard per port.
+write_config() {
+  local port="$1"; shift
+  local dir; dir="$(state_dir "$port")"
   mkdir -p "$dir/data" "$dir/tmp" "$dir/user_files" "$dir/format_schemas" "$dir/log"
+  local remote="" tcp="" p
+  if [[ $# -gt 0 ]]; then
+    tcp="<tcp_port>$(tcp_port "$port")</tcp_port>"
+    remote="<remote_servers><sightline_test>"
+    for p in "$@"; do
+      remote+="<shard><replica><host>127.0.0.1</host><port>$(tcp_port "$p")</port></replica></shard>"
+    done
+    remote+="</sightline_test></remote_servers>"
+  fi
   cat >"$dir/config.xml" <<EOF
 <?xml version="1.0"?>
 <yandex>
@@ -64,6 +77,8 @@ start() {
         <count>1</count>
     </logger>
     <http_port>$port</http_port>
+    $tcp
+    $remote
     <listen_host>127.0.0.1</listen_host>
     <max_connections>256</max_connections>
     <keep_alive_timeout>10</keep_alive_timeout>
@@ -98,42 +113,111 @@ EOF
     </interval></default></quotas>
 </yandex>
 EOF
-  (cd "$dir" && exec "$BIN" --config-file="$dir/config.xml" >"$dir/log/stdout.log" 2>&1) &
+}
+
+# The native (TCP) port a cluster member listens on for the other shards (picked at start-up).
+tcp_port() { cat "$(state_dir "$1").tcp"; }
+
+# launch PORT: runs the server configured in its state dir and waits until it answers.
+launch() {
+  local port="$1"
+  local dir; dir="$(state_dir "$port")"
+  [[ -x "$BIN" ]] || die "clickhouse-server not found; install it: apt-get install -y clickhouse-server"
+  [[ -f "$dir/config.xml" ]] || die "no test server on port $port ($dir/config.xml missing)"
+  (cd "$dir" && exec "$BIN" --config-file="$dir/config.xml" >>"$dir/log/stdout.log" 2>&1) &
   local pid=$!
   echo "$pid" >"$dir/pid"
   local url="http://127.0.0.1:$port/"
-  local ready=""
   for _ in $(seq 1 300); do
     if ! kill -0 "$pid" 2>/dev/null; then
       cat "$dir/log/stdout.log" "$dir/log/server.err.log" >&2 2>/dev/null || true
-      rm -rf "$dir"
-      die "clickhouse-server exited during start-up (output above)"
+      echo "clickhouse-test-server: clickhouse-server on port $port exited during start-up (output above)" >&2
+      return 1
     fi
     if [[ "$(curl -s --max-time 1 "${url}ping" 2>/dev/null || true)" == "Ok." ]]; then
-      ready=1; break
+      return 0
     fi
     sleep 0.1
   done
-  if [[ -z "$ready" ]]; then
-    stop "$port"
-    die "clickhouse-server did not answer on $url within 30 s"
-  fi
-  if [[ -n "$owner" ]]; then
-    (
-      trap '' HUP
-      while kill -0 "$owner" 2>/dev/null && kill -0 "$pid" 2>/dev/null; do sleep 1; done
+  echo "clickhouse-test-server: clickhouse-server did not answer on $url within 30 s" >&2
+  return 1
+}
+
+# watch PORT OWNER: once OWNER exits, stops the server (whatever pid it has by then) and removes
+# its data; a server killed on purpose is left for `restart`. Exits by itself after `stop`.
+watch() {
+  local port="$1" owner="$2"
+  local dir; dir="$(state_dir "$port")"
+  (
+    trap '' HUP
+    while kill -0 "$owner" 2>/dev/null && [[ -d "$dir" ]]; do sleep 1; done
+    [[ -d "$dir" ]] || exit 0
+    pid="$(cat "$dir/pid" 2>/dev/null || true)"
+    if [[ -n "$pid" ]]; then
       kill "$pid" 2>/dev/null || true
       for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
       kill -9 "$pid" 2>/dev/null || true
-      rm -rf "$dir"
-    ) </dev/null >/dev/null 2>&1 &
-    echo $! >"$dir/watchdog.pid"
+    fi
+    rm -rf "$dir" "$dir.tcp"
+  ) </dev/null >/dev/null 2>&1 &
+  echo $! >"$dir/watchdog.pid"
+}
+
+owner_option() {
+  case "${1:-}" in
+    --owner-pid) echo "${2:-}" ;;
+    "") echo "" ;;
+    *) die "unknown option $1 (expected --owner-pid PID)" ;;
+  esac
+}
+
+start() {
+  local owner; owner="$(owner_option "$@")"
+  local port; port="$(free_port)"
+  write_config "$port"
+  launch "$port" || { stop "$port"; exit 1; }
+  if [[ -n "$owner" ]]; then watch "$port" "$owner"; fi
+  echo "http://127.0.0.1:$port/"
+}
+
+start_cluster() {
+  local n="${1:-}"; shift || true
+  [[ "$n" =~ ^[1-9]$ ]] || die "start-cluster needs the number of shards (1-9)"
+  local owner; owner="$(owner_option "$@")"
+  local ports=() p q
+  for _ in $(seq 1 "$n"); do
+    p="$(free_port)"
+    ports+=("$p")
+    free_port >"$(state_dir "$p").tcp"
+  done
+  for p in "${ports[@]}"; do write_config "$p" "${ports[@]}"; done
+  for p in "${ports[@]}"; do
+    if ! launch "$p"; then
+      for q in "${ports[@]}"; do [[ -d "$(state_dir "$q")" ]] && stop "$q"; done
+      exit 1
+    fi
+    if [[ -n "$owner" ]]; then watch "$p" "$owner"; fi
+  done
+  for p in "${ports[@]}"; do echo "http://127.0.0.1:$p/"; done
+}
+
+restart() {
+  local port; port="$(port_of "${1:-}")"
+  local dir; dir="$(state_dir "$port")"
+  # A killed server may linger as a zombie until its new parent reaps it: that counts as gone.
+  local state
+  state="$(ps -o stat= -p "$(cat "$dir/pid" 2>/dev/null || echo 0)" 2>/dev/null || true)"
+  if [[ -n "$state" && "$state" != Z* ]]; then
+    die "the server on port $port is still running"
   fi
-  echo "$url"
+  launch "$port" || exit 1
+  echo "http://127.0.0.1:$port/"
 }
 
 case "${1:-}" in
   start) shift; start "$@" ;;
+  start-cluster) shift; start_cluster "$@" ;;
+  restart) shift; restart "${1:-}" ;;
   stop) shift; stop "${1:-}" ;;
-  *) die "usage: $0 start [--owner-pid PID] | stop URL|PORT" ;;
+  *) die "usage: $0 start [--owner-pid PID] | start-cluster N [--owner-pid PID] | restart URL|PORT | stop URL|PORT" ;;
 esac

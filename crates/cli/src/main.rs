@@ -2,11 +2,13 @@
 
 mod bench;
 mod bench_query;
+mod costs;
 mod demo;
 mod explore;
 mod grafana;
 mod loadgen;
 mod otlp_http;
+mod prices;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -46,6 +48,11 @@ enum Command {
     Logs(explore::LogsArgs),
     /// Follow new observations and logs live; after a disconnect it resumes where it left off.
     Tail(explore::TailArgs),
+    /// The project's price table: list, look up, set and delete price overrides.
+    #[command(subcommand)]
+    Prices(prices::PricesCommand),
+    /// Cost, tokens, requests, errors and latency of model calls, by tenant, model, user, ...
+    Costs(costs::CostsArgs),
     /// Send realistic multi-agent traffic to a running server over OTLP.
     Demo(demo::DemoArgs),
     /// Print the per-tenant Grafana dashboard (JSON) for the Prometheus /metrics series.
@@ -73,6 +80,8 @@ fn main() -> anyhow::Result<()> {
         Command::Session(args) => runtime.block_on(explore::session(args)),
         Command::Logs(args) => runtime.block_on(explore::logs(args)),
         Command::Tail(args) => runtime.block_on(explore::tail(args)),
+        Command::Prices(cmd) => runtime.block_on(prices::run(cmd)),
+        Command::Costs(args) => runtime.block_on(costs::run(args)),
         Command::Demo(args) => runtime.block_on(demo::run(args)),
         Command::GrafanaDashboard(args) => grafana::run(args),
     }

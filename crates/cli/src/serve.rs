@@ -23,6 +23,12 @@ pub struct StoreArgs {
     /// ClickHouse HTTP URL with the database, e.g. http://127.0.0.1:8123/?database=sightline.
     #[arg(long)]
     pub clickhouse_url: Option<String>,
+    /// Sharded layout: the cluster name in the ClickHouse servers' <remote_servers>.
+    #[arg(long)]
+    pub clickhouse_cluster: Option<String>,
+    /// Sharded layout: every shard's HTTP URL, comma-separated.
+    #[arg(long)]
+    pub clickhouse_shards: Option<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -55,6 +61,8 @@ fn load(store: &StoreArgs, flags: RawConfig) -> anyhow::Result<Config> {
         data_dir: store.data_dir.clone(),
         store: store.store.clone(),
         clickhouse_url: store.clickhouse_url.clone(),
+        clickhouse_cluster: store.clickhouse_cluster.clone(),
+        clickhouse_shards: store.clickhouse_shards.clone(),
         ..flags
     };
     Ok(config::load(store.config.as_deref(), &env, flags)?)

@@ -216,6 +216,9 @@ pub enum CostSource {
     Computed,
     /// No cost could be given; `reason` says why. Never a made-up zero.
     Unknown,
+    /// No usage was reported: tokens were counted from the input and output text with the
+    /// model's tokenizer and priced; `reason` says how many.
+    Estimated,
 }
 
 /// The cost of an llm or embedding call, in integer nano-USD.

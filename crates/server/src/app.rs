@@ -14,8 +14,9 @@ use crate::admission::Admission;
 use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::grpc::{oversize_as_resource_exhausted, GrpcIngest};
-use crate::ingest::{IngestService, SystemClock};
+use crate::ingest::{Clock, IngestService, SystemClock};
 use crate::metrics::Metrics;
+use crate::pricing::PriceBook;
 use crate::routes::router;
 use crate::state::AppState;
 use crate::store::Store;
@@ -61,6 +62,23 @@ pub enum StartError {
     Unprotected { addr: SocketAddr },
 }
 
+/// The per-project price book: the config file's `[[price_overrides]]` (held in memory, by the
+/// project they name, created if missing) and the store's overrides.
+async fn price_book(
+    config: &Config,
+    store: &Arc<dyn crate::store::Engine>,
+    bundled: &PriceRegistry,
+) -> Result<PriceBook, StartError> {
+    let mut by_project: std::collections::HashMap<_, Vec<_>> = Default::default();
+    for o in &config.price_overrides {
+        let project = store
+            .ensure_project(&o.project, SystemClock.now_ns())
+            .await?;
+        by_project.entry(project).or_default().push(o.entry.clone());
+    }
+    Ok(PriceBook::new(bundled.clone(), store.clone(), by_project))
+}
+
 /// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests finish and
 /// commits everything queued.
 pub async fn run(
@@ -82,23 +100,27 @@ pub async fn run(
     }
     let anonymous_allowed = exposed.is_none() || config.allow_unauthenticated;
     let prices = Arc::new(PriceRegistry::bundled().map_err(|e| StartError::Prices(e.to_string()))?);
+    let book = Arc::new(price_book(&config, &store, &prices).await?);
     let metrics = Arc::new(Metrics::default());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let state = AppState {
         ingest: Arc::new(
             IngestService::new(store.clone(), Arc::new(SystemClock), prices)
-                .with_metrics(metrics.clone()),
+                .with_metrics(metrics.clone())
+                .with_price_book(book.clone()),
         ),
         auth: Arc::new(Authenticator::new(store.clone(), anonymous_allowed)),
         traces: store.clone(),
         sessions: store.clone(),
         logs: store.clone(),
         metrics_reader: store.clone(),
+        costs: store.clone(),
         feed: store.clone(),
         shutdown: stop_rx.clone(),
         admission: Admission::new(config.max_inflight_bytes),
         max_http_body_bytes: config.max_http_body_bytes,
         metrics: metrics.clone(),
+        prices: book,
     };
     let grpc = GrpcIngest {
         state: state.clone(),

@@ -34,6 +34,40 @@ pub struct RawConfig {
     /// The ClickHouse HTTP interface and database, e.g. `http://127.0.0.1:8123/?database=sightline`
     /// (`user` and `password` parameters are passed on).
     pub clickhouse_url: Option<String>,
+    /// The sharded layout (docs/clickhouse.md): the cluster's name in the ClickHouse servers'
+    /// `<remote_servers>`. Needs `clickhouse_shards`.
+    pub clickhouse_cluster: Option<String>,
+    /// The sharded layout: every shard's HTTP URL, comma-separated (used for DDL and retention).
+    pub clickhouse_shards: Option<String>,
+    /// Per-project prices over the bundled table, one `[[price_overrides]]` table each:
+    /// `project`, `model` (exact name or `*` pattern), `input` and `output` (USD per million
+    /// tokens as decimal strings), optional `provider`, `cache_read`, `cache_write`,
+    /// `reasoning`, `effective_from` (YYYY-MM-DD). Held in memory (not stored); overrides set
+    /// through the API win over them. File only.
+    #[serde(default)]
+    pub price_overrides: Vec<RawPriceOverride>,
+}
+
+/// One `[[price_overrides]]` entry of the config file.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawPriceOverride {
+    pub project: String,
+    pub provider: Option<String>,
+    pub model: Option<String>,
+    pub input: Option<String>,
+    pub output: Option<String>,
+    pub cache_read: Option<String>,
+    pub cache_write: Option<String>,
+    pub reasoning: Option<String>,
+    pub effective_from: Option<String>,
+}
+
+/// A checked config-file price override.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigPriceOverride {
+    pub project: String,
+    pub entry: sightline_core::cost::PriceEntry,
 }
 
 /// The environment variables Sightline reads, one per setting, plus the few the CLI uses.
@@ -48,6 +82,8 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("SIGHTLINE_MAX_INFLIGHT_BYTES", "max_inflight_bytes"),
     ("SIGHTLINE_STORE", "store"),
     ("SIGHTLINE_CLICKHOUSE_URL", "clickhouse_url"),
+    ("SIGHTLINE_CLICKHOUSE_CLUSTER", "clickhouse_cluster"),
+    ("SIGHTLINE_CLICKHOUSE_SHARDS", "clickhouse_shards"),
 ];
 
 /// Variables with the prefix that are not settings of `serve` but are known (not errors).
@@ -70,6 +106,7 @@ pub struct Config {
     pub max_queued_items: usize,
     pub max_inflight_bytes: usize,
     pub store: StoreChoice,
+    pub price_overrides: Vec<ConfigPriceOverride>,
 }
 
 /// Which engine stores the data.
@@ -77,8 +114,12 @@ pub struct Config {
 pub enum StoreChoice {
     /// The embedded SQLite file under `data_dir`.
     Sqlite,
-    /// A ClickHouse server shared by every node, at this URL.
-    ClickHouse { url: String },
+    /// A ClickHouse server shared by every node, at this URL; with `cluster` (name, shard
+    /// URLs), the sharded layout.
+    ClickHouse {
+        url: String,
+        cluster: Option<(String, Vec<String>)>,
+    },
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -166,6 +207,8 @@ impl RawConfig {
                 "max_inflight_bytes" => raw.max_inflight_bytes = Some(num()?),
                 "store" => raw.store = Some(value.clone()),
                 "clickhouse_url" => raw.clickhouse_url = Some(value.clone()),
+                "clickhouse_cluster" => raw.clickhouse_cluster = Some(value.clone()),
+                "clickhouse_shards" => raw.clickhouse_shards = Some(value.clone()),
                 _ => {}
             }
         }
@@ -185,6 +228,13 @@ impl RawConfig {
             max_inflight_bytes: over.max_inflight_bytes.or(self.max_inflight_bytes),
             store: over.store.or(self.store),
             clickhouse_url: over.clickhouse_url.or(self.clickhouse_url),
+            clickhouse_cluster: over.clickhouse_cluster.or(self.clickhouse_cluster),
+            clickhouse_shards: over.clickhouse_shards.or(self.clickhouse_shards),
+            price_overrides: if over.price_overrides.is_empty() {
+                self.price_overrides
+            } else {
+                over.price_overrides
+            },
         }
     }
 
@@ -231,7 +281,9 @@ impl RawConfig {
             )?,
             max_queued_items: positive("max_queued_items", self.max_queued_items, 100_000)?,
             max_inflight_bytes: positive("max_inflight_bytes", self.max_inflight_bytes, 256 << 20)?,
-            store: store_choice(self.store, self.clickhouse_url)?,
+            store: store_choice(self.store, self.clickhouse_url)?
+                .sharded(self.clickhouse_cluster, self.clickhouse_shards)?,
+            price_overrides: price_overrides(self.price_overrides)?,
         })
     }
 }
@@ -253,7 +305,7 @@ fn store_choice(store: Option<String>, url: Option<String>) -> Result<StoreChoic
     });
     match (engine.trim().to_ascii_lowercase().as_str(), url) {
         ("sqlite", _) => Ok(StoreChoice::Sqlite),
-        ("clickhouse", Some(url)) => Ok(StoreChoice::ClickHouse { url }),
+        ("clickhouse", Some(url)) => Ok(StoreChoice::ClickHouse { url, cluster: None }),
         ("clickhouse", None) => Err(invalid(
             "clickhouse_url",
             "",
@@ -261,6 +313,97 @@ fn store_choice(store: Option<String>, url: Option<String>) -> Result<StoreChoic
         )),
         _ => Err(invalid("store", &engine, "expected sqlite or clickhouse")),
     }
+}
+
+impl StoreChoice {
+    /// Adds the sharded layout when `clickhouse_cluster` is set; both settings or neither.
+    fn sharded(
+        self,
+        cluster: Option<String>,
+        shards: Option<String>,
+    ) -> Result<StoreChoice, ConfigError> {
+        let invalid = |key: &str, reason: &str| ConfigError::Invalid {
+            source_name: "configuration".into(),
+            key: key.into(),
+            value: String::new(),
+            reason: reason.into(),
+        };
+        let shards: Vec<String> = shards
+            .iter()
+            .flat_map(|s| s.split(','))
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect();
+        match (self, cluster) {
+            (choice, None) if shards.is_empty() => Ok(choice),
+            (_, None) => Err(invalid(
+                "clickhouse_cluster",
+                "clickhouse_shards is set: also set clickhouse_cluster, the cluster name in <remote_servers>",
+            )),
+            (StoreChoice::ClickHouse { url, .. }, Some(name)) if !shards.is_empty() => {
+                Ok(StoreChoice::ClickHouse {
+                    url,
+                    cluster: Some((name, shards)),
+                })
+            }
+            (StoreChoice::ClickHouse { .. }, Some(_)) => Err(invalid(
+                "clickhouse_shards",
+                "clickhouse_cluster needs every shard's HTTP URL, e.g. http://ch1:8123/,http://ch2:8123/",
+            )),
+            (StoreChoice::Sqlite, Some(_)) => Err(invalid(
+                "clickhouse_cluster",
+                "the sharded layout needs store = clickhouse and clickhouse_url",
+            )),
+        }
+    }
+}
+
+fn price_overrides(raw: Vec<RawPriceOverride>) -> Result<Vec<ConfigPriceOverride>, ConfigError> {
+    raw.into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let invalid = |field: &str, value: &str, reason: String| ConfigError::Invalid {
+                source_name: "configuration".into(),
+                key: format!("price_overrides[{i}].{field}"),
+                value: value.into(),
+                reason,
+            };
+            if r.project.trim().is_empty() {
+                return Err(invalid(
+                    "project",
+                    &r.project,
+                    "name the project the prices apply to".into(),
+                ));
+            }
+            let fields = crate::pricing::OverrideFields {
+                provider: r.provider,
+                model: r.model,
+                input: r.input,
+                output: r.output,
+                cache_read: r.cache_read,
+                cache_write: r.cache_write,
+                reasoning: r.reasoning,
+                effective_from: r.effective_from,
+            };
+            let checked = crate::pricing::check(&fields).map_err(|e| {
+                let value = match e.field {
+                    "provider" => fields.provider.clone(),
+                    "model" => fields.model.clone(),
+                    "input" => fields.input.clone(),
+                    "output" => fields.output.clone(),
+                    "cache_read" => fields.cache_read.clone(),
+                    "cache_write" => fields.cache_write.clone(),
+                    "reasoning" => fields.reasoning.clone(),
+                    _ => fields.effective_from.clone(),
+                };
+                invalid(e.field, &value.unwrap_or_default(), e.message)
+            })?;
+            Ok(ConfigPriceOverride {
+                project: r.project.trim().to_string(),
+                entry: checked.entry,
+            })
+        })
+        .collect()
 }
 
 /// Loads the configuration: defaults, then the file (if any), then the environment, then flags.
@@ -288,6 +431,37 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn price_overrides_come_from_the_file_and_errors_name_the_field() {
+        let ok = RawConfig::from_toml(
+            "[[price_overrides]]\nproject = \"a\"\nprovider = \"openai\"\nmodel = \"gpt-4o\"\n\
+             input = \"1\"\noutput = \"2\"\n",
+            "f",
+        )
+        .unwrap()
+        .validate()
+        .unwrap();
+        assert_eq!(ok.price_overrides.len(), 1);
+        assert_eq!(ok.price_overrides[0].project, "a");
+        assert_eq!(ok.price_overrides[0].entry.output.to_string(), "2");
+        let bad = RawConfig::from_toml(
+            "[[price_overrides]]\nproject = \"a\"\nmodel = \"gpt-4o\"\ninput = \"x\"\noutput = \"2\"\n",
+            "f",
+        )
+        .unwrap()
+        .validate()
+        .unwrap_err()
+        .to_string();
+        assert!(bad.contains("price_overrides[0].input"), "{bad}");
+        let unknown = RawConfig::from_toml(
+            "[[price_overrides]]\nproject = \"a\"\nmodle = \"gpt-4o\"\n",
+            "f",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(unknown.contains("modle"), "{unknown}");
     }
 
     #[test]
@@ -361,7 +535,13 @@ mod tests {
         );
         let url = "http://127.0.0.1:8123/?database=s";
         let c = load(None, &env(&[("SIGHTLINE_CLICKHOUSE_URL", url)]), none()).unwrap();
-        assert_eq!(c.store, StoreChoice::ClickHouse { url: url.into() });
+        assert_eq!(
+            c.store,
+            StoreChoice::ClickHouse {
+                url: url.into(),
+                cluster: None
+            }
+        );
         let env_store = env(&[("SIGHTLINE_STORE", "clickhouse")]);
         let err = load(None, &env_store, none()).unwrap_err().to_string();
         assert!(err.contains("clickhouse_url"), "{err}");

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use sightline_core::cost::{cost_for, PriceRegistry};
+use sightline_core::cost::{cost_with_estimate, PriceRegistry};
 use sightline_core::normalize::{normalize_log, normalize_span};
 use sightline_core::{ProjectId, RawBatch, WriteBatch};
 use sightline_store::SpanWriter;
@@ -11,6 +11,7 @@ use sightline_store::SpanWriter;
 use crate::api::live::LiveBus;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
+use crate::pricing::{PriceBook, TiktokenCounter};
 
 /// Where "now" comes from, so tests can fix it.
 pub trait Clock: Send + Sync {
@@ -49,6 +50,8 @@ pub struct IngestService {
     writer: Arc<dyn SpanWriter>,
     clock: Arc<dyn Clock>,
     prices: Arc<PriceRegistry>,
+    /// Per-project prices (overrides in front of `prices`); without it, `prices` for everyone.
+    book: Option<Arc<PriceBook>>,
     metrics: Arc<Metrics>,
     live: LiveBus,
 }
@@ -63,6 +66,7 @@ impl IngestService {
             writer,
             clock,
             prices,
+            book: None,
             metrics: Arc::new(Metrics::default()),
             live: LiveBus::default(),
         }
@@ -71,6 +75,12 @@ impl IngestService {
     /// Counts what is stored into `metrics` (served at `/metrics`) instead of a private registry.
     pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
         self.metrics = metrics;
+        self
+    }
+
+    /// Prices each project's calls with its own overrides.
+    pub fn with_price_book(mut self, book: Arc<PriceBook>) -> Self {
+        self.book = Some(book);
         self
     }
 
@@ -96,11 +106,16 @@ impl IngestService {
             ..Default::default()
         };
         let empty = sightline_core::Resource::default();
+        let prices = match &self.book {
+            Some(book) if !raw.spans.is_empty() => book.registry(project).await,
+            _ => self.prices.clone(),
+        };
         for (idx, span) in raw.spans {
             let resource = batch.resources.get(idx).unwrap_or(&empty);
             let mut n = normalize_span(span, resource, idx);
             // Enrich: what the call cost (llm and embedding calls only).
-            n.value.cost = cost_for(&n.value, &self.prices).map(|c| c.to_cost());
+            n.value.cost =
+                cost_with_estimate(&n.value, &prices, &TiktokenCounter).map(|c| c.to_cost());
             lines.extend(n.warnings);
             batch.observations.push(n.value);
         }

@@ -15,6 +15,7 @@ pub mod http;
 pub mod ingest;
 pub mod metrics;
 pub mod otlp;
+pub mod pricing;
 pub mod routes;
 pub mod state;
 pub mod store;

@@ -1,7 +1,7 @@
 //! Every HTTP route, in one place.
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 
 use crate::api;
@@ -27,7 +27,15 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/sessions/{session_id}", get(api::get_session))
         .route("/api/v1/logs", get(api::list_logs))
         .route("/api/v1/metrics", get(api::metrics))
+        .route("/api/v1/costs", get(api::costs))
         .route("/api/v1/stream", get(api::stream))
+        .route("/api/v1/prices", get(api::list_prices))
+        .route("/api/v1/prices/lookup", get(api::lookup_price))
+        .route("/api/v1/prices/overrides", put(api::put_override))
+        .route(
+            "/api/v1/prices/overrides/{id}",
+            delete(api::delete_override),
+        )
         .route("/health", get(http::health))
         .route("/metrics", get(metrics::serve))
         .layer(axum::middleware::from_fn_with_state(

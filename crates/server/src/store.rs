@@ -3,22 +3,39 @@
 
 use std::sync::Arc;
 
+use sightline_store::clickhouse::cluster::ClusterConfig;
 use sightline_store::clickhouse::{ClickHouseConfig, ClickHouseStore};
 use sightline_store::sqlite::{SqliteConfig, SqliteStore};
 use sightline_store::{
-    ChangeFeed, KeyStore, LogReader, MetricsReader, SessionReader, SpanWriter, StoreError,
-    TraceReader,
+    ChangeFeed, CostReader, KeyStore, LogReader, MetricsReader, PriceStore, SessionReader,
+    SpanWriter, StoreError, TraceReader,
 };
 
 use crate::config::{Config, StoreChoice};
 
 /// Every store contract at once.
 pub trait Engine:
-    SpanWriter + TraceReader + KeyStore + SessionReader + LogReader + MetricsReader + ChangeFeed
+    SpanWriter
+    + TraceReader
+    + KeyStore
+    + SessionReader
+    + LogReader
+    + MetricsReader
+    + ChangeFeed
+    + PriceStore
+    + CostReader
 {
 }
 impl<T> Engine for T where
-    T: SpanWriter + TraceReader + KeyStore + SessionReader + LogReader + MetricsReader + ChangeFeed
+    T: SpanWriter
+        + TraceReader
+        + KeyStore
+        + SessionReader
+        + LogReader
+        + MetricsReader
+        + ChangeFeed
+        + PriceStore
+        + CostReader
 {
 }
 
@@ -37,13 +54,22 @@ impl Store {
                 data_dir: config.data_dir.clone(),
                 max_queued,
             })?)),
-            StoreChoice::ClickHouse { url } => Store::ClickHouse(Arc::new(
-                ClickHouseStore::open(&ClickHouseConfig {
+            StoreChoice::ClickHouse { url, cluster } => {
+                let engine = ClickHouseConfig {
                     url: url.clone(),
                     max_queued,
-                })
-                .await?,
-            )),
+                };
+                Store::ClickHouse(Arc::new(match cluster {
+                    None => ClickHouseStore::open(&engine).await?,
+                    Some((name, shard_urls)) => {
+                        let cluster = ClusterConfig {
+                            name: name.clone(),
+                            shard_urls: shard_urls.clone(),
+                        };
+                        ClickHouseStore::open_sharded(&engine, &cluster).await?
+                    }
+                }))
+            }
         })
     }
 

@@ -131,7 +131,11 @@ impl Client {
     }
 
     fn request(&self, url: Url) -> reqwest::RequestBuilder {
-        let req = self.http.get(url);
+        self.request_with(reqwest::Method::GET, url)
+    }
+
+    fn request_with(&self, method: reqwest::Method, url: Url) -> reqwest::RequestBuilder {
+        let req = self.http.request(method, url);
         match &self.api_key {
             Some(k) => req.bearer_auth(k),
             None => req,
@@ -154,6 +158,25 @@ impl Client {
             detail: format!("the answer is not JSON ({e})"),
         })?;
         Ok((body, value))
+    }
+
+    /// Sends `method` to a route, with `body` as JSON when given: the answer's body as received
+    /// (empty for 204).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        segments: &[&str],
+        body: Option<&serde_json::Value>,
+    ) -> Result<String, ApiError> {
+        let url = self.url(segments, &Params::new());
+        let mut req = self
+            .request_with(method, url.clone())
+            .timeout(REQUEST_TIMEOUT);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = self.send(req, &url).await?;
+        resp.text().await.map_err(|e| transport(&url, &e))
     }
 
     /// Opens the live stream; `last_id` resumes right after that event.

@@ -4,12 +4,12 @@
 //! stderr and exit with status 1.
 
 mod api;
-mod args;
-mod client;
-mod fmt;
+pub(crate) mod args;
+pub(crate) mod client;
+pub(crate) mod fmt;
 mod lines;
 mod sse;
-mod table;
+pub(crate) mod table;
 mod tail;
 #[cfg(test)]
 mod tests;

@@ -40,6 +40,12 @@ pub enum CostOutcome {
     Provided(i64),
     /// Usage times the registry's price.
     Computed(CostBreakdown),
+    /// No usage was reported: tokens counted from the text by a [`TokenCounter`], priced.
+    Estimated {
+        breakdown: CostBreakdown,
+        /// How the tokens were counted, e.g. "estimated with o200k_base: 12 input, 3 output tokens".
+        note: String,
+    },
     /// No cost can be given; the reason says what is missing and how to fix it. Never a zero.
     Unknown { reason: String },
 }
@@ -59,6 +65,11 @@ impl CostOutcome {
                 source: CostSource::Computed,
                 reason: None,
             },
+            CostOutcome::Estimated { breakdown, note } => Cost {
+                nano_usd: Some(breakdown.total),
+                source: CostSource::Estimated,
+                reason: Some(note.clone()),
+            },
             CostOutcome::Unknown { reason } => Cost {
                 nano_usd: None,
                 source: CostSource::Unknown,
@@ -72,6 +83,7 @@ impl CostOutcome {
         match self {
             CostOutcome::Provided(n) => Some(*n),
             CostOutcome::Computed(b) => Some(b.total),
+            CostOutcome::Estimated { breakdown, .. } => Some(breakdown.total),
             CostOutcome::Unknown { .. } => None,
         }
     }
@@ -81,8 +93,36 @@ impl CostOutcome {
 ///
 /// A cost the sender provided wins. Otherwise the price is looked up for the response model, then
 /// the request model, at the call's provider and start time, and the usage (OpenTelemetry
-/// convention, as normalization leaves it) is priced with [`compute_cost`].
+/// convention, as normalization leaves it) is priced with [`compute_cost`]. Calls without usage
+/// stay `Unknown`; [`cost_with_estimate`] counts their tokens instead.
 pub fn cost_for(obs: &Observation, registry: &PriceRegistry) -> Option<CostOutcome> {
+    cost_with_estimate(obs, registry, &NoCounter)
+}
+
+/// Counts the tokens of a text the way a model's tokenizer does. Implemented outside core (a
+/// tokenizer is a large table); core only asks.
+pub trait TokenCounter {
+    /// The tokens in `text` for `model` at `provider`, and the tokenizer's name; `None` when no
+    /// tokenizer is known for that model.
+    fn count(&self, provider: Option<&str>, model: &str, text: &str) -> Option<(u64, String)>;
+}
+
+/// Knows no tokenizer.
+struct NoCounter;
+
+impl TokenCounter for NoCounter {
+    fn count(&self, _: Option<&str>, _: &str, _: &str) -> Option<(u64, String)> {
+        None
+    }
+}
+
+/// Like [`cost_for`], but a call without usage whose input or output text `counter` can
+/// tokenize gets an [`CostOutcome::Estimated`] cost.
+pub fn cost_with_estimate(
+    obs: &Observation,
+    registry: &PriceRegistry,
+    counter: &dyn TokenCounter,
+) -> Option<CostOutcome> {
     if !matches!(obs.kind, ObservationKind::Llm | ObservationKind::Embedding) {
         return None;
     }
@@ -113,12 +153,17 @@ pub fn cost_for(obs: &Observation, registry: &PriceRegistry) -> Option<CostOutco
     };
     let usage = if has_priceable_counts(&obs.usage) {
         obs.usage
-    } else if let Some(estimated) = estimate_usage(obs) {
-        estimated
     } else if obs.usage.total.is_some() {
         return Some(unknown(
             "only a total token count was reported; input and output counts are needed",
         ));
+    } else if let Some((usage, note)) = estimate_usage(obs, first_model, counter) {
+        let breakdown = compute_cost(entry, &usage, UsageSemantics::OPENTELEMETRY);
+        return Some(CostOutcome::Estimated { breakdown, note });
+    } else if obs.input.is_some() || obs.output.is_some() {
+        return Some(unknown(&format!(
+            "no token usage reported, and no tokenizer is known for model `{first_model}` to              estimate it from the text; send usage (gen_ai.usage.input_tokens and              gen_ai.usage.output_tokens)"
+        )));
     } else {
         return Some(unknown("no token usage reported"));
     };
@@ -143,8 +188,65 @@ fn has_priceable_counts(usage: &Usage) -> bool {
         || usage.cache_write.is_some()
 }
 
-/// Hook for token estimation from the observation's input and output text, used when the sender
-/// reported no usage. Not built yet: it returns `None`, so such calls stay `Unknown`.
-fn estimate_usage(_obs: &Observation) -> Option<Usage> {
-    None
+/// Input and output tokens counted from the observation's text, with a note saying how.
+fn estimate_usage(
+    obs: &Observation,
+    model: &str,
+    counter: &dyn TokenCounter,
+) -> Option<(Usage, String)> {
+    let input = obs.input.as_ref().map(payload_text);
+    let output = obs.output.as_ref().map(payload_text);
+    if input.is_none() && output.is_none() {
+        return None;
+    }
+    let provider = obs.provider.as_deref();
+    let mut tokenizer = String::new();
+    let mut count = |text: &Option<String>| -> Option<Option<i64>> {
+        match text {
+            None => Some(None),
+            Some(t) => {
+                let (n, name) = counter.count(provider, model, t)?;
+                tokenizer = name;
+                Some(Some(i64::try_from(n).unwrap_or(i64::MAX)))
+            }
+        }
+    };
+    let input_tokens = count(&input)?;
+    let output_tokens = count(&output)?;
+    let usage = Usage {
+        input: input_tokens,
+        output: output_tokens,
+        ..Usage::default()
+    };
+    let note = format!(
+        "estimated: no usage reported; counted {} input and {} output tokens with {tokenizer}",
+        input_tokens.unwrap_or(0),
+        output_tokens.unwrap_or(0)
+    );
+    Some((usage, note))
+}
+
+/// The text a payload carries, as a tokenizer would see it: message contents (and tool call
+/// arguments) one per line, or a plain value (JSON other than a string is counted as written).
+pub fn payload_text(payload: &crate::model::Payload) -> String {
+    use crate::model::Payload;
+    match payload {
+        Payload::Messages(messages) => {
+            let mut parts: Vec<String> = Vec::new();
+            for m in messages {
+                parts.extend(m.content.clone());
+                parts.extend(m.tool_calls.iter().map(|c| json_text(&c.arguments)));
+            }
+            parts.join("\n")
+        }
+        Payload::Value(v) => json_text(v),
+    }
+}
+
+fn json_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        v => v.to_string(),
+    }
 }

@@ -599,3 +599,50 @@ fn only_llm_and_embedding_calls_have_a_cost() {
         assert_eq!(cost_for(&o, &reg), None, "{kind:?}");
     }
 }
+
+/// Counts whitespace-separated words, and only for `gpt-` models.
+struct Words;
+
+impl TokenCounter for Words {
+    fn count(&self, _: Option<&str>, model: &str, text: &str) -> Option<(u64, String)> {
+        model
+            .starts_with("gpt-")
+            .then(|| (text.split_whitespace().count() as u64, "words".into()))
+    }
+}
+
+#[test]
+fn calls_without_usage_are_estimated_from_their_text_when_a_tokenizer_is_known() {
+    use crate::model::{CostSource, Payload};
+    let reg = registry();
+    let mut o = llm(Some("gpt-4o"), Usage::default());
+    o.input = Some(Payload::Value(serde_json::json!("one two three four")));
+    o.output = Some(Payload::Value(serde_json::json!("five six")));
+    // Without a counter: unknown, with a reason saying what to send.
+    let plain = cost_for(&o, &reg).unwrap().to_cost();
+    assert_eq!(plain.source, CostSource::Unknown);
+    assert!(plain.reason.unwrap().contains("no tokenizer"));
+    // With one: 4 input and 2 output tokens at gpt-4o's price ($2.5 and $10 per million).
+    let est = cost_with_estimate(&o, &reg, &Words).unwrap();
+    assert_eq!(est.total_nano_usd(), Some(4 * 2_500 + 2 * 10_000));
+    let cost = est.to_cost();
+    assert_eq!(cost.source, CostSource::Estimated);
+    assert!(cost
+        .reason
+        .unwrap()
+        .contains("4 input and 2 output tokens with words"));
+    // Reported usage is never replaced by an estimate.
+    o.usage = usage(1_000, 100);
+    assert!(matches!(
+        cost_with_estimate(&o, &reg, &Words),
+        Some(CostOutcome::Computed(_))
+    ));
+    // A model the counter does not know stays unknown.
+    let mut other = llm(Some("claude-3-5-sonnet"), Usage::default());
+    other.provider = Some("anthropic".into());
+    other.output = Some(Payload::Value(serde_json::json!("hi")));
+    assert!(matches!(
+        cost_with_estimate(&other, &reg, &Words),
+        Some(CostOutcome::Unknown { .. })
+    ));
+}

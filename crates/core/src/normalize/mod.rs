@@ -13,6 +13,7 @@ mod kind;
 mod llm;
 mod messages;
 mod usage;
+pub mod workspace;
 
 #[cfg(test)]
 mod tests;

@@ -2,12 +2,14 @@
 //! authenticate, parse the query string into the store's query types, call a reader and map the
 //! result to JSON. Failures answer the JSON problem shape of [`crate::http::problem`].
 
+mod costs;
 pub mod cursor;
 pub mod live;
 mod logs;
 mod metrics;
 mod observations;
 pub mod params;
+mod prices;
 mod sessions;
 pub mod stream;
 mod traces;
@@ -23,9 +25,11 @@ use crate::error::ApiError;
 use crate::http::problem;
 use crate::state::AppState;
 
+pub use costs::costs;
 pub use logs::list_logs;
 pub use metrics::metrics;
 pub use observations::list_observations;
+pub use prices::{delete_override, list_prices, lookup_price, put_override};
 pub use sessions::{get_session, list_sessions};
 pub use stream::stream;
 pub use traces::{get_observation, get_trace, list_traces};
@@ -41,7 +45,10 @@ pub const ROUTES: &[(&str, &[&[&str]])] = &[
     ("/api/v1/sessions/{session_id}", &[]),
     ("/api/v1/logs", logs::PARAMS),
     ("/api/v1/metrics", metrics::PARAMS),
+    ("/api/v1/costs", costs::PARAMS),
     ("/api/v1/stream", stream::PARAMS),
+    ("/api/v1/prices", prices::LIST_PARAMS),
+    ("/api/v1/prices/lookup", prices::LOOKUP_PARAMS),
 ];
 
 /// The caller's project: from the credential only, never from a header or a parameter.

@@ -1,0 +1,342 @@
+//! `GET /api/v1/costs`: cost, tokens, requests, errors and latency of model calls, grouped by
+//! project-level dimensions, optionally bucketed by UTC hour, day or month, ranked for top-k.
+//! Parses the query into a [`CostQuery`] and renders the [`CostReport`]; money stays integer
+//! nano-USD, with `cost_usd` a decimal string derived from it.
+
+use axum::extract::{RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde_json::{json, Map, Value as Json};
+use sightline_core::time::format_rfc3339;
+use sightline_store::{CostBucket, CostDimension, CostOrder, CostQuery, CostReport, CostRow};
+
+use super::params::{invalid, Params, TIME};
+use super::{authenticate, reply};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::views;
+
+const SEC: i64 = 1_000_000_000;
+/// The window when neither `from` nor `since` is given: the 30 days before `to`.
+const DEFAULT_WINDOW: i64 = 30 * 86_400 * SEC;
+pub const MAX_TOP: usize = 1000;
+const DIMENSIONS: &str =
+    "tenant, workspace, agent, user, session, model, provider, service, attribute";
+
+pub const PARAMS: &[&[&str]] = &[
+    TIME,
+    &["group_by", "attribute_key", "bucket", "top", "order_by"],
+];
+
+pub async fn costs(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    reply(
+        async {
+            let project = authenticate(&state, &headers).await?;
+            let p = Params::parse(query.as_deref(), PARAMS)?;
+            let now = state.ingest.clock().now_ns();
+            let q = cost_query(&p, now)?;
+            let report = state.costs.costs(project, &q).await?;
+            Ok(answer(&q, &report))
+        }
+        .await,
+    )
+}
+
+/// The store question the parameters ask.
+fn cost_query(p: &Params, now_ns: i64) -> Result<CostQuery, ApiError> {
+    let (from, to) = p.window(now_ns)?;
+    let to_ns = to.unwrap_or(now_ns);
+    let from_ns = from.unwrap_or_else(|| to_ns.saturating_sub(DEFAULT_WINDOW));
+    if to_ns <= from_ns {
+        return Err(invalid(format!(
+            "to: must be after from ({} is not after {}); widen the window",
+            format_rfc3339(to_ns),
+            format_rfc3339(from_ns)
+        )));
+    }
+    let group_by = group_by(p.get("group_by")?, p.get("attribute_key")?)?;
+    let bucket = p.get("bucket")?.map(bucket).transpose()?;
+    let order_by = p
+        .get("order_by")?
+        .map(order_by)
+        .transpose()?
+        .unwrap_or_default();
+    let top = p.get("top")?.map(top).transpose()?;
+    Ok(CostQuery {
+        from_ns,
+        to_ns,
+        group_by,
+        bucket,
+        order_by,
+        top,
+    })
+}
+
+/// `group_by` (a comma list of distinct dimensions) with `attribute_key`, which `attribute`
+/// needs and nothing else takes.
+fn group_by(
+    list: Option<&str>,
+    attribute_key: Option<&str>,
+) -> Result<Vec<CostDimension>, ApiError> {
+    let mut dims = Vec::new();
+    for name in list.map(|l| l.split(',')).into_iter().flatten() {
+        let d = match name.trim() {
+            "tenant" => CostDimension::Tenant,
+            "workspace" => CostDimension::Workspace,
+            "agent" => CostDimension::Agent,
+            "user" => CostDimension::User,
+            "session" => CostDimension::Session,
+            "model" => CostDimension::Model,
+            "provider" => CostDimension::Provider,
+            "service" => CostDimension::Service,
+            "attribute" => match attribute_key {
+                Some(k) => CostDimension::Attribute(k.to_owned()),
+                None => {
+                    return Err(invalid(
+                        "attribute_key: required when group_by includes attribute; give the \
+                         attribute's key, e.g. attribute_key=team",
+                    ))
+                }
+            },
+            other => {
+                return Err(invalid(format!(
+                    "group_by: unknown dimension {other:?}; give a comma list of {DIMENSIONS}"
+                )))
+            }
+        };
+        if dims.contains(&d) {
+            return Err(invalid(format!(
+                "group_by: {} is listed twice; list each dimension once",
+                d.name()
+            )));
+        }
+        dims.push(d);
+    }
+    let by_attribute = dims
+        .iter()
+        .any(|d| matches!(d, CostDimension::Attribute(_)));
+    if attribute_key.is_some() && !by_attribute {
+        return Err(invalid(
+            "attribute_key: only used with group_by=attribute; add attribute to group_by or \
+             leave attribute_key out",
+        ));
+    }
+    Ok(dims)
+}
+
+fn bucket(v: &str) -> Result<CostBucket, ApiError> {
+    Ok(match v {
+        "hour" => CostBucket::Hour,
+        "day" => CostBucket::Day,
+        "month" => CostBucket::Month,
+        _ => {
+            return Err(invalid(format!(
+                "bucket: must be hour, day or month (or left out for totals), got {v:?}"
+            )))
+        }
+    })
+}
+
+fn bucket_name(b: CostBucket) -> &'static str {
+    match b {
+        CostBucket::Hour => "hour",
+        CostBucket::Day => "day",
+        CostBucket::Month => "month",
+    }
+}
+
+fn order_by(v: &str) -> Result<CostOrder, ApiError> {
+    Ok(match v {
+        "cost" => CostOrder::Cost,
+        "tokens" => CostOrder::Tokens,
+        "requests" => CostOrder::Requests,
+        _ => {
+            return Err(invalid(format!(
+                "order_by: must be cost, tokens or requests, got {v:?}"
+            )))
+        }
+    })
+}
+
+fn order_name(o: CostOrder) -> &'static str {
+    match o {
+        CostOrder::Cost => "cost",
+        CostOrder::Tokens => "tokens",
+        CostOrder::Requests => "requests",
+    }
+}
+
+fn top(v: &str) -> Result<usize, ApiError> {
+    match v.parse::<usize>() {
+        Ok(n) if (1..=MAX_TOP).contains(&n) => Ok(n),
+        _ => Err(invalid(format!(
+            "top: must be an integer from 1 to {MAX_TOP}, got {v:?}"
+        ))),
+    }
+}
+
+/// `nano` nano-USD as a decimal string of USD: exact, no trailing zeros (`1.5`, `0.000004`).
+pub fn usd(nano: i64) -> String {
+    let sign = if nano < 0 { "-" } else { "" };
+    let n = nano.unsigned_abs();
+    let (whole, frac) = (n / 1_000_000_000, n % 1_000_000_000);
+    if frac == 0 {
+        return format!("{sign}{whole}");
+    }
+    let digits = format!("{frac:09}");
+    format!("{sign}{whole}.{}", digits.trim_end_matches('0'))
+}
+
+fn answer(q: &CostQuery, report: &CostReport) -> Json {
+    let attribute_key = q.group_by.iter().find_map(|d| match d {
+        CostDimension::Attribute(k) => Some(k.as_str()),
+        _ => None,
+    });
+    let names: Vec<&str> = q.group_by.iter().map(CostDimension::name).collect();
+    let rows: Vec<Json> = report.rows.iter().map(|r| row(&names, r)).collect();
+    let mut v = json!({
+        "from_ns": q.from_ns,
+        "from": format_rfc3339(q.from_ns),
+        "to_ns": q.to_ns,
+        "to": format_rfc3339(q.to_ns),
+        "group_by": names,
+        "attribute_key": attribute_key,
+        "bucket": q.bucket.map(bucket_name),
+        "order_by": order_name(q.order_by),
+        "top": q.top,
+        "approximate_latency": report.approximate_latency,
+        "rows": rows,
+    });
+    views::drop_nulls(&mut v);
+    v
+}
+
+/// One row; `group` maps each dimension's name to its value (absent when the calls had none).
+fn row(names: &[&str], r: &CostRow) -> Json {
+    let ms = |ns: i64| ns as f64 / 1e6;
+    let group: Map<String, Json> = names
+        .iter()
+        .zip(&r.group)
+        .filter_map(|(n, v)| {
+            v.as_ref()
+                .map(|v| ((*n).to_owned(), Json::from(v.as_str())))
+        })
+        .collect();
+    let error_rate = if r.requests > 0 {
+        r.errors as f64 / r.requests as f64
+    } else {
+        0.0
+    };
+    let mut v = json!({
+        "group": group,
+        "bucket_start_ns": r.bucket_start_ns,
+        "bucket_start": r.bucket_start_ns.map(format_rfc3339),
+        "requests": r.requests,
+        "errors": r.errors,
+        "error_rate": error_rate,
+        "input_tokens": r.input_tokens,
+        "output_tokens": r.output_tokens,
+        "cache_read_tokens": r.cache_read_tokens,
+        "cache_write_tokens": r.cache_write_tokens,
+        "reasoning_tokens": r.reasoning_tokens,
+        "total_tokens": r.total_tokens,
+        "cost_nano_usd": r.cost_nano_usd,
+        "cost_usd": usd(r.cost_nano_usd),
+        "costed_requests": r.costed_requests,
+        "latency_p50_ms": ms(r.latency_p50_ns),
+        "latency_p95_ms": ms(r.latency_p95_ns),
+        "latency_p99_ms": ms(r.latency_p99_ns),
+    });
+    views::drop_nulls(&mut v);
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(q: &str) -> Result<CostQuery, ApiError> {
+        cost_query(&Params::parse(Some(q), PARAMS)?, 1_000 * 86_400 * SEC)
+    }
+
+    #[test]
+    fn usd_is_exact_decimal_text() {
+        assert_eq!(usd(0), "0");
+        assert_eq!(usd(1_500_000_000), "1.5");
+        assert_eq!(usd(4_000), "0.000004");
+        assert_eq!(usd(12_345_678_901), "12.345678901");
+        assert_eq!(usd(-250_000_000), "-0.25");
+        assert_eq!(usd(i64::MIN), "-9223372036.854775808");
+    }
+
+    #[test]
+    fn parameters_become_the_store_query() {
+        let q = parse("group_by=tenant,model&bucket=day&top=5&order_by=tokens&since=1d").unwrap();
+        assert_eq!(
+            q.group_by,
+            vec![CostDimension::Tenant, CostDimension::Model]
+        );
+        assert_eq!(q.bucket, Some(CostBucket::Day));
+        assert_eq!(q.top, Some(5));
+        assert_eq!(q.order_by, CostOrder::Tokens);
+        assert_eq!(q.to_ns - q.from_ns, 86_400 * SEC);
+        let q = parse("group_by=attribute&attribute_key=team").unwrap();
+        assert_eq!(q.group_by, vec![CostDimension::Attribute("team".into())]);
+        let q = parse("").unwrap();
+        assert!(q.group_by.is_empty() && q.bucket.is_none() && q.top.is_none());
+        assert_eq!(q.to_ns - q.from_ns, DEFAULT_WINDOW);
+    }
+
+    #[test]
+    fn bad_parameters_are_named() {
+        for (query, starts) in [
+            (
+                "group_by=tenant,colour",
+                "group_by: unknown dimension \"colour\"",
+            ),
+            ("group_by=model,model", "group_by: model is listed twice"),
+            ("group_by=attribute", "attribute_key: required"),
+            ("attribute_key=team", "attribute_key: only used"),
+            ("bucket=week", "bucket: must be hour, day or month"),
+            ("order_by=latency", "order_by: must be"),
+            ("top=0", "top: must be an integer from 1 to 1000"),
+            ("top=1001", "top: must be an integer"),
+            ("model=x", "model: unknown parameter"),
+        ] {
+            let e = parse(query).unwrap_err();
+            assert!(e.message.starts_with(starts), "{query}: {}", e.message);
+        }
+    }
+
+    #[test]
+    fn rows_name_their_groups_and_carry_exact_money() {
+        let q = parse("group_by=tenant,model&bucket=day").unwrap();
+        let report = CostReport {
+            rows: vec![CostRow {
+                bucket_start_ns: Some(86_400 * SEC),
+                group: vec![Some("acme".into()), None],
+                requests: 4,
+                errors: 1,
+                cost_nano_usd: 2_500_000_000,
+                latency_p50_ns: 1_500_000,
+                ..Default::default()
+            }],
+            approximate_latency: false,
+        };
+        let v = answer(&q, &report);
+        let r = &v["rows"][0];
+        assert_eq!(r["group"], json!({"tenant": "acme"}));
+        assert_eq!(r["bucket_start"], "1970-01-02T00:00:00.000000000Z");
+        assert_eq!(r["cost_usd"], "2.5");
+        assert_eq!(r["cost_nano_usd"], 2_500_000_000i64);
+        assert_eq!(r["error_rate"].as_f64().unwrap(), 0.25);
+        assert_eq!(r["latency_p50_ms"].as_f64().unwrap(), 1.5);
+        assert_eq!(v["group_by"], json!(["tenant", "model"]));
+        assert_eq!(v["bucket"], "day");
+        assert!(v.get("top").is_none());
+    }
+}

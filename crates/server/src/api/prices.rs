@@ -1,0 +1,295 @@
+//! `/api/v1/prices`: the price table a project's calls are priced with (bundled entries plus the
+//! project's overrides), which entry prices a model, and setting and deleting overrides.
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Map, Value as Json};
+use sightline_core::cost::{MatchRule, PriceEntry};
+use sightline_store::PriceOverride;
+
+use super::params::{invalid, parse_time, Params};
+use super::{authenticate, reply};
+use crate::error::{ApiError, ErrorCode};
+use crate::http::problem;
+use crate::pricing::{check, entry_of_stored, OverrideFields};
+use crate::state::AppState;
+
+pub const LIST_PARAMS: &[&[&str]] = &[&["provider", "model", "source"]];
+pub const LOOKUP_PARAMS: &[&[&str]] = &[&["model", "provider", "at"]];
+
+/// Largest override body accepted.
+const MAX_BODY_BYTES: usize = 16 * 1024;
+
+const FIELDS: &[&str] = &[
+    "provider",
+    "model",
+    "input",
+    "output",
+    "cache_read",
+    "cache_write",
+    "reasoning",
+    "effective_from",
+];
+
+fn entry_json(e: &PriceEntry, source: &str, id: Option<&str>) -> Json {
+    let mut v = serde_json::to_value(e).unwrap_or(Json::Null);
+    if let Some(m) = v.as_object_mut() {
+        m.insert("source".into(), json!(source));
+        m.insert("provider".into(), json!(e.provider));
+        if let Some(id) = id {
+            m.insert("id".into(), json!(id));
+        }
+    }
+    v
+}
+
+fn override_json(o: &PriceOverride) -> Json {
+    json!({
+        "id": o.id, "source": "override", "provider": o.provider.clone().unwrap_or_default(),
+        "model": o.model, "input": o.input, "output": o.output, "cache_read": o.cache_read,
+        "cache_write": o.cache_write, "reasoning": o.reasoning,
+        "effective_from": o.effective_from, "updated_ns": o.updated_ns,
+    })
+}
+
+fn rule_name(rule: MatchRule) -> &'static str {
+    match rule {
+        MatchRule::Exact => "exact",
+        MatchRule::ExactAnyProvider => "exact_any_provider",
+        MatchRule::PrefixStripped => "prefix_stripped",
+        MatchRule::DateStripped => "date_stripped",
+        MatchRule::Pattern => "pattern",
+    }
+}
+
+/// `GET /api/v1/prices`: this project's overrides (API, then config file) and the bundled table.
+pub async fn list_prices(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    reply(
+        async {
+            let project = authenticate(&state, &headers).await?;
+            let p = Params::parse(query.as_deref(), LIST_PARAMS)?;
+            let provider = p.get("provider")?.map(|s| s.trim().to_lowercase());
+            let model = p.get("model")?.map(|s| s.trim().to_lowercase());
+            let source = p.get("source")?;
+            let (want_bundled, want_override) = match source {
+                None => (true, true),
+                Some("bundled") => (true, false),
+                Some("override") => (false, true),
+                Some(other) => {
+                    return Err(invalid(format!(
+                        "`source` = {other:?} is not valid; use bundled or override"
+                    )))
+                }
+            };
+            let keep = |prov: &str, m: &str| {
+                provider
+                    .as_deref()
+                    .is_none_or(|p| prov.eq_ignore_ascii_case(p))
+                    && model
+                        .as_deref()
+                        .is_none_or(|q| m.to_lowercase().contains(q))
+            };
+            let book = &state.prices;
+            let mut data = Vec::new();
+            if want_override {
+                for o in book.stored(project).await? {
+                    if keep(o.provider.as_deref().unwrap_or(""), &o.model) {
+                        data.push(override_json(&o));
+                    }
+                }
+                for e in book.config_overrides(project) {
+                    if keep(&e.provider, &e.model) {
+                        data.push(entry_json(e, "config", None));
+                    }
+                }
+            }
+            if want_bundled {
+                for e in book.bundled().list() {
+                    if keep(&e.provider, &e.model) {
+                        data.push(entry_json(e, "bundled", None));
+                    }
+                }
+            }
+            Ok(json!({
+                "data": data,
+                "bundled_source": book.bundled().source(),
+                "bundled_retrieved": book.bundled().retrieved().to_string(),
+            }))
+        }
+        .await,
+    )
+}
+
+/// `GET /api/v1/prices/lookup`: the entry that prices `model` (at `provider`, at time `at`).
+pub async fn lookup_price(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    reply(
+        async {
+            let project = authenticate(&state, &headers).await?;
+            let p = Params::parse(query.as_deref(), LOOKUP_PARAMS)?;
+            let model = p
+                .get("model")?
+                .map(str::trim)
+                .filter(|m| !m.is_empty())
+                .ok_or_else(|| invalid("`model` is required: the model name to look up"))?;
+            let provider = p.get("provider")?;
+            let at = match p.get("at")? {
+                Some(v) => parse_time("at", v)?,
+                None => state.ingest.clock().now_ns(),
+            };
+            let registry = state.prices.registry(project).await;
+            let Some(m) = registry.resolve(provider, model, at) else {
+                return Err(ApiError::new(
+                    ErrorCode::NotFound,
+                    format!(
+                        "no price known for model `{model}`; add one with \
+                         PUT /api/v1/prices/overrides"
+                    ),
+                ));
+            };
+            let (source, id) = if m.is_override {
+                let stored = state.prices.stored(project).await?;
+                let id = stored
+                    .iter()
+                    .find(|o| entry_of_stored(o).as_ref() == Some(m.entry))
+                    .map(|o| o.id.clone());
+                (if id.is_some() { "override" } else { "config" }, id)
+            } else {
+                ("bundled", None)
+            };
+            Ok(json!({
+                "model": model,
+                "provider": provider,
+                "at_ns": at,
+                "rule": rule_name(m.rule),
+                "entry": entry_json(m.entry, source, id.as_deref()),
+            }))
+        }
+        .await,
+    )
+}
+
+/// The body's fields as text; a float or an unknown field is an error naming it.
+fn parse_body(body: &[u8]) -> Result<OverrideFields, ApiError> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("the override body is larger than {MAX_BODY_BYTES} bytes"),
+        ));
+    }
+    let map: Map<String, Json> = serde_json::from_slice(body).map_err(|e| {
+        invalid(format!(
+            "the body must be a JSON object like {{\"model\": \"gpt-4o\", \"input\": \"2.5\", \
+             \"output\": \"10\"}}: {e}"
+        ))
+    })?;
+    if let Some(k) = map.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+        return Err(invalid(format!(
+            "`{k}`: unknown field; known fields: {}",
+            FIELDS.join(", ")
+        )));
+    }
+    let text = |name: &str| -> Result<Option<String>, ApiError> {
+        match map.get(name) {
+            None | Some(Json::Null) => Ok(None),
+            Some(Json::String(s)) => Ok(Some(s.clone())),
+            Some(Json::Number(n)) if n.is_u64() => Ok(Some(n.to_string())),
+            Some(Json::Number(n)) => Err(invalid(format!(
+                "`{name}`: {n} is a JSON float or negative; write prices as decimal strings, \
+                 e.g. \"{n}\""
+            ))),
+            Some(other) => Err(invalid(format!("`{name}`: expected a string, got {other}"))),
+        }
+    };
+    Ok(OverrideFields {
+        provider: text("provider")?,
+        model: text("model")?,
+        input: text("input")?,
+        output: text("output")?,
+        cache_read: text("cache_read")?,
+        cache_write: text("cache_write")?,
+        reasoning: text("reasoning")?,
+        effective_from: text("effective_from")?,
+    })
+}
+
+/// `PUT /api/v1/prices/overrides`: sets an override; one with the same provider, model and
+/// `effective_from` is replaced (keeping its id).
+pub async fn put_override(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    reply(
+        async {
+            let project = authenticate(&state, &headers).await?;
+            let fields = parse_body(&body)?;
+            let checked = check(&fields).map_err(|e| invalid(e.to_string()))?;
+            let f = checked.fields;
+            let now = state.ingest.clock().now_ns();
+            let existing = state.prices.stored(project).await?;
+            let id = existing
+                .iter()
+                .find(|o| {
+                    o.provider == f.provider
+                        && o.model == f.model.clone().unwrap_or_default()
+                        && o.effective_from == f.effective_from
+                })
+                .map(|o| o.id.clone())
+                .unwrap_or_else(new_id);
+            let entry = PriceOverride {
+                id,
+                provider: f.provider,
+                model: f.model.unwrap_or_default(),
+                input: f.input.unwrap_or_default(),
+                output: f.output.unwrap_or_default(),
+                cache_read: f.cache_read,
+                cache_write: f.cache_write,
+                reasoning: f.reasoning,
+                effective_from: f.effective_from,
+                updated_ns: now,
+            };
+            state.prices.put(project, &entry).await?;
+            Ok(override_json(&entry))
+        }
+        .await,
+    )
+}
+
+fn new_id() -> String {
+    format!("po_{}", hex::encode(rand::random::<[u8; 8]>()))
+}
+
+/// `DELETE /api/v1/prices/overrides/{id}`: 204, or 404 when the project has no such override.
+pub async fn delete_override(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let result = async {
+        let project = authenticate(&state, &headers).await?;
+        let now = state.ingest.clock().now_ns();
+        if state.prices.delete(project, &id, now).await? {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                ErrorCode::NotFound,
+                format!("no price override `{id}` in this project; list them with GET /api/v1/prices?source=override"),
+            ))
+        }
+    }
+    .await;
+    match result {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => problem(&e),
+    }
+}

@@ -1,0 +1,89 @@
+"""Scale-out: several stateless Sightline nodes on one ClickHouse database share keys, projects
+and data; and the sharded layout (two ClickHouse servers as two shards behind Distributed
+tables) keeps every trace whole on one shard and readable through any node."""
+
+import time
+
+from api_data import SseClient, hex_id, json_span, names_of, post_json, traces_body
+from clickhouse_fixture import (  # noqa: F401  (fixtures)
+    clickhouse, clickhouse_db, clickhouse_node, clickhouse_shards, create_key,
+)
+
+MS = 1_000_000
+
+
+def export_trace(node, key, label, n_spans=3, service="scale"):
+    """One trace of `n_spans` spans via OTLP/JSON; returns (trace id, [span ids])."""
+    now = time.time_ns()
+    tid = hex_id(f"{label}/{now}", 16)
+    sids = [hex_id(f"{tid}/{i}", 8) for i in range(n_spans)]
+    spans = [json_span(tid, sid, f"{label}-{i}", now + i * MS, MS,
+                       parent=sids[0] if i else None) for i, sid in enumerate(sids)]
+    post_json(node, "/v1/traces", traces_body([({"service.name": service}, spans)]), key)
+    return tid, sids
+
+
+def span_ids_of(trace):
+    return sorted(o["span_id"] for o in trace["observations"])
+
+
+def test_a_key_made_on_one_node_works_on_another_and_traces_cross_nodes(
+        clickhouse, clickhouse_db, clickhouse_node):
+    url = clickhouse.database_url(clickhouse_db)
+    team_a = create_key(url, "team-a")
+    team_b = create_key(url, "team-b")
+    node1, node2 = clickhouse_node(url), clickhouse_node(url)
+    # The key was made before either node started and written by the CLI straight to ClickHouse.
+    tid, sids = export_trace(node1, team_a["secret_key"], "cross")
+    seen = node2.trace(tid, team_a["secret_key"])
+    assert seen is not None, "a trace written through node 1 is not readable through node 2"
+    assert span_ids_of(seen) == sorted(sids)
+    # The project still comes from the credential: team-b does not see team-a's trace.
+    assert node2.get(f"/api/v1/traces/{tid}", team_b["secret_key"]).status_code == 404
+    assert node2.get(f"/api/v1/traces/{tid}").status_code == 401
+    # A key made after the nodes started works at once on both.
+    late = create_key(url, "team-c")
+    tid2, sids2 = export_trace(node2, late["secret_key"], "late")
+    assert span_ids_of(node1.trace(tid2, late["secret_key"])) == sorted(sids2)
+    # Rows landed once, in one database, under one project id per name.
+    projects = clickhouse.rows("SELECT name, count() FROM projects FINAL GROUP BY name ORDER BY name",
+                               clickhouse_db)
+    assert projects == [["team-a", "1"], ["team-b", "1"], ["team-c", "1"]], projects
+
+
+def test_a_stream_client_on_node2_sees_data_written_through_node1(
+        clickhouse, clickhouse_db, clickhouse_node):
+    url = clickhouse.database_url(clickhouse_db)
+    key = create_key(url, "live")["secret_key"]
+    node1, node2 = clickhouse_node(url), clickhouse_node(url)
+    sse = SseClient(node2, {"heartbeat": "1", "types": "observations"}, key=key)
+    assert sse.resp.status_code == 200, (
+        f"GET /api/v1/stream on a ClickHouse node: {sse.resp.status_code} {sse.resp.text[:300]}")
+    assert sse.wait(lambda r: sse.heartbeats() or sse.events(), 5), "no heartbeat within 5 s"
+    _, _ = export_trace(node1, key, "streamed", n_spans=2)
+    assert sse.wait(lambda r: {"streamed-0", "streamed-1"} <= set(names_of(r)), 5), (
+        f"node 2's stream did not deliver spans written through node 1: {names_of(sse.events())}")
+
+
+def test_sharded_layout_keeps_each_trace_on_one_shard_and_reads_through_any_node(
+        clickhouse_shards, clickhouse_db, clickhouse_node):
+    shard1, shard2 = clickhouse_shards
+    url = shard1.database_url(clickhouse_db)
+    cluster = ["--clickhouse-cluster", "sightline_test",
+               "--clickhouse-shards", f"{shard1.url},{shard2.url}"]
+    key = create_key(url, "sharded", cluster)["secret_key"]
+    node1, node2 = clickhouse_node(url, *cluster), clickhouse_node(url, *cluster)
+    traces = [export_trace(node1 if i % 2 else node2, key, f"shard{i}", n_spans=4) for i in range(16)]
+    # Each shard holds whole traces; together they hold every span once.
+    per_shard = []
+    for shard in (shard1, shard2):
+        rows = shard.rows("SELECT lower(hex(trace_id)), count() FROM spans_local GROUP BY trace_id",
+                          clickhouse_db)
+        per_shard.append({t: int(n) for t, n in rows})
+    assert per_shard[0] and per_shard[1], f"16 traces all landed on one shard: {per_shard}"
+    assert not set(per_shard[0]) & set(per_shard[1]), "a trace is split across shards"
+    assert {**per_shard[0], **per_shard[1]} == {tid: 4 for tid, _ in traces}
+    # Reads go through the Distributed tables from either node.
+    for tid, sids in traces:
+        for node in (node1, node2):
+            assert span_ids_of(node.trace(tid, key)) == sorted(sids)
