@@ -147,8 +147,16 @@ async fn session_summary_migration_backfills_stored_traces() {
     let (path, before) = {
         let store = Arc::new(open(dir.path(), 10_000));
         let engine: Arc<dyn Engine> = store.clone();
-        suite::query::load(&engine, suite::query::P1, &suite::query::dataset()).await;
-        let before = engine.list_sessions(suite::query::P1, &all).await.unwrap();
+        suite::query_data::load(
+            &engine,
+            suite::query_data::P1,
+            &suite::query_data::dataset(),
+        )
+        .await;
+        let before = engine
+            .list_sessions(suite::query_data::P1, &all)
+            .await
+            .unwrap();
         store.shutdown();
         (store.path().to_path_buf(), before)
     };
@@ -170,7 +178,10 @@ async fn session_summary_migration_backfills_stored_traces() {
     }
     let store = open(dir.path(), 10_000);
     assert_eq!(
-        store.list_sessions(suite::query::P1, &all).await.unwrap(),
+        store
+            .list_sessions(suite::query_data::P1, &all)
+            .await
+            .unwrap(),
         before
     );
 }

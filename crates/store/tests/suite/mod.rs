@@ -4,6 +4,7 @@
 pub mod costs;
 pub mod prices;
 pub mod query;
+pub mod query_data;
 pub mod query_more;
 
 use std::sync::Arc;

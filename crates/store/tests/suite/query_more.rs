@@ -11,7 +11,7 @@ use sightline_store::{
     ObservationFilter, SessionQuery, SessionSummary, StatusFilter,
 };
 
-use super::query::{counts_usage, dataset, load, obs_match, total_of, BASE, P1};
+use super::query_data::{counts_usage, dataset, load, obs_match, total_of, BASE, P1};
 use super::{batch, tid, Engine};
 
 pub fn log(time_ns: i64, severity: i32, body: &str) -> LogRecord {
@@ -160,7 +160,7 @@ pub async fn sessions_aggregate_their_traces(store: Arc<dyn Engine>) {
         want.iter().find(|s| s.session_id == "s1").unwrap().clone()
     );
     let mut ids: Vec<(i64, String)> = Vec::new();
-    for t in (0..super::query::TRACES).filter(|t| t % 4 == 0) {
+    for t in (0..super::query_data::TRACES).filter(|t| t % 4 == 0) {
         let root = obs
             .iter()
             .find(|o| o.trace_id == tid(t + 1) && o.parent_span_id.is_none());
