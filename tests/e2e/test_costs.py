@@ -1,8 +1,9 @@
 """Cost attribution end to end (docs/api.md, Costs): model calls with provided costs for three
 tenants, two models and four users over three UTC days are loaded over OTLP/JSON; the answers of
 `GET /api/v1/costs` are checked against sums computed here from the same table (exact integers,
-`cost_usd` as exact decimal text), as are top-k order, day buckets, a bad `group_by`, project
-isolation and the `sightline costs` table and `--json` output."""
+`cost_usd` as exact decimal text), as are top-k order, day buckets, equality filters (alone,
+combined, with grouping, buckets and top-k), bad parameters, project isolation and the
+`sightline costs` table and `--json` output."""
 
 import json
 import subprocess
@@ -38,12 +39,14 @@ def load(server, key, calls, base, label):
         attrs = {"gen_ai.operation.name": "chat", "gen_ai.request.model": model,
                  "gen_ai.provider.name": "openai" if model == "gpt-4o" else "anthropic",
                  "gen_ai.usage.input_tokens": tin, "gen_ai.usage.output_tokens": tout,
-                 "gen_ai.usage.cost": float(cost), "user.id": user}
+                 "gen_ai.usage.cost": float(cost), "user.id": user, "session.id": f"s-{user}"}
         span = json_span(hex_id(f"{label}/{i}", 16), hex_id(f"{label}/{i}/s", 8), "chat",
                          base + day * DAY + hour * HOUR + 17 * MS, dur * MS, attrs,
                          error="upstream failed" if error else None)
         by_tenant.setdefault(tenant, []).append(span)
-    groups = [({"service.name": "costs-e2e", "tenant.id": t}, spans) for t, spans in by_tenant.items()]
+    # The workspace is on the resource only (the span's attributes are read first).
+    groups = [({"service.name": "costs-e2e", "tenant.id": t, "workspace.id": f"ws-{t}"}, spans)
+              for t, spans in by_tenant.items()]
     post_json(server, "/v1/traces", traces_body(groups), key)
 
 
@@ -146,7 +149,44 @@ def test_day_buckets(loaded):
                      ("globex", base + 2 * DAY), ("initech", base + 2 * DAY)], order
 
 
+@pytest.mark.parametrize("filters,group_by,keep,key_of", [
+    ({"tenant": "acme"}, "user", lambda c: c[0] == "acme", lambda c: c[2]),
+    ({"model": "gpt-4o", "provider": "openai"}, "tenant", lambda c: c[1] == "gpt-4o", lambda c: c[0]),
+    ({"workspace": "ws-globex", "user": "u3", "service": "costs-e2e"}, "model",
+     lambda c: c[0] == "globex" and c[2] == "u3", lambda c: c[1]),
+    # Session is not in the hourly rollup: answered from the raw spans, the same sums.
+    ({"session": "s-u1"}, "model", lambda c: c[2] == "u1", lambda c: c[1]),
+    ({"tenant": "acme", "model": "claude-x"}, "tenant", lambda c: c[0] == "acme" and c[1] == "claude-x",
+     lambda c: c[0]),
+    ({"tenant": "acme", "agent": "nobody"}, "user", lambda c: False, lambda c: c[2]),
+])
+def test_filters_keep_only_matching_calls(loaded, filters, group_by, keep, key_of):
+    server, a, _, _, window = loaded
+    body = costs(server, a, {**window, **filters, "group_by": group_by})
+    assert body["filters"] == filters, body
+    want = expected([c for c in CALLS if keep(c)], key_of)
+    got = {r["group"][group_by]: r for r in body["rows"]}
+    assert set(got) == set(want), body
+    for k, w in want.items():
+        check_row(got[k], w)
+
+
+def test_top_users_by_cost_for_one_tenant_per_day(loaded):
+    server, a, _, base, window = loaded
+    body = costs(server, a, {**window, "tenant": "acme", "group_by": "user", "top": "1", "bucket": "day"})
+    # acme: u1 spent 0.5 + 1, u2 0.25; u1's two days, oldest first.
+    rows = [(r["group"]["user"], r["bucket_start_ns"], r["cost_usd"]) for r in body["rows"]]
+    assert rows == [("u1", base, "0.5"), ("u1", base + DAY, "1")], body
+    # Without the filter, the top two across tenants: u1 (1.5), then globex's u3 (0.5), not u2.
+    unfiltered = costs(server, a, {**window, "group_by": "user", "top": "2"})["rows"]
+    assert [r["group"]["user"] for r in unfiltered] == ["u1", "u3"], unfiltered
+
+
 @pytest.mark.parametrize("params,param", [
+    ({"tenant": ""}, "tenant"),
+    ({"session": ""}, "session"),
+    ({"colour": "red"}, "colour"),
+    ({"user_id": "u1"}, "user_id"),
     ({"group_by": "tenant,colour"}, "group_by"),
     ({"group_by": "attribute"}, "attribute_key"),
     ({"bucket": "week"}, "bucket"),
@@ -193,6 +233,13 @@ def test_cli_table_and_json(loaded):
     code, out, err = cli(server, a, "--by", "tenant,model", "--bucket", "day", "--json", *span)
     assert code == 0, err
     assert json.loads(out) == costs(server, a, {**window, "group_by": "tenant,model", "bucket": "day"})
+
+    filtered = ["--by", "user", "--tenant", "acme", "--model", "gpt-4o", "--json", *span]
+    code, out, err = cli(server, a, *filtered)
+    assert code == 0, err
+    body = json.loads(out)
+    assert body["filters"] == {"tenant": "acme", "model": "gpt-4o"}, body
+    assert {r["group"]["user"]: r["cost_usd"] for r in body["rows"]} == {"u1": "0.5", "u2": "0.25"}, body
 
     code, out, err = cli(server, a, "--by", "colour", *span)
     assert code == 1 and err.startswith("error: group_by:"), (out, err)

@@ -1,6 +1,6 @@
 //! `sightline costs`: cost attribution through the API (`/api/v1/costs`): cost, tokens,
-//! requests, errors and latency of model calls grouped by tenant, model, user, ..., as a text
-//! table for people or `--json` for the API's JSON as received.
+//! requests, errors and latency of model calls grouped (and filtered) by tenant, model, user,
+//! ..., as a text table for people or `--json` for the API's JSON as received.
 
 use serde_json::Value as Json;
 
@@ -10,7 +10,8 @@ use crate::explore::table::{Align, Table};
 
 #[derive(clap::Args)]
 #[command(
-    after_help = "Example: sightline costs --by tenant,model --since 7d --bucket day --top 10"
+    after_help = "Examples:\n  sightline costs --by tenant,model --since 7d --bucket day --top 10\n  \
+                  sightline costs --by user --tenant acme --since 1d --top 10"
 )]
 pub struct CostsArgs {
     #[command(flatten)]
@@ -33,6 +34,54 @@ pub struct CostsArgs {
     /// Rank groups by cost (default), tokens or requests.
     #[arg(long, value_name = "WHAT")]
     order_by: Option<String>,
+    #[command(flatten)]
+    filters: CostFilters,
+}
+
+/// Only calls with these exact values (all given must hold).
+#[derive(clap::Args)]
+struct CostFilters {
+    /// Only calls of this tenant id.
+    #[arg(long)]
+    tenant: Option<String>,
+    /// Only calls of this workspace.
+    #[arg(long)]
+    workspace: Option<String>,
+    /// Only calls of this agent name.
+    #[arg(long)]
+    agent: Option<String>,
+    /// Only calls of this user id.
+    #[arg(long)]
+    user: Option<String>,
+    /// Only calls of this session id.
+    #[arg(long)]
+    session: Option<String>,
+    /// Only calls of this model (the response model, else the request model).
+    #[arg(long)]
+    model: Option<String>,
+    /// Only calls of this provider.
+    #[arg(long)]
+    provider: Option<String>,
+    /// Only calls of this service.name.
+    #[arg(long)]
+    service: Option<String>,
+}
+
+impl CostFilters {
+    fn add_to(&self, params: &mut Params) {
+        for (name, value) in [
+            ("tenant", &self.tenant),
+            ("workspace", &self.workspace),
+            ("agent", &self.agent),
+            ("user", &self.user),
+            ("session", &self.session),
+            ("model", &self.model),
+            ("provider", &self.provider),
+            ("service", &self.service),
+        ] {
+            args::add(params, name, value);
+        }
+    }
 }
 
 pub async fn run(a: CostsArgs) -> anyhow::Result<()> {
@@ -51,6 +100,7 @@ async fn costs(a: CostsArgs) -> anyhow::Result<()> {
     args::add(&mut params, "bucket", &a.bucket);
     args::add(&mut params, "top", &a.top);
     args::add(&mut params, "order_by", &a.order_by);
+    a.filters.add_to(&mut params);
     let (body, value) = Client::new(&a.conn)?
         .get(&["api", "v1", "costs"], &params)
         .await?;

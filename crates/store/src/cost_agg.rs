@@ -1,9 +1,14 @@
-//! The engine-neutral part of cost attribution: per-group running sums fed with raw model
-//! calls or rollup rows, then ranking, top-k and percentiles. Both engines use it.
+//! The engine-neutral part of cost attribution: a raw call's dimension values (for grouping
+//! and filters), per-group running sums fed with raw model calls or rollup rows, then ranking,
+//! top-k and percentiles. Both engines use it.
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::costs::{CostOrder, CostQuery, CostReport, CostRow, LatencyHistogram};
+use serde_json::{Map, Value as Json};
+use sightline_core::normalize::workspace::WORKSPACE_KEYS;
+use sightline_core::AttrValue;
+
+use crate::costs::{CostDimension, CostOrder, CostQuery, CostReport, CostRow, LatencyHistogram};
 
 /// One group's running sums (shared by both engines).
 #[derive(Default)]
@@ -137,8 +142,7 @@ impl Acc {
 }
 
 /// An attribute's value as text: strings as they are, other scalars as JSON.
-fn json_text(v: &serde_json::Value) -> Option<String> {
-    use serde_json::Value as Json;
+fn json_text(v: &Json) -> Option<String> {
     match v {
         Json::String(s) => Some(s.clone()),
         Json::Null | Json::Array(_) | Json::Object(_) => None,
@@ -147,9 +151,9 @@ fn json_text(v: &serde_json::Value) -> Option<String> {
 }
 
 /// The first non-empty value of `keys` among the span's attributes, then its resource's.
-pub(crate) fn attribute_value(
-    span: Option<&serde_json::Map<String, serde_json::Value>>,
-    resource: Option<&[(String, sightline_core::AttrValue)]>,
+fn attribute_value(
+    span: Option<&Map<String, Json>>,
+    resource: Option<&[(String, AttrValue)]>,
     keys: &[&str],
 ) -> Option<String> {
     let on_span = span.and_then(|a| {
@@ -166,4 +170,74 @@ pub(crate) fn attribute_value(
             })
         })
     })
+}
+
+/// The span column holding a dimension, named alike on both engines; `None` for the
+/// dimensions read from attributes (workspace, custom attributes).
+pub(crate) fn span_column(d: &CostDimension) -> Option<&'static str> {
+    Some(match d {
+        CostDimension::Tenant => "tenant_id",
+        CostDimension::Agent => "agent",
+        CostDimension::User => "user_id",
+        CostDimension::Session => "session_id",
+        CostDimension::Model => "model",
+        CostDimension::Provider => "provider",
+        CostDimension::Service => "service",
+        CostDimension::Workspace | CostDimension::Attribute(_) => return None,
+    })
+}
+
+/// The span columns a raw scan selects for [`CallView::columns`], in that order.
+pub(crate) const CALL_COLUMNS: &str =
+    "tenant_id, agent, user_id, session_id, model, provider, service";
+
+/// Whether the query groups or filters by a dimension read from attributes: the raw scan then
+/// needs the `detail` blob and the resource.
+pub(crate) fn needs_attributes(q: &CostQuery) -> bool {
+    q.group_by
+        .iter()
+        .chain(q.filters.iter().map(|f| &f.0))
+        .any(|d| span_column(d).is_none())
+}
+
+/// What a raw scan knows of one call's dimensions.
+pub(crate) struct CallView<'a> {
+    /// The [`CALL_COLUMNS`] values.
+    pub columns: &'a [Option<String>; 7],
+    /// The span's attributes, when the scan read `detail`.
+    pub attributes: Option<&'a Map<String, Json>>,
+    /// The resource's attributes, when the scan read them.
+    pub resource: Option<&'a [(String, AttrValue)]>,
+}
+
+impl CallView<'_> {
+    /// The call's value of `d` (empty text counts as no value).
+    pub fn value(&self, d: &CostDimension) -> Option<String> {
+        let column = |i: usize| self.columns[i].clone();
+        none_if_empty(match d {
+            CostDimension::Tenant => column(0),
+            CostDimension::Agent => column(1),
+            CostDimension::User => column(2),
+            CostDimension::Session => column(3),
+            CostDimension::Model => column(4),
+            CostDimension::Provider => column(5),
+            CostDimension::Service => column(6),
+            CostDimension::Workspace => {
+                attribute_value(self.attributes, self.resource, &WORKSPACE_KEYS)
+            }
+            CostDimension::Attribute(k) => {
+                attribute_value(self.attributes, self.resource, &[k.as_str()])
+            }
+        })
+    }
+
+    /// The call's group under `q`, or `None` when it fails one of `q.filters`.
+    pub fn group(&self, q: &CostQuery) -> Option<Vec<Option<String>>> {
+        for (d, want) in &q.filters {
+            if self.value(d).as_deref() != Some(want.as_str()) {
+                return None;
+            }
+        }
+        Some(q.group_by.iter().map(|d| self.value(d)).collect())
+    }
 }

@@ -103,7 +103,7 @@ pub enum CostOrder {
     Requests,
 }
 
-/// A cost question: model calls starting in `[from_ns, to_ns)`.
+/// A cost question: model calls starting in `[from_ns, to_ns)` that pass `filters`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct CostQuery {
     pub from_ns: i64,
@@ -115,6 +115,9 @@ pub struct CostQuery {
     pub order_by: CostOrder,
     /// Keep only the `top` groups by `order_by` over the whole window (all their buckets).
     pub top: Option<usize>,
+    /// Only calls whose value of each dimension equals the text given (all must hold; a call
+    /// without a value never matches). Combines with grouping, buckets and top-k.
+    pub filters: Vec<(CostDimension, String)>,
 }
 
 /// The aggregates of one group (in one bucket).

@@ -1,5 +1,6 @@
 //! `GET /api/v1/costs`: cost, tokens, requests, errors and latency of model calls, grouped by
-//! project-level dimensions, optionally bucketed by UTC hour, day or month, ranked for top-k.
+//! project-level dimensions, optionally filtered by any of them, bucketed by UTC hour, day or
+//! month, ranked for top-k.
 //! Parses the query into a [`CostQuery`] and renders the [`CostReport`]; money stays integer
 //! nano-USD, with `cost_usd` a decimal string derived from it.
 
@@ -23,9 +24,22 @@ pub const MAX_TOP: usize = 1000;
 const DIMENSIONS: &str =
     "tenant, workspace, agent, user, session, model, provider, service, attribute";
 
+/// The equality filters, named like the dimensions they test.
+const FILTERS: &[&str] = &[
+    "tenant",
+    "workspace",
+    "agent",
+    "user",
+    "session",
+    "model",
+    "provider",
+    "service",
+];
+
 pub const PARAMS: &[&[&str]] = &[
     TIME,
     &["group_by", "attribute_key", "bucket", "top", "order_by"],
+    FILTERS,
 ];
 
 pub async fn costs(
@@ -66,6 +80,12 @@ fn cost_query(p: &Params, now_ns: i64) -> Result<CostQuery, ApiError> {
         .transpose()?
         .unwrap_or_default();
     let top = p.get("top")?.map(top).transpose()?;
+    let mut filters = Vec::new();
+    for name in FILTERS {
+        if let Some(value) = p.get(name)? {
+            filters.push((dimension(name)?, value.to_owned()));
+        }
+    }
     Ok(CostQuery {
         from_ns,
         to_ns,
@@ -73,6 +93,26 @@ fn cost_query(p: &Params, now_ns: i64) -> Result<CostQuery, ApiError> {
         bucket,
         order_by,
         top,
+        filters,
+    })
+}
+
+/// A dimension by its API name (not `attribute`, which needs its key).
+fn dimension(name: &str) -> Result<CostDimension, ApiError> {
+    Ok(match name {
+        "tenant" => CostDimension::Tenant,
+        "workspace" => CostDimension::Workspace,
+        "agent" => CostDimension::Agent,
+        "user" => CostDimension::User,
+        "session" => CostDimension::Session,
+        "model" => CostDimension::Model,
+        "provider" => CostDimension::Provider,
+        "service" => CostDimension::Service,
+        other => {
+            return Err(invalid(format!(
+                "group_by: unknown dimension {other:?}; give a comma list of {DIMENSIONS}"
+            )))
+        }
     })
 }
 
@@ -85,14 +125,6 @@ fn group_by(
     let mut dims = Vec::new();
     for name in list.map(|l| l.split(',')).into_iter().flatten() {
         let d = match name.trim() {
-            "tenant" => CostDimension::Tenant,
-            "workspace" => CostDimension::Workspace,
-            "agent" => CostDimension::Agent,
-            "user" => CostDimension::User,
-            "session" => CostDimension::Session,
-            "model" => CostDimension::Model,
-            "provider" => CostDimension::Provider,
-            "service" => CostDimension::Service,
             "attribute" => match attribute_key {
                 Some(k) => CostDimension::Attribute(k.to_owned()),
                 None => {
@@ -102,11 +134,7 @@ fn group_by(
                     ))
                 }
             },
-            other => {
-                return Err(invalid(format!(
-                    "group_by: unknown dimension {other:?}; give a comma list of {DIMENSIONS}"
-                )))
-            }
+            other => dimension(other)?,
         };
         if dims.contains(&d) {
             return Err(invalid(format!(
@@ -198,6 +226,11 @@ fn answer(q: &CostQuery, report: &CostReport) -> Json {
     });
     let names: Vec<&str> = q.group_by.iter().map(CostDimension::name).collect();
     let rows: Vec<Json> = report.rows.iter().map(|r| row(&names, r)).collect();
+    let filters: Map<String, Json> = q
+        .filters
+        .iter()
+        .map(|(d, v)| (d.name().to_owned(), Json::from(v.as_str())))
+        .collect();
     let mut v = json!({
         "from_ns": q.from_ns,
         "from": format_rfc3339(q.from_ns),
@@ -208,6 +241,7 @@ fn answer(q: &CostQuery, report: &CostReport) -> Json {
         "bucket": q.bucket.map(bucket_name),
         "order_by": order_name(q.order_by),
         "top": q.top,
+        "filters": (!filters.is_empty()).then_some(filters),
         "approximate_latency": report.approximate_latency,
         "rows": rows,
     });
@@ -286,8 +320,20 @@ mod tests {
         assert_eq!(q.to_ns - q.from_ns, 86_400 * SEC);
         let q = parse("group_by=attribute&attribute_key=team").unwrap();
         assert_eq!(q.group_by, vec![CostDimension::Attribute("team".into())]);
+        let q = parse("group_by=user&top=10&tenant=acme&since=1d&session=s%201").unwrap();
+        assert_eq!(q.group_by, vec![CostDimension::User]);
+        assert_eq!(
+            q.filters,
+            vec![
+                (CostDimension::Tenant, "acme".to_owned()),
+                (CostDimension::Session, "s 1".to_owned())
+            ]
+        );
+        let all = FILTERS.iter().map(|f| format!("{f}=v")).collect::<Vec<_>>();
+        assert_eq!(parse(&all.join("&")).unwrap().filters.len(), FILTERS.len());
         let q = parse("").unwrap();
         assert!(q.group_by.is_empty() && q.bucket.is_none() && q.top.is_none());
+        assert!(q.filters.is_empty());
         assert_eq!(q.to_ns - q.from_ns, DEFAULT_WINDOW);
     }
 
@@ -305,7 +351,9 @@ mod tests {
             ("order_by=latency", "order_by: must be"),
             ("top=0", "top: must be an integer from 1 to 1000"),
             ("top=1001", "top: must be an integer"),
-            ("model=x", "model: unknown parameter"),
+            ("colour=x", "colour: unknown parameter"),
+            ("tenant=", "tenant: is empty"),
+            ("tenant=a&tenant=b", "tenant: given more than once"),
         ] {
             let e = parse(query).unwrap_err();
             assert!(e.message.starts_with(starts), "{query}: {}", e.message);
@@ -338,5 +386,9 @@ mod tests {
         assert_eq!(v["group_by"], json!(["tenant", "model"]));
         assert_eq!(v["bucket"], "day");
         assert!(v.get("top").is_none());
+        assert!(v.get("filters").is_none());
+        let q = parse("group_by=user&tenant=acme&model=gpt-4o").unwrap();
+        let v = answer(&q, &CostReport::default());
+        assert_eq!(v["filters"], json!({"tenant": "acme", "model": "gpt-4o"}));
     }
 }

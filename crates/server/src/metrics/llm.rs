@@ -3,7 +3,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use sightline_core::{AttrValue, Observation, ObservationKind, ProjectId, Resource, WriteBatch};
+use sightline_core::normalize::workspace::workspace_of;
+use sightline_core::{Observation, ObservationKind, ProjectId, Resource, WriteBatch};
 
 use super::text::{nano_decimal, Text};
 
@@ -35,10 +36,6 @@ pub const OVERFLOW: &str = "__other__";
 /// Label values longer than this are cut (at a character boundary) to bound memory.
 pub const MAX_LABEL_BYTES: usize = 128;
 
-/// Attributes read for the `workspace_id` label (the model has no workspace field), on the span
-/// first, then on its resource.
-pub const WORKSPACE_KEYS: [&str; 3] = ["workspace.id", "sightline.workspace_id", "workspace_id"];
-
 /// One label set. Missing values are empty, which Prometheus treats as an absent label.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Key {
@@ -56,8 +53,8 @@ impl Key {
         if !matches!(obs.kind, ObservationKind::Llm | ObservationKind::Embedding) {
             return None;
         }
-        let workspace = text_of(&obs.attributes, &WORKSPACE_KEYS)
-            .or_else(|| resource.and_then(|r| text_of(&r.attributes, &WORKSPACE_KEYS)));
+        // The model has no workspace field: the shared rule reads it from attributes.
+        let workspace = workspace_of(&obs.attributes, resource.map(|r| r.attributes.as_slice()));
         Some(Key {
             project: project.0.to_string(),
             tenant_id: label(obs.tenant_id.as_deref()),
@@ -89,16 +86,6 @@ impl Key {
             ("provider", &self.provider),
         ]
     }
-}
-
-fn text_of(attrs: &[(String, AttrValue)], keys: &[&str]) -> Option<String> {
-    keys.iter().find_map(|key| {
-        attrs
-            .iter()
-            .find(|(k, _)| k == key)
-            .and_then(|(_, v)| v.to_text())
-            .filter(|s| !s.is_empty())
-    })
 }
 
 fn label(v: Option<&str>) -> String {

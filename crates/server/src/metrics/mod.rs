@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use sightline_core::{ProjectId, WriteBatch};
 use sightline_store::WriteOutcome;
 
-pub use llm::{Calls, LATENCY_BUCKETS_NS, OVERFLOW, WORKSPACE_KEYS};
+pub use llm::{Calls, LATENCY_BUCKETS_NS, OVERFLOW};
 pub use text::CONTENT_TYPE;
 
 use crate::state::AppState;

@@ -1,23 +1,26 @@
-//! Cost attribution on the embedded engine. Whole hours of the window that only need rollup
-//! dimensions are read from `cost_rollup_hourly` (latency from its histograms, within the
-//! bound documented on `LatencyHistogram`); the partial hours at the edges, and whole windows
-//! grouped by session or a custom attribute, scan the raw model-call spans (exact percentiles
-//! when nothing came from the rollup). Sums are exact either way.
+//! Cost attribution on the embedded engine. Whole hours of the window that only group and
+//! filter by rollup dimensions are read from `cost_rollup_hourly` (latency from its histograms,
+//! within the bound documented on `LatencyHistogram`); the partial hours at the edges, and whole
+//! windows grouped or filtered by session or a custom attribute, scan the raw model-call spans
+//! (exact percentiles when nothing came from the rollup). Sums are exact either way.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
-use sightline_core::normalize::workspace::WORKSPACE_KEYS;
 use sightline_core::{AttrValue, ObservationKind, ProjectId};
 
 use super::rollup::HOUR_NS;
 use super::rows::{decode_resource, kind_code};
 use super::SqliteStore;
 use crate::codec::unpack;
-use crate::cost_agg::{attribute_value, none_if_empty, Aggregator, RawCall};
+use crate::cost_agg::{
+    needs_attributes, none_if_empty, span_column, Aggregator, CallView, RawCall, CALL_COLUMNS,
+};
 use crate::costs::{CostDimension, CostQuery, CostReader, CostReport, LatencyHistogram};
 use crate::StoreError;
 
@@ -35,7 +38,8 @@ impl CostReader for SqliteStore {
     }
 }
 
-/// The rollup column of a dimension; `None` when only raw spans know it.
+/// The rollup column of a dimension; `None` when only raw spans know it (grouping or filtering
+/// by it scans the raw spans of the whole window).
 fn rollup_column(d: &CostDimension) -> Option<&'static str> {
     Some(match d {
         CostDimension::Tenant => "tenant",
@@ -58,9 +62,18 @@ struct DetailAttributes {
 
 fn costs(conn: &Connection, project: i64, q: &CostQuery) -> Result<CostReport, StoreError> {
     let mut agg = Aggregator::default();
+    if q.filters.iter().any(|f| f.1.is_empty()) {
+        // No call has an empty value (the rollup's '' means "none"): nothing matches.
+        return Ok(agg.finish(q));
+    }
     let from = q.from_ns;
     let to = q.to_ns.max(from);
     let rollup_dims: Option<Vec<&'static str>> = q.group_by.iter().map(rollup_column).collect();
+    let rollup_filters: Option<Vec<(&'static str, &str)>> = q
+        .filters
+        .iter()
+        .map(|(d, v)| Some((rollup_column(d)?, v.as_str())))
+        .collect();
     let first_hour = from.div_euclid(HOUR_NS) * HOUR_NS
         + if from.rem_euclid(HOUR_NS) == 0 {
             0
@@ -68,10 +81,16 @@ fn costs(conn: &Connection, project: i64, q: &CostQuery) -> Result<CostReport, S
             HOUR_NS
         };
     let last_hour = to.div_euclid(HOUR_NS) * HOUR_NS;
-    match rollup_dims {
-        Some(cols) if first_hour < last_hour => {
+    match (rollup_dims, rollup_filters) {
+        (Some(cols), Some(filters)) if first_hour < last_hour => {
             scan_raw(conn, project, q, from, first_hour, &mut agg)?;
-            read_rollup(conn, project, q, &cols, first_hour, last_hour, &mut agg)?;
+            let rollup = RollupRead {
+                cols: &cols,
+                filters: &filters,
+                from: first_hour,
+                to: last_hour,
+            };
+            read_rollup(conn, project, q, &rollup, &mut agg)?;
             scan_raw(conn, project, q, last_hour, to, &mut agg)?;
         }
         _ => scan_raw(conn, project, q, from, to, &mut agg)?,
@@ -79,28 +98,40 @@ fn costs(conn: &Connection, project: i64, q: &CostQuery) -> Result<CostReport, S
     Ok(agg.finish(q))
 }
 
+/// The rollup part of a question: group columns, (column, value) filters, whole hours.
+struct RollupRead<'a> {
+    cols: &'a [&'static str],
+    filters: &'a [(&'static str, &'a str)],
+    from: i64,
+    to: i64,
+}
+
 fn read_rollup(
     conn: &Connection,
     project: i64,
     q: &CostQuery,
-    cols: &[&str],
-    from: i64,
-    to: i64,
+    read: &RollupRead<'_>,
     agg: &mut Aggregator,
 ) -> Result<(), StoreError> {
     agg.mark_approximate();
+    let cols = read.cols;
     let dims = if cols.is_empty() {
         String::new()
     } else {
         format!(", {}", cols.join(", "))
     };
-    let sql = format!(
+    let mut sql = format!(
         "SELECT hour_ns, requests, errors, input_tokens, output_tokens, total_tokens, cache_read_tokens, \
          cache_write_tokens, reasoning_tokens, cost_nano_usd, costed_requests, latency_hist{dims} \
          FROM cost_rollup_hourly WHERE project_id = ?1 AND hour_ns >= ?2 AND hour_ns < ?3"
     );
+    let mut args: Vec<SqlValue> = vec![project.into(), read.from.into(), read.to.into()];
+    for (column, value) in read.filters {
+        args.push((*value).to_owned().into());
+        sql.push_str(&format!(" AND {column} = ?{}", args.len()));
+    }
     let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query(params![project, from, to])?;
+    let mut rows = stmt.query(params_from_iter(args))?;
     while let Some(r) = rows.next()? {
         let hour: i64 = r.get(0)?;
         let mut group = Vec::with_capacity(cols.len());
@@ -143,22 +174,26 @@ fn scan_raw(
     if from >= to {
         return Ok(());
     }
-    let needs_detail = q
-        .group_by
-        .iter()
-        .any(|d| matches!(d, CostDimension::Workspace | CostDimension::Attribute(_)));
-    let sql = format!(
+    let needs_detail = needs_attributes(q);
+    let mut args: Vec<SqlValue> = vec![project.into(), from.into(), to.into()];
+    let mut sql = format!(
         "SELECT start_ns, duration_ns, is_error, input_tokens, output_tokens, total_tokens, \
-         cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_nano_usd, tenant_id, agent, \
-         user_id, session_id, model, provider, service, resource_hash, {} FROM spans \
+         cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_nano_usd, {CALL_COLUMNS}, \
+         resource_hash, {} FROM spans \
          WHERE project_id = ?1 AND start_ns >= ?2 AND start_ns < ?3 AND kind IN ({}, {})",
         if needs_detail { "detail" } else { "NULL" },
         kind_code(ObservationKind::Llm),
         kind_code(ObservationKind::Embedding)
     );
+    for (d, value) in &q.filters {
+        if let Some(column) = span_column(d) {
+            args.push(value.clone().into());
+            sql.push_str(&format!(" AND {column} = ?{}", args.len()));
+        }
+    }
     let mut resources: HashMap<i64, Vec<(String, AttrValue)>> = HashMap::new();
     let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query(params![project, from, to])?;
+    let mut rows = stmt.query(params_from_iter(args))?;
     while let Some(r) = rows.next()? {
         let mut tokens = [None; 6];
         for (i, t) in tokens.iter_mut().enumerate() {
@@ -171,7 +206,12 @@ fn scan_raw(
             tokens,
             cost: r.get(9)?,
         };
-        let attrs: Option<Map<String, Json>> = match r
+        let mut columns: [Option<String>; 7] = Default::default();
+        for (i, c) in columns.iter_mut().enumerate() {
+            *c = r.get(10 + i)?;
+        }
+        let resource_hash: i64 = r.get(17)?;
+        let attributes: Option<Map<String, Json>> = match r
             .get_ref(18)?
             .as_blob_or_null()
             .map_err(|e| StoreError::Engine(e.to_string()))?
@@ -179,48 +219,36 @@ fn scan_raw(
             Some(b) => Some(unpack::<DetailAttributes>(b)?.attributes),
             None => None,
         };
-        let resource_hash: i64 = r.get(17)?;
-        let mut group = Vec::with_capacity(q.group_by.len());
-        for d in &q.group_by {
-            let col = |i: usize| -> rusqlite::Result<Option<String>> { r.get(i) };
-            let value = match d {
-                CostDimension::Tenant => col(10)?,
-                CostDimension::Agent => col(11)?,
-                CostDimension::User => col(12)?,
-                CostDimension::Session => col(13)?,
-                CostDimension::Model => col(14)?,
-                CostDimension::Provider => col(15)?,
-                CostDimension::Service => col(16)?,
-                CostDimension::Workspace | CostDimension::Attribute(_) => {
-                    let keys: Vec<&str> = match d {
-                        CostDimension::Attribute(k) => vec![k.as_str()],
-                        _ => WORKSPACE_KEYS.to_vec(),
-                    };
-                    if let std::collections::hash_map::Entry::Vacant(slot) =
-                        resources.entry(resource_hash)
-                    {
-                        let blob: Option<Vec<u8>> = conn
-                            .prepare_cached(
-                                "SELECT attributes FROM resources WHERE project_id = ?1 AND hash = ?2",
-                            )?
-                            .query_row(params![project, resource_hash], |r| r.get(0))
-                            .optional()?;
-                        slot.insert(match blob {
-                            Some(b) => decode_resource(&b)?,
-                            None => Vec::new(),
-                        });
-                    }
-                    attribute_value(
-                        attrs.as_ref(),
-                        resources.get(&resource_hash).map(Vec::as_slice),
-                        &keys,
-                    )
-                }
-            };
-            group.push(none_if_empty(value));
+        if needs_detail {
+            if let Entry::Vacant(slot) = resources.entry(resource_hash) {
+                slot.insert(resource(conn, project, resource_hash)?);
+            }
         }
-        agg.acc(q.bucket.map(|b| b.start_of(call.start_ns)), group)
-            .add_raw(&call);
+        let view = CallView {
+            columns: &columns,
+            attributes: attributes.as_ref(),
+            resource: resources.get(&resource_hash).map(Vec::as_slice),
+        };
+        if let Some(group) = view.group(q) {
+            agg.acc(q.bucket.map(|b| b.start_of(call.start_ns)), group)
+                .add_raw(&call);
+        }
     }
     Ok(())
+}
+
+/// A resource's attributes (empty when unknown).
+fn resource(
+    conn: &Connection,
+    project: i64,
+    hash: i64,
+) -> Result<Vec<(String, AttrValue)>, StoreError> {
+    let blob: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT attributes FROM resources WHERE project_id = ?1 AND hash = ?2")?
+        .query_row(params![project, hash], |r| r.get(0))
+        .optional()?;
+    match blob {
+        Some(b) => decode_resource(&b),
+        None => Ok(Vec::new()),
+    }
 }

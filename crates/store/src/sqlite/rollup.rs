@@ -2,13 +2,16 @@
 //! row per (project, hour, tenant, workspace, agent, user, model, provider, service) with exact
 //! sums and a latency histogram, for model calls (llm and embedding observations) newly stored.
 //! Retried spans are not newly stored, so they never count twice. Absent values are stored as
-//! '' (a NULL would defeat the primary key).
+//! '' (a NULL would defeat the primary key). Also the backfill that fills the rollup from the
+//! spans a database held before the rollup existed.
 
 use std::collections::HashMap;
 
 use rusqlite::{params, OptionalExtension, Transaction};
-use sightline_core::{Observation, ObservationKind};
+use sightline_core::normalize::workspace::workspace_of;
+use sightline_core::{AttrValue, Observation, ObservationKind};
 
+use super::rows::{decode_resource, decode_span, kind_code, SpanColumns};
 use crate::costs::LatencyHistogram;
 use crate::StoreError;
 
@@ -157,5 +160,103 @@ impl Rollup {
             ])?;
         }
         Ok(())
+    }
+}
+
+/// Model calls [`backfill`] decodes per step: memory stays bounded by this many spans' rollup
+/// rows and resources, whatever the size of the database.
+const BACKFILL_STEP: i64 = 5_000;
+
+/// Counts every model call already stored into the rollup, as the writer counts new ones (the
+/// same [`Rollup::add`], with the workspace read by the same rule from the stored attributes).
+/// Runs inside the migration that creates the rollup, so a database that had spans before it
+/// answers cost queries from the rollup exactly as from the raw spans. Reads spans in rowid
+/// order, [`BACKFILL_STEP`] at a time, flushing after each step. Returns the calls counted.
+pub(crate) fn backfill(tx: &Transaction<'_>) -> Result<i64, StoreError> {
+    // Only the columns of schema 1 (this runs at version 4, whatever later versions add).
+    let sql = format!(
+        "SELECT rowid, project_id, trace_id, span_id, start_ns, duration_ns, kind, name, status, \
+         service, agent, provider, model, input_tokens, output_tokens, total_tokens, \
+         cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_nano_usd, user_id, \
+         session_id, tenant_id, resource_hash, detail FROM spans \
+         WHERE rowid > ?1 AND kind IN ({}, {}) ORDER BY rowid LIMIT ?2",
+        kind_code(ObservationKind::Llm),
+        kind_code(ObservationKind::Embedding)
+    );
+    let mut stmt = tx.prepare(&sql)?;
+    let mut after = i64::MIN;
+    let mut counted = 0;
+    loop {
+        let mut rollup = Rollup::default();
+        let mut resources: HashMap<(i64, i64), Vec<(String, AttrValue)>> = HashMap::new();
+        let mut read = 0;
+        let mut rows = stmt.query(params![after, BACKFILL_STEP])?;
+        while let Some(r) = rows.next()? {
+            after = r.get(0)?;
+            let project: i64 = r.get(1)?;
+            let resource_hash: i64 = r.get(23)?;
+            let columns = SpanColumns {
+                trace_id: r.get(2)?,
+                span_id: r.get(3)?,
+                parent_span_id: None,
+                start_ns: r.get(4)?,
+                duration_ns: r.get(5)?,
+                kind: r.get(6)?,
+                name: r.get(7)?,
+                status: r.get(8)?,
+                service: r.get(9)?,
+                agent: r.get(10)?,
+                provider: r.get(11)?,
+                model: r.get(12)?,
+                tokens: [
+                    r.get(13)?,
+                    r.get(14)?,
+                    r.get(15)?,
+                    r.get(16)?,
+                    r.get(17)?,
+                    r.get(18)?,
+                ],
+                cost_nano_usd: r.get(19)?,
+                user_id: r.get(20)?,
+                session_id: r.get(21)?,
+                tenant_id: r.get(22)?,
+                operation: None,
+                detail: r.get(24)?,
+                payload: None,
+            };
+            let model = columns.model.clone();
+            let obs = decode_span(columns, 0)?;
+            let resource = match resources.entry((project, resource_hash)) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(stored_resource(tx, project, resource_hash)?)
+                }
+            };
+            let workspace = workspace_of(&obs.attributes, Some(resource));
+            rollup.add(project, &obs, model.as_deref(), workspace.as_deref());
+            read += 1;
+        }
+        drop(rows); // ends the read before the step's writes
+        rollup.flush(tx)?;
+        counted += read;
+        if read < BACKFILL_STEP {
+            return Ok(counted);
+        }
+    }
+}
+
+/// A stored resource's attributes (empty when unknown).
+fn stored_resource(
+    tx: &Transaction<'_>,
+    project: i64,
+    hash: i64,
+) -> Result<Vec<(String, AttrValue)>, StoreError> {
+    let blob: Option<Vec<u8>> = tx
+        .prepare_cached("SELECT attributes FROM resources WHERE project_id = ?1 AND hash = ?2")?
+        .query_row(params![project, hash], |r| r.get(0))
+        .optional()?;
+    match blob {
+        Some(b) => decode_resource(&b),
+        None => Ok(Vec::new()),
     }
 }

@@ -152,7 +152,8 @@ CREATE TABLE price_overrides (
         r#"
 -- The hourly cost rollup (see sqlite/rollup.rs), kept by the writer in the same transaction as
 -- the spans: model calls only; absent dimensions are ''. `latency_hist` is a LatencyHistogram
--- (crates/store/src/costs.rs). Spans stored before this migration are not in it.
+-- (crates/store/src/costs.rs). Spans stored before it are counted by rollup::backfill, run
+-- in this migration's transaction (see migrate below).
 CREATE TABLE cost_rollup_hourly (
     project_id INTEGER NOT NULL,
     hour_ns INTEGER NOT NULL,
@@ -229,6 +230,10 @@ WHERE session_id IS NOT NULL AND tenant_id IS NOT NULL;
     ),
 ];
 
+/// The migration that creates `cost_rollup_hourly`; the rollup of the spans already stored is
+/// backfilled in its transaction.
+const ROLLUP_VERSION: i64 = 4;
+
 /// Brings the database to the latest schema version, one transaction per migration.
 pub fn migrate(conn: &mut Connection) -> Result<i64, StoreError> {
     conn.execute_batch(
@@ -248,6 +253,10 @@ pub fn migrate(conn: &mut Connection) -> Result<i64, StoreError> {
     for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
+        if *version == ROLLUP_VERSION {
+            // The rollup starts empty: count the model calls stored before it existed.
+            super::rollup::backfill(&tx)?;
+        }
         tx.execute(
             "INSERT INTO schema_migrations (version, applied_ns) VALUES (?1, ?2)",
             rusqlite::params![version, 0i64],

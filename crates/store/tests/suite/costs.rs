@@ -1,6 +1,6 @@
-//! Cost attribution: every grouping, bucket and top-k answer equals a brute-force recomputation
-//! from the raw spans written (random data, fixed seed); retries never count twice; projects
-//! stay apart.
+//! Cost attribution: every grouping, filter, bucket and top-k answer equals a brute-force
+//! recomputation from the raw spans written (random data, fixed seed); retries never count
+//! twice; projects stay apart.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,8 +14,8 @@ use super::{batch, Engine};
 
 const P1: ProjectId = ProjectId(1);
 const P2: ProjectId = ProjectId(2);
-const HOUR: i64 = 3_600_000_000_000;
-const BASE: i64 = 1_700_000_000_000_000_000 / HOUR * HOUR; // an hour start
+pub const HOUR: i64 = 3_600_000_000_000;
+pub const BASE: i64 = 1_700_000_000_000_000_000 / HOUR * HOUR; // an hour start
 
 /// A tiny deterministic generator (xorshift), so failures reproduce.
 struct Rng(u64);
@@ -79,6 +79,21 @@ fn random_span(rng: &mut Rng, n: u32) -> Observation {
     o
 }
 
+/// The values [`random_span`] gives a dimension, plus one no call has.
+fn known_values(d: &CostDimension) -> &'static [&'static str] {
+    match d {
+        CostDimension::Tenant => &["acme", "globex", "initech", "nobody"],
+        CostDimension::Workspace => &["w1", "w2", "w9"],
+        CostDimension::Agent => &["planner", "coder", "critic"],
+        CostDimension::User => &["u1", "u2", "u9"],
+        CostDimension::Session => &["s1", "s2", "s3", "s9"],
+        CostDimension::Model => &["gpt-4o", "claude", "emb-3", "none-1"],
+        CostDimension::Provider => &["openai", "anthropic", "mistral"],
+        CostDimension::Service => &["api", "web"],
+        CostDimension::Attribute(_) => &["red", "blue", "green"],
+    }
+}
+
 fn dim_value(o: &Observation, d: &CostDimension) -> Option<String> {
     let attr = |k: &str| {
         o.attributes
@@ -108,6 +123,9 @@ fn brute_force(spans: &[Observation], q: &CostQuery) -> Expected {
         if !matches!(o.kind, ObservationKind::Llm | ObservationKind::Embedding)
             || o.start_ns < q.from_ns
             || o.start_ns >= q.to_ns
+            || q.filters
+                .iter()
+                .any(|(d, v)| dim_value(o, d).as_deref() != Some(v.as_str()))
         {
             continue;
         }
@@ -156,6 +174,18 @@ async fn answer(store: &dyn Engine, p: ProjectId, q: &CostQuery) -> Expected {
     out
 }
 
+/// `n` random spans (fixed seed; about four in five are model calls) over 50 hours from
+/// [`BASE`], for engine-specific checks.
+pub fn random_spans(n: u32) -> Vec<Observation> {
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    (0..n).map(|i| random_span(&mut rng, i)).collect()
+}
+
+/// The answer to `q` in project 1 equals the brute-force sums over `spans`.
+pub async fn assert_brute_force(store: &dyn Engine, spans: &[Observation], q: &CostQuery) {
+    assert_eq!(answer(store, P1, q).await, brute_force(spans, q), "{q:?}");
+}
+
 pub async fn costs_match_brute_force(store: Arc<dyn Engine>) {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let spans: Vec<Observation> = (0..600).map(|n| random_span(&mut rng, n)).collect();
@@ -176,11 +206,27 @@ pub async fn costs_match_brute_force(store: Arc<dyn Engine>) {
         CostDimension::Service,
         CostDimension::Attribute("team".into()),
     ];
-    for round in 0..40 {
+    for round in 0..80 {
         let mut group_by = Vec::new();
         for d in &all {
             if rng.next().is_multiple_of(4) {
                 group_by.push(d.clone());
+            }
+        }
+        // Half the rounds filter, mostly by rollup dimensions, sometimes by raw-only ones
+        // (session, attribute) or by a value no call has.
+        let mut filters = Vec::new();
+        if round % 4 >= 2 {
+            for d in &all {
+                let odds = match d {
+                    CostDimension::Session | CostDimension::Attribute(_) => 8,
+                    _ => 3,
+                };
+                if rng.next().is_multiple_of(odds) {
+                    let values = known_values(d);
+                    let v = values[(rng.next() % values.len() as u64) as usize];
+                    filters.push((d.clone(), v.to_owned()));
+                }
             }
         }
         // Windows both aligned to hours (rollup) and not (raw edges).
@@ -204,6 +250,7 @@ pub async fn costs_match_brute_force(store: Arc<dyn Engine>) {
             bucket,
             order_by: CostOrder::Cost,
             top: None,
+            filters,
         };
         assert_eq!(
             answer(store.as_ref(), P1, &q).await,
@@ -219,6 +266,7 @@ pub async fn costs_match_brute_force(store: Arc<dyn Engine>) {
         bucket: None,
         order_by: CostOrder::Cost,
         top: Some(3),
+        filters: Vec::new(),
     };
     let want = brute_force(&spans, &q);
     let mut ranked: Vec<_> = want.iter().map(|(k, v)| (v[6], k.1.clone())).collect();
@@ -232,6 +280,38 @@ pub async fn costs_match_brute_force(store: Arc<dyn Engine>) {
     assert_eq!(got, ranked[..3].to_vec());
     // Another project sees none of it.
     assert!(store.costs(P2, &q).await.unwrap().rows.is_empty());
+    // "The top 2 users by cost for tenant acme on a day" (whole hours: the rollup answers on
+    // SQLite), then the same with a filter only raw spans know.
+    for extra in [None, Some((CostDimension::Session, "s2".to_owned()))] {
+        let mut filters = vec![
+            (CostDimension::Tenant, "acme".to_owned()),
+            (CostDimension::Provider, "openai".to_owned()),
+        ];
+        filters.extend(extra);
+        let q = CostQuery {
+            from_ns: BASE + 24 * HOUR,
+            to_ns: BASE + 48 * HOUR,
+            group_by: vec![CostDimension::User],
+            bucket: Some(CostBucket::Hour),
+            order_by: CostOrder::Cost,
+            top: Some(2),
+            filters,
+        };
+        let want = brute_force(&spans, &q);
+        let mut totals: BTreeMap<Vec<Option<String>>, i64> = BTreeMap::new();
+        for ((_, g), v) in &want {
+            *totals.entry(g.clone()).or_default() += v[6];
+        }
+        let mut ranked: Vec<_> = totals.into_iter().collect();
+        ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        ranked.truncate(2);
+        let kept: Expected = want
+            .into_iter()
+            .filter(|(k, _)| ranked.iter().any(|r| r.0 == k.1))
+            .collect();
+        assert!(kept.len() > 2, "the case has data: {kept:?}");
+        assert_eq!(answer(store.as_ref(), P1, &q).await, kept, "{q:?}");
+    }
 }
 
 /// Latency percentiles from a rollup stay within the documented bound.
