@@ -7,8 +7,10 @@
 //! `UNAVAILABLE` / `RESOURCE_EXHAUSTED` count as throttled and are retried after a short
 //! back-off. Every run is bounded by `--duration` and `--max-spans`, whichever comes first.
 
+pub(crate) mod stored;
+
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -22,6 +24,7 @@ use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, En
 
 use crate::loadgen::wire::{mask_for, EncodedRequest};
 use crate::loadgen::TrafficGen;
+use stored::{StoreSource, Stored};
 
 const GRPC_EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -78,9 +81,13 @@ pub struct IngestArgs {
     /// Gzip request bodies (HTTP `Content-Encoding: gzip`, gRPC gzip compression).
     #[arg(long)]
     gzip: bool,
-    /// The server's data directory: report bytes on disk per acknowledged span.
+    /// The server's data directory (SQLite store): report bytes on disk per acknowledged span.
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// The server's ClickHouse URL with its database (ClickHouse store): report bytes on disk
+    /// per acknowledged span from the database's active parts.
+    #[arg(long)]
+    clickhouse_url: Option<String>,
     /// The server's process id: report its peak and current RSS and CPU use.
     #[arg(long)]
     server_pid: Option<u32>,
@@ -255,6 +262,7 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
             .server_pid
             .and_then(|p| cpu_seconds(&p.to_string())),
     );
+    let stored = store_source(&shared.args).measure().await?;
     report(
         &shared.args,
         &mut total,
@@ -262,7 +270,15 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
         cpu_before,
         cpu_after,
         render_ns_per_span,
+        stored.as_ref(),
     )
+}
+
+fn store_source(args: &IngestArgs) -> StoreSource<'_> {
+    StoreSource {
+        data_dir: args.data_dir.as_deref(),
+        clickhouse_url: args.clickhouse_url.as_deref(),
+    }
 }
 
 /// Times rendering (copy, re-stamp, and gzip when asked) over the pool; ns per span.
@@ -552,24 +568,6 @@ fn memory_kib(pid: u32) -> Option<(u64, u64)> {
     Some((field("VmHWM:")?, field("VmRSS:")?))
 }
 
-/// Total size of the SQLite files (`sightline.db`, `-wal`, `-shm`) in `dir`.
-pub(crate) fn store_bytes(dir: &Path) -> anyhow::Result<u64> {
-    let mut total = 0;
-    for entry in std::fs::read_dir(dir)
-        .with_context(|| format!("cannot read --data-dir {}", dir.display()))?
-    {
-        let entry = entry?;
-        if entry
-            .file_name()
-            .to_string_lossy()
-            .starts_with("sightline.db")
-        {
-            total += entry.metadata()?.len();
-        }
-    }
-    Ok(total)
-}
-
 pub(crate) fn percentile(sorted: &[u32], q: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -595,9 +593,10 @@ fn command_line(args: &IngestArgs) -> String {
     if args.gzip {
         cmd.push_str(" --gzip");
     }
-    if let Some(dir) = &args.data_dir {
-        cmd.push_str(&format!(" --data-dir {}", dir.display()));
-    }
+    cmd.push_str(&stored::command_flags(
+        args.data_dir.as_ref(),
+        args.clickhouse_url.as_deref(),
+    ));
     if let Some(pid) = args.server_pid {
         cmd.push_str(&format!(" --server-pid {pid}"));
     }
@@ -614,6 +613,7 @@ fn report(
     cpu_before: (Option<f64>, Option<f64>),
     cpu_after: (Option<f64>, Option<f64>),
     render_ns_per_span: f64,
+    stored: Option<&Stored>,
 ) -> anyhow::Result<()> {
     let secs = elapsed.as_secs_f64();
     total.latencies_us.sort_unstable();
@@ -626,10 +626,8 @@ fn report(
     );
     let spans_per_s = total.acked_spans as f64 / secs;
     let requests_per_s = total.acked_requests as f64 / secs;
-    let disk = match &args.data_dir {
-        Some(dir) => Some(store_bytes(dir)?),
-        None => None,
-    };
+    let engine = store_source(args).engine();
+    let disk = stored.map(|s| s.bytes);
     let bytes_per_span = disk
         .filter(|_| total.acked_spans > 0)
         .map(|d| d as f64 / total.acked_spans as f64);
@@ -642,7 +640,10 @@ fn report(
 
     let opt = |v: Option<f64>, unit: &str| v.map_or("n/a".to_string(), |v| format!("{v:.1}{unit}"));
     let gzip = if args.gzip { ", gzip" } else { "" };
-    println!("sightline bench ingest ({}{gzip})", args.protocol.as_str());
+    println!(
+        "sightline bench ingest ({}{gzip}, {engine} store)",
+        args.protocol.as_str()
+    );
     println!("  duration            {secs:.1} s");
     println!(
         "  acknowledged        {} spans in {} requests",
@@ -667,12 +668,13 @@ fn report(
         println!("    e.g. {sample}");
     }
     println!(
-        "  on disk             {} ({} bytes/span, WAL and SHM included)",
+        "  on disk             {} ({} bytes/span{})",
         disk.map_or("n/a".to_string(), |d| format!(
             "{:.1} MiB",
             d as f64 / 1048576.0
         )),
-        opt(bytes_per_span, "")
+        opt(bytes_per_span, ""),
+        stored.map_or(String::new(), |s| format!("; {}", s.includes))
     );
     println!(
         "  server memory       peak RSS {}, current RSS {}",
@@ -687,6 +689,7 @@ fn report(
     println!("  command             {}", command_line(args));
     let result = serde_json::json!({
         "bench": "ingest",
+        "store": engine,
         "protocol": args.protocol.as_str(),
         "gzip": args.gzip,
         "concurrency": args.concurrency,
@@ -702,6 +705,7 @@ fn report(
         "rejected_spans": total.rejected_spans,
         "disk_bytes": disk,
         "bytes_per_span": bytes_per_span,
+        "stored": stored.map(Stored::json),
         "peak_rss_kib": memory.map(|m| m.0),
         "rss_kib": memory.map(|m| m.1),
         "server_cpu_cores": server_cores,

@@ -3,8 +3,9 @@
 //! Optionally loads `--load-spans` benchmark spans (and their agents' logs) over OTLP/HTTP with
 //! trace starts spread over the last `--days`, then times `--iterations` sequential requests of
 //! each query a user of the dashboard or CLI makes (trace by id, filtered trace lists, session
-//! view and list, metrics by model, log search) and prints p50/p99 per query, bytes per stored
-//! span when `--data-dir` is given, and the command that reproduces the run.
+//! view and list, metrics by model, the cost rollup, log search) and prints p50/p99 per query,
+//! bytes per stored span when `--data-dir` (SQLite) or `--clickhouse-url` (ClickHouse) is given,
+//! and the command that reproduces the run.
 
 mod load;
 
@@ -14,7 +15,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context as _};
 use serde_json::Value as Json;
 
-use crate::bench::{percentile, store_bytes};
+use crate::bench::percentile;
+use crate::bench::stored::{self, StoreSource, Stored};
 use crate::otlp_http::OtlpHttp;
 
 const NS_PER_DAY: u64 = 86_400_000_000_000;
@@ -50,9 +52,22 @@ pub struct QueryArgs {
     /// Seed of the loaded traffic.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// The server's data directory: report stored bytes per span.
+    /// The server's data directory (SQLite store): report stored bytes per span.
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// The server's ClickHouse URL with its database (ClickHouse store): report stored bytes per
+    /// span from the database's active parts.
+    #[arg(long)]
+    clickhouse_url: Option<String>,
+}
+
+impl QueryArgs {
+    fn store_source(&self) -> StoreSource<'_> {
+        StoreSource {
+            data_dir: self.data_dir.as_deref(),
+            clickhouse_url: self.clickhouse_url.as_deref(),
+        }
+    }
 }
 
 /// One timed query: its name, and the path of its `i`-th request.
@@ -117,7 +132,14 @@ pub async fn run(args: QueryArgs) -> anyhow::Result<()> {
         Some(l) if l.spans > 0 => Some(l.spans),
         _ => count_spans(&client).await,
     };
-    report(&args, loaded.as_ref(), &mut timings, stored_spans)
+    let stored = args.store_source().measure().await?;
+    report(
+        &args,
+        loaded.as_ref(),
+        &mut timings,
+        stored_spans,
+        stored.as_ref(),
+    )
 }
 
 /// GETs `path` and parses the JSON answer; errors name the route and the status.
@@ -214,6 +236,7 @@ async fn plan_cases(client: &OtlpHttp, days: u64, iterations: usize) -> anyhow::
     );
     let metrics = get_json(client, &format!("/api/v1/metrics?{since}&group_by=model")).await?;
     let model = busiest_group(&metrics).unwrap_or_else(|| "claude-sonnet-4-20250514".to_string());
+    check_costs(client).await;
     services.sort();
     services.dedup();
     let service = services
@@ -282,6 +305,14 @@ async fn plan_cases(client: &OtlpHttp, days: u64, iterations: usize) -> anyhow::
             paths: repeat("/api/v1/metrics?since=7d&group_by=model".to_string()),
         },
         Case {
+            name: "costs: model 30d",
+            paths: repeat(COSTS_BY_MODEL.to_string()),
+        },
+        Case {
+            name: "costs: tenant top10 daily",
+            paths: repeat("/api/v1/costs?since=30d&group_by=tenant&top=10&bucket=day".to_string()),
+        },
+        Case {
             name: "logs: search text",
             paths: repeat(format!("/api/v1/logs?{since}&q=timeout")),
         },
@@ -291,6 +322,34 @@ async fn plan_cases(client: &OtlpHttp, days: u64, iterations: usize) -> anyhow::
         },
     ]);
     Ok(cases)
+}
+
+/// The cost rollup query of the target (30 days by model).
+const COSTS_BY_MODEL: &str = "/api/v1/costs?since=30d&group_by=model";
+
+/// Warns when the cost query finds no priced calls: its timing would then measure an empty
+/// answer.
+async fn check_costs(client: &OtlpHttp) {
+    match get_json(client, COSTS_BY_MODEL).await {
+        Ok(answer) => {
+            let rows = answer["rows"].as_array().map_or(0, Vec::len);
+            let costed: u64 = answer["rows"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|r| r["costed_requests"].as_u64())
+                .sum();
+            if rows == 0 || costed == 0 {
+                eprintln!(
+                    "warning: {COSTS_BY_MODEL} found {rows} models and {costed} priced calls; \
+                     its timings measure an empty rollup"
+                );
+            } else {
+                eprintln!("costs over 30 days: {rows} models, {costed} priced calls");
+            }
+        }
+        Err(e) => eprintln!("warning: {e:#}"),
+    }
 }
 
 /// Warms up, then times each request of `case` one after another.
@@ -364,9 +423,10 @@ fn command_line(args: &QueryArgs) -> String {
     if args.no_logs {
         cmd.push_str(" --no-logs");
     }
-    if let Some(dir) = &args.data_dir {
-        cmd.push_str(&format!(" --data-dir {}", dir.display()));
-    }
+    cmd.push_str(&stored::command_flags(
+        args.data_dir.as_ref(),
+        args.clickhouse_url.as_deref(),
+    ));
     if args.api_key.is_some() {
         cmd.push_str(" --api-key <key>");
     }
@@ -378,9 +438,11 @@ fn report(
     loaded: Option<&load::Loaded>,
     timings: &mut [Timing],
     stored_spans: Option<u64>,
+    stored: Option<&Stored>,
 ) -> anyhow::Result<()> {
+    let engine = args.store_source().engine();
     println!(
-        "sightline bench query ({} timed requests per query, sequential)",
+        "sightline bench query ({engine} store, {} timed requests per query, sequential)",
         args.iterations
     );
     if let Some(l) = loaded {
@@ -392,10 +454,7 @@ fn report(
             l.spans as f64 / l.seconds.max(1e-9)
         );
     }
-    let disk = match &args.data_dir {
-        Some(dir) => Some(store_bytes(dir)?),
-        None => None,
-    };
+    let disk = stored.map(|s| s.bytes);
     let bytes_per_span = match (disk, stored_spans) {
         (Some(d), Some(n)) if n > 0 => Some(d as f64 / n as f64),
         _ => None,
@@ -405,8 +464,9 @@ fn report(
         stored_spans.map_or("n/a".to_string(), |n| n.to_string()),
         match (disk, bytes_per_span) {
             (Some(d), Some(b)) => format!(
-                ", {:.1} MiB on disk, {b:.0} bytes/span (logs, WAL and SHM included)",
-                d as f64 / 1048576.0
+                ", {:.1} MiB on disk, {b:.0} bytes/span (logs included; {})",
+                d as f64 / 1048576.0,
+                stored.map_or("", |s| s.includes.as_str())
             ),
             _ => String::new(),
         }
@@ -437,6 +497,7 @@ fn report(
     println!("  command             {}", command_line(args));
     let result = serde_json::json!({
         "bench": "query",
+        "store": engine,
         "iterations": args.iterations,
         "loaded_spans": loaded.map(|l| l.spans),
         "loaded_logs": loaded.map(|l| l.logs),
@@ -444,6 +505,7 @@ fn report(
         "stored_spans": stored_spans,
         "disk_bytes": disk,
         "bytes_per_span": bytes_per_span,
+        "stored": stored.map(Stored::json),
         "queries": results,
         "command": command_line(args),
     });
