@@ -2,12 +2,15 @@
 and data; and the sharded layout (two ClickHouse servers as two shards behind Distributed
 tables) keeps every trace whole on one shard and readable through any node."""
 
+import json
+import subprocess
 import time
 
 from api_data import SseClient, hex_id, json_span, names_of, post_json, traces_body
 from clickhouse_fixture import (  # noqa: F401  (fixtures)
     clickhouse, clickhouse_db, clickhouse_node, clickhouse_shards, create_key,
 )
+from conftest import BIN, clean_env
 
 MS = 1_000_000
 
@@ -21,6 +24,13 @@ def export_trace(node, key, label, n_spans=3, service="scale"):
                        parent=sids[0] if i else None) for i, sid in enumerate(sids)]
     post_json(node, "/v1/traces", traces_body([({"service.name": service}, spans)]), key)
     return tid, sids
+
+
+def sharded_layout(shards, database):
+    """The entry URL and the flags of the two-shard layout over `shards`."""
+    url = shards[0].database_url(database)
+    return url, ["--clickhouse-cluster", "sightline_test",
+                 "--clickhouse-shards", ",".join(s.url for s in shards)]
 
 
 def span_ids_of(trace):
@@ -68,9 +78,7 @@ def test_a_stream_client_on_node2_sees_data_written_through_node1(
 def test_sharded_layout_keeps_each_trace_on_one_shard_and_reads_through_any_node(
         clickhouse_shards, clickhouse_db, clickhouse_node):
     shard1, shard2 = clickhouse_shards
-    url = shard1.database_url(clickhouse_db)
-    cluster = ["--clickhouse-cluster", "sightline_test",
-               "--clickhouse-shards", f"{shard1.url},{shard2.url}"]
+    url, cluster = sharded_layout(clickhouse_shards, clickhouse_db)
     key = create_key(url, "sharded", cluster)["secret_key"]
     node1, node2 = clickhouse_node(url, *cluster), clickhouse_node(url, *cluster)
     traces = [export_trace(node1 if i % 2 else node2, key, f"shard{i}", n_spans=4) for i in range(16)]
@@ -87,3 +95,41 @@ def test_sharded_layout_keeps_each_trace_on_one_shard_and_reads_through_any_node
     for tid, sids in traces:
         for node in (node1, node2):
             assert span_ids_of(node.trace(tid, key)) == sorted(sids)
+
+
+def test_retention_apply_deletes_old_data_on_every_shard(
+        clickhouse_shards, clickhouse_db, clickhouse_node):
+    shard1, shard2 = clickhouse_shards
+    url, cluster = sharded_layout(clickhouse_shards, clickhouse_db)
+    key = create_key(url, "kept-short", cluster)["secret_key"]
+    node = clickhouse_node(url, *cluster)
+    day = 86_400 * 1_000_000_000
+    now = time.time_ns()
+    old, new = [], []
+    for i in range(12):
+        start = now - 20 * day if i % 2 else now - 60 * 1_000_000_000
+        tid = hex_id(f"ret{i}/{now}", 16)
+        sids = [hex_id(f"{tid}/{j}", 8) for j in range(3)]
+        spans = [json_span(tid, sid, f"ret{i}-{j}", start + j * MS, MS,
+                           parent=sids[0] if j else None) for j, sid in enumerate(sids)]
+        post_json(node, "/v1/traces", traces_body([({"service.name": "ret"}, spans)]), key)
+        (old if i % 2 else new).append(tid)
+    shards_with_old = [s for s in (shard1, shard2) if s.rows(
+        f"SELECT count() FROM spans_local WHERE start_ns < {now - 10 * day}", clickhouse_db)[0][0] != "0"]
+    assert len(shards_with_old) == 2, "the old traces all landed on one shard"
+
+    out = subprocess.run(
+        [str(BIN), "retention", "apply", "--days", "7", "--json", "--store", "clickhouse",
+         "--clickhouse-url", url, *cluster],
+        capture_output=True, text=True, env=clean_env(), timeout=300)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["deleted_spans"] == 18 and result["partitions_dropped"] >= 2, result
+    for shard in (shard1, shard2):
+        left = shard.rows(f"SELECT count() FROM spans_local WHERE start_ns < {now - 10 * day}",
+                          clickhouse_db)
+        assert left[0][0] == "0", f"{shard.url} kept old spans"
+    for tid in old:
+        assert node.trace(tid, key) is None
+    for tid in new:
+        assert len(node.trace(tid, key)["observations"]) == 3

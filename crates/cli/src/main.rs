@@ -9,6 +9,7 @@ mod grafana;
 mod loadgen;
 mod otlp_http;
 mod prices;
+mod retention;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -53,6 +54,9 @@ enum Command {
     Prices(prices::PricesCommand),
     /// Cost, tokens, requests, errors and latency of model calls, by tenant, model, user, ...
     Costs(costs::CostsArgs),
+    /// Delete old spans and logs now (the server's retention_days does it hourly).
+    #[command(subcommand)]
+    Retention(retention::RetentionCommand),
     /// Send realistic multi-agent traffic to a running server over OTLP.
     Demo(demo::DemoArgs),
     /// Print the per-tenant Grafana dashboard (JSON) for the Prometheus /metrics series.
@@ -82,6 +86,7 @@ fn main() -> anyhow::Result<()> {
         Command::Tail(args) => runtime.block_on(explore::tail(args)),
         Command::Prices(cmd) => runtime.block_on(prices::run(cmd)),
         Command::Costs(args) => runtime.block_on(costs::run(args)),
+        Command::Retention(cmd) => runtime.block_on(retention::run(cmd)),
         Command::Demo(args) => runtime.block_on(demo::run(args)),
         Command::GrafanaDashboard(args) => grafana::run(args),
     }

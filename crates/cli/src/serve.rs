@@ -53,9 +53,13 @@ pub struct ServeArgs {
     /// Most spans and logs waiting for a commit before ingest answers 503 [default: 100000].
     #[arg(long)]
     pub max_queued_items: Option<usize>,
+    /// Delete spans and logs older than this many whole days (UTC), at start-up and hourly
+    /// [default: keep everything].
+    #[arg(long)]
+    pub retention_days: Option<u32>,
 }
 
-fn load(store: &StoreArgs, flags: RawConfig) -> anyhow::Result<Config> {
+pub(crate) fn load(store: &StoreArgs, flags: RawConfig) -> anyhow::Result<Config> {
     let env: HashMap<String, String> = std::env::vars().collect();
     let flags = RawConfig {
         data_dir: store.data_dir.clone(),
@@ -78,6 +82,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             max_http_body_bytes: args.max_http_body_bytes,
             max_grpc_message_bytes: args.max_grpc_message_bytes,
             max_queued_items: args.max_queued_items,
+            retention_days: args.retention_days,
             ..Default::default()
         },
     )?;

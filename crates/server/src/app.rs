@@ -122,6 +122,15 @@ pub async fn run(
         metrics: metrics.clone(),
         prices: book,
     };
+    let sweeper = config.retention_days.map(|days| {
+        crate::retention::spawn(
+            store.clone(),
+            days,
+            Arc::new(SystemClock),
+            metrics.clone(),
+            stop_rx.clone(),
+        )
+    });
     let grpc = GrpcIngest {
         state: state.clone(),
         max_message_bytes: config.max_grpc_message_bytes,
@@ -182,6 +191,12 @@ pub async fn run(
                 );
             }
         }
+    }
+    let _ = stop_tx.send(true);
+    if let Some(sweeper) = sweeper {
+        // A sweep in progress stops between steps; what it deleted stays deleted.
+        sweeper.abort();
+        let _ = sweeper.await;
     }
     opened.shutdown().await;
     tracing::info!("all queued writes committed; bye");

@@ -39,6 +39,10 @@ pub struct RawConfig {
     pub clickhouse_cluster: Option<String>,
     /// The sharded layout: every shard's HTTP URL, comma-separated (used for DDL and retention).
     pub clickhouse_shards: Option<String>,
+    /// Delete every project's spans and logs older than this many whole days (UTC; today is
+    /// kept too), at start-up and then hourly. Unset: keep everything. On ClickHouse one node
+    /// sweeping is enough (see docs/retention.md).
+    pub retention_days: Option<u32>,
     /// Per-project prices over the bundled table, one `[[price_overrides]]` table each:
     /// `project`, `model` (exact name or `*` pattern), `input` and `output` (USD per million
     /// tokens as decimal strings), optional `provider`, `cache_read`, `cache_write`,
@@ -84,6 +88,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("SIGHTLINE_CLICKHOUSE_URL", "clickhouse_url"),
     ("SIGHTLINE_CLICKHOUSE_CLUSTER", "clickhouse_cluster"),
     ("SIGHTLINE_CLICKHOUSE_SHARDS", "clickhouse_shards"),
+    ("SIGHTLINE_RETENTION_DAYS", "retention_days"),
 ];
 
 /// Variables with the prefix that are not settings of `serve` but are known (not errors).
@@ -106,6 +111,8 @@ pub struct Config {
     pub max_queued_items: usize,
     pub max_inflight_bytes: usize,
     pub store: StoreChoice,
+    /// Whole days of data kept by the hourly retention sweep; `None`: keep everything.
+    pub retention_days: Option<u32>,
     pub price_overrides: Vec<ConfigPriceOverride>,
 }
 
@@ -209,6 +216,14 @@ impl RawConfig {
                 "clickhouse_url" => raw.clickhouse_url = Some(value.clone()),
                 "clickhouse_cluster" => raw.clickhouse_cluster = Some(value.clone()),
                 "clickhouse_shards" => raw.clickhouse_shards = Some(value.clone()),
+                "retention_days" => {
+                    raw.retention_days = Some(
+                        value
+                            .trim()
+                            .parse::<u32>()
+                            .map_err(|_| invalid("expected a whole number of days"))?,
+                    )
+                }
                 _ => {}
             }
         }
@@ -230,6 +245,7 @@ impl RawConfig {
             clickhouse_url: over.clickhouse_url.or(self.clickhouse_url),
             clickhouse_cluster: over.clickhouse_cluster.or(self.clickhouse_cluster),
             clickhouse_shards: over.clickhouse_shards.or(self.clickhouse_shards),
+            retention_days: over.retention_days.or(self.retention_days),
             price_overrides: if over.price_overrides.is_empty() {
                 self.price_overrides
             } else {
@@ -283,8 +299,24 @@ impl RawConfig {
             max_inflight_bytes: positive("max_inflight_bytes", self.max_inflight_bytes, 256 << 20)?,
             store: store_choice(self.store, self.clickhouse_url)?
                 .sharded(self.clickhouse_cluster, self.clickhouse_shards)?,
+            retention_days: retention_days(self.retention_days)?,
             price_overrides: price_overrides(self.price_overrides)?,
         })
+    }
+}
+
+/// Most days `retention_days` takes (a hundred years).
+pub const MAX_RETENTION_DAYS: u32 = 36_500;
+
+fn retention_days(days: Option<u32>) -> Result<Option<u32>, ConfigError> {
+    match days {
+        Some(d) if d == 0 || d > MAX_RETENTION_DAYS => Err(ConfigError::Invalid {
+            source_name: "configuration".into(),
+            key: "retention_days".into(),
+            value: d.to_string(),
+            reason: format!("must be 1 to {MAX_RETENTION_DAYS}; leave it unset to keep everything"),
+        }),
+        d => Ok(d),
     }
 }
 
@@ -492,6 +524,33 @@ mod tests {
         assert_eq!(c.data_dir, PathBuf::from("/from/file"));
         assert_eq!(c.http_addr.to_string(), "127.0.0.1:2000");
         assert_eq!(c.grpc_addr.to_string(), "127.0.0.1:3001");
+    }
+
+    #[test]
+    fn retention_days_come_from_file_environment_or_flag_and_zero_is_refused() {
+        let c = load(None, &HashMap::new(), RawConfig::default()).unwrap();
+        assert_eq!(c.retention_days, None);
+        let raw = RawConfig::from_toml("retention_days = 30", "s.toml").unwrap();
+        assert_eq!(raw.validate().unwrap().retention_days, Some(30));
+        let c = load(
+            None,
+            &env(&[("SIGHTLINE_RETENTION_DAYS", "7")]),
+            RawConfig::default(),
+        );
+        assert_eq!(c.unwrap().retention_days, Some(7));
+        let err = RawConfig::from_env(&env(&[("SIGHTLINE_RETENTION_DAYS", "7d")])).unwrap_err();
+        assert!(err.to_string().contains("whole number of days"), "{err}");
+        for bad in [0, MAX_RETENTION_DAYS + 1] {
+            let flags = RawConfig {
+                retention_days: Some(bad),
+                ..Default::default()
+            };
+            let err = load(None, &HashMap::new(), flags).unwrap_err().to_string();
+            assert!(
+                err.contains("retention_days") && err.contains("unset"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

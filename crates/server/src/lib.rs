@@ -16,6 +16,7 @@ pub mod ingest;
 pub mod metrics;
 pub mod otlp;
 pub mod pricing;
+pub mod retention;
 pub mod routes;
 pub mod state;
 pub mod store;

@@ -7,8 +7,8 @@ use sightline_store::clickhouse::cluster::ClusterConfig;
 use sightline_store::clickhouse::{ClickHouseConfig, ClickHouseStore};
 use sightline_store::sqlite::{SqliteConfig, SqliteStore};
 use sightline_store::{
-    ChangeFeed, CostReader, KeyStore, LogReader, MetricsReader, PriceStore, SessionReader,
-    SpanWriter, StoreError, TraceReader,
+    ChangeFeed, CostReader, KeyStore, LogReader, MetricsReader, PriceStore, RetentionStore,
+    SessionReader, SpanWriter, StoreError, TraceReader,
 };
 
 use crate::config::{Config, StoreChoice};
@@ -24,6 +24,7 @@ pub trait Engine:
     + ChangeFeed
     + PriceStore
     + CostReader
+    + RetentionStore
 {
 }
 impl<T> Engine for T where
@@ -36,6 +37,7 @@ impl<T> Engine for T where
         + ChangeFeed
         + PriceStore
         + CostReader
+        + RetentionStore
 {
 }
 

@@ -7,6 +7,7 @@ pub mod codec;
 mod cost_agg;
 pub mod costs;
 pub mod query;
+pub mod retention;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -17,6 +18,7 @@ pub use costs::{
     LatencyHistogram,
 };
 pub use query::*;
+pub use retention::{RetentionOutcome, RetentionScope, RetentionStore};
 
 /// What went wrong in a store. The server maps each variant to one HTTP/gRPC answer.
 #[derive(Debug, thiserror::Error)]
@@ -191,6 +193,8 @@ pub struct StoredKey {
 pub trait KeyStore: Send + Sync {
     /// The project with this name, created if missing.
     async fn ensure_project(&self, name: &str, now_ns: i64) -> Result<ProjectId, StoreError>;
+    /// The project called `name`, without creating it.
+    async fn find_project(&self, name: &str) -> Result<Option<ProjectId>, StoreError>;
     /// Stores a key for `project_name` (created if missing).
     async fn insert_key(
         &self,

@@ -83,8 +83,8 @@ async fn cleanup(test: &str) {
     }
 }
 
-/// The suite's core behaviours: writes, whole-trace reads, isolation and keys. The explore
-/// behaviours (`suite::run_explore`) are not implemented on this engine yet.
+/// The suite's core behaviours: writes, whole-trace reads, isolation, keys and costs (the
+/// explore behaviours run in `explore_suite`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn behaviour_suite() {
     let started = std::time::Instant::now();
@@ -343,4 +343,42 @@ async fn an_unreachable_server_is_unavailable_with_its_address() {
         matches!(&err, StoreError::Unavailable(m) if m.contains("127.0.0.1:1")),
         "{err}"
     );
+}
+
+/// The session summary follows its traces (the SQLite engine keeps it at write time; this
+/// engine computes it at read time, and must agree).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_follow_the_trace_summary() {
+    suite::query_more::sessions_follow_the_trace_summary(Arc::new(fresh("sessions", 10_000).await))
+        .await;
+    cleanup("sessions").await;
+}
+
+/// Retention drops whole day partitions where only the project's rows live (every old day,
+/// when the policy covers all projects) and deletes row by row only on shared days.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_drops_partitions_and_deletes_only_on_shared_days() {
+    let store = Arc::new(fresh("retention", 10_000).await);
+    let [first, second, third] =
+        suite::retention::retention_deletes_old_data_and_keeps_summaries_true(store.clone()).await;
+    // P1 alone: spans three and one day old, logs three days old; shared: two days old.
+    assert_eq!(first.partitions_dropped, 3, "{first:?}");
+    // Every project: the shared day's spans and logs partitions go whole.
+    assert_eq!(second.partitions_dropped, 2, "{second:?}");
+    assert_eq!(third.partitions_dropped, 0, "{third:?}");
+    let client = Client::new(&database_url(store.database())).unwrap();
+    let rows = client
+        .query(&format!(
+            "SELECT count() FROM system.parts WHERE database = '{}' AND table IN ('spans', 'logs') \
+             AND active AND partition < '20241004'",
+            store.database()
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        u64::from_le_bytes(rows[..8].try_into().unwrap()),
+        0,
+        "old parts remain"
+    );
+    cleanup("retention").await;
 }

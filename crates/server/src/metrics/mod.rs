@@ -38,6 +38,18 @@ pub struct Metrics {
     logs_rejected: AtomicU64,
     /// Requests by (receiver, status code).
     requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
+    retention: Mutex<RetentionStats>,
+}
+
+/// What the retention sweeps did since start-up.
+#[derive(Default)]
+struct RetentionStats {
+    ok: u64,
+    failed: u64,
+    spans: u64,
+    logs: u64,
+    /// The last successful run's cutoff (UTC ns).
+    cutoff_ns: Option<i64>,
 }
 
 impl Default for Metrics {
@@ -61,6 +73,21 @@ impl Metrics {
             logs_accepted: AtomicU64::new(0),
             logs_rejected: AtomicU64::new(0),
             requests: Mutex::new(BTreeMap::new()),
+            retention: Mutex::new(RetentionStats::default()),
+        }
+    }
+
+    /// Counts one retention sweep (`None`: it failed).
+    pub fn retention_run(&self, outcome: Option<&sightline_store::RetentionOutcome>) {
+        let mut r = lock(&self.retention);
+        match outcome {
+            Some(o) => {
+                r.ok += 1;
+                r.spans += o.spans;
+                r.logs += o.logs;
+                r.cutoff_ns = Some(o.cutoff_ns);
+            }
+            None => r.failed += 1,
         }
     }
 
@@ -106,6 +133,48 @@ impl Metrics {
             .unwrap_or(0);
         self.request("otlp_grpc", code);
         resp
+    }
+
+    fn render_retention(&self, out: &mut Text) {
+        let r = lock(&self.retention);
+        out.family(
+            "sightline_retention_runs_total",
+            "counter",
+            "Retention sweeps (retention_days) by outcome: ok or failed.",
+        );
+        out.sample("sightline_retention_runs_total", &[("outcome", "ok")], r.ok);
+        out.sample(
+            "sightline_retention_runs_total",
+            &[("outcome", "failed")],
+            r.failed,
+        );
+        out.family(
+            "sightline_retention_deleted_total",
+            "counter",
+            "Spans and log records deleted by retention sweeps.",
+        );
+        out.sample(
+            "sightline_retention_deleted_total",
+            &[("kind", "spans")],
+            r.spans,
+        );
+        out.sample(
+            "sightline_retention_deleted_total",
+            &[("kind", "logs")],
+            r.logs,
+        );
+        if let Some(cutoff) = r.cutoff_ns {
+            out.family(
+                "sightline_retention_cutoff_seconds",
+                "gauge",
+                "The last successful sweep's cutoff (Unix seconds): older data is gone.",
+            );
+            out.sample(
+                "sightline_retention_cutoff_seconds",
+                &[],
+                cutoff / 1_000_000_000,
+            );
+        }
     }
 
     /// The whole exposition.
@@ -171,6 +240,7 @@ impl Metrics {
             let labels = [("receiver", *receiver), ("code", code.as_str())];
             out.sample("sightline_ingest_requests_total", &labels, n);
         }
+        self.render_retention(&mut out);
         if let Some(rss) = resident_bytes() {
             out.family(
                 "process_resident_memory_bytes",

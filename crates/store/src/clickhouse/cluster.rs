@@ -4,7 +4,7 @@
 //! them, sharded by project and trace so a trace stays whole on one shard. Every other table
 //! (projects, keys, migrations, ...) lives on the entry server only (`clickhouse_url`, which
 //! every node must share). Sightline itself talks to the entry server; the shards' own URLs are
-//! only used for DDL. Works on 18.16 without ZooKeeper (no `ON CLUSTER`).
+//! only used for DDL and retention. Works on 18.16 without ZooKeeper (no `ON CLUSTER`).
 
 use super::client::Client;
 use crate::StoreError;

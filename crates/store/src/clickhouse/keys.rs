@@ -54,6 +54,25 @@ impl ClickHouseStore {
         Ok(id)
     }
 
+    pub(crate) async fn find_project_impl(
+        &self,
+        name: &str,
+    ) -> Result<Option<ProjectId>, StoreError> {
+        let rows = self
+            .client
+            .query(&format!(
+                "SELECT id FROM projects WHERE name = {} LIMIT 1",
+                quote(name)
+            ))
+            .await?;
+        let mut r = RowReader::new(&rows);
+        Ok(if r.is_empty() {
+            None
+        } else {
+            Some(ProjectId(r.i64()?))
+        })
+    }
+
     pub(crate) async fn insert_key_impl(
         &self,
         project_name: &str,

@@ -13,6 +13,7 @@ mod keys;
 mod prices;
 mod query;
 mod read;
+mod retention;
 mod rowbinary;
 pub mod schema;
 mod writer;
@@ -46,6 +47,8 @@ pub struct ClickHouseConfig {
 
 pub struct ClickHouseStore {
     client: Client,
+    /// Where the data tables live (retention works on the shards' local tables).
+    layout: cluster::Layout,
     writer: RwLock<Option<WriterHandle>>,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
@@ -63,7 +66,7 @@ impl ClickHouseStore {
     pub async fn open(config: &ClickHouseConfig) -> Result<Self, StoreError> {
         let client = Client::new(&config.url)?;
         schema::migrate(&client, now_ns()).await?;
-        Self::start(client, config)
+        Self::start(client, cluster::Layout::Single, config)
     }
 
     /// [`open`](Self::open) in the sharded layout (cluster.rs): migrations make local tables on
@@ -76,13 +79,18 @@ impl ClickHouseStore {
         let client = Client::new(&format!("{}{sep}{}", config.url, cluster::SYNC_INSERTS))?;
         let layout = cluster::Layout::sharded(&client, cluster)?;
         schema::migrate_in(&client, &layout, now_ns()).await?;
-        Self::start(client, config)
+        Self::start(client, layout, config)
     }
 
-    fn start(client: Client, config: &ClickHouseConfig) -> Result<Self, StoreError> {
+    fn start(
+        client: Client,
+        layout: cluster::Layout,
+        config: &ClickHouseConfig,
+    ) -> Result<Self, StoreError> {
         let (writer, task) = WriterHandle::spawn(client.clone(), config.max_queued);
         Ok(ClickHouseStore {
             client,
+            layout,
             writer: RwLock::new(Some(writer)),
             task: Mutex::new(Some(task)),
         })
@@ -223,6 +231,10 @@ impl ChangeFeed for ClickHouseStore {
 impl KeyStore for ClickHouseStore {
     async fn ensure_project(&self, name: &str, now_ns: i64) -> Result<ProjectId, StoreError> {
         self.ensure_project_impl(name, now_ns).await
+    }
+
+    async fn find_project(&self, name: &str) -> Result<Option<ProjectId>, StoreError> {
+        self.find_project_impl(name).await
     }
 
     async fn insert_key(

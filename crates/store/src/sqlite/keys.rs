@@ -50,6 +50,18 @@ impl KeyStore for SqliteStore {
             .await
     }
 
+    async fn find_project(&self, name: &str) -> Result<Option<ProjectId>, StoreError> {
+        let name = name.to_owned();
+        self.with_conn(move |conn| {
+            Ok(conn
+                .prepare_cached("SELECT id FROM projects WHERE name = ?1")?
+                .query_row(params![name], |r| r.get(0))
+                .optional()?
+                .map(ProjectId))
+        })
+        .await
+    }
+
     async fn insert_key(
         &self,
         project_name: &str,

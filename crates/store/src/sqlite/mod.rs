@@ -6,6 +6,7 @@ mod keys;
 mod prices;
 mod query;
 mod read;
+mod retention;
 mod rollup;
 pub(crate) mod rows;
 pub mod schema;
@@ -45,8 +46,11 @@ fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open(path)
         .map_err(|e| StoreError::Engine(format!("cannot open {}: {e}", path.display())))?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // `auto_vacuum` first: a new database then hands pages freed by retention back to the file
+    // system (the mode only takes on a database without tables, before WAL writes its header;
+    // older databases keep reusing freed pages instead).
     conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = OFF; \
+        "PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = OFF; \
          PRAGMA temp_store = MEMORY;",
     )?;
     Ok(conn)

@@ -177,7 +177,7 @@ impl SessionRollup {
             }
         }
         for (project, session) in &self.recompute {
-            recompute(tx, *project, session)?;
+            recompute_session(tx, *project, session)?;
         }
         Ok(())
     }
@@ -222,7 +222,11 @@ fn upsert(
 }
 
 /// Rebuilds one session's rows from its traces (none when no trace names it any more).
-fn recompute(tx: &Transaction<'_>, project: i64, session: &str) -> Result<(), StoreError> {
+pub(crate) fn recompute_session(
+    tx: &Transaction<'_>,
+    project: i64,
+    session: &str,
+) -> Result<(), StoreError> {
     for table in ["sessions", "session_users", "session_tenants"] {
         tx.prepare_cached(&format!(
             "DELETE FROM {table} WHERE project_id = ?1 AND session_id = ?2"

@@ -6,6 +6,7 @@ pub mod prices;
 pub mod query;
 pub mod query_data;
 pub mod query_more;
+pub mod retention;
 
 use std::sync::Arc;
 
@@ -29,6 +30,7 @@ pub trait Engine:
     + ChangeFeed
     + PriceStore
     + sightline_store::CostReader
+    + sightline_store::RetentionStore
 {
 }
 impl<T> Engine for T where
@@ -41,6 +43,7 @@ impl<T> Engine for T where
         + ChangeFeed
         + PriceStore
         + sightline_store::CostReader
+        + sightline_store::RetentionStore
 {
 }
 
@@ -322,6 +325,8 @@ pub async fn keys_resolve_to_their_project(store: Arc<dyn Engine>) {
         .await
         .unwrap();
     assert_eq!(k2.project, k.project, "a second key for the same project");
+    assert_eq!(store.find_project("team-a").await.unwrap(), Some(k.project));
+    assert_eq!(store.find_project("team-z").await.unwrap(), None);
     assert!(
         store
             .insert_key("team-b", "pk-1", "hash-3", 0)
@@ -362,6 +367,7 @@ where
     run_core(&make).await;
     run_explore(&make).await;
     costs::run_costs(&make).await;
+    retention::retention_deletes_old_data_and_keeps_summaries_true(make().await).await;
 }
 
 /// Trace and observation lists, sessions, logs, metrics and the change feed.
