@@ -238,7 +238,7 @@ fn scan_raw(
 }
 
 /// A resource's attributes (empty when unknown).
-fn resource(
+pub(super) fn resource(
     conn: &Connection,
     project: i64,
     hash: i64,

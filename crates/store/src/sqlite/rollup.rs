@@ -11,7 +11,7 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use sightline_core::normalize::workspace::workspace_of;
 use sightline_core::{AttrValue, Observation, ObservationKind};
 
-use super::rows::{decode_resource, decode_span, kind_code, SpanColumns};
+use super::rows::{decode_span, kind_code, SpanColumns};
 use crate::costs::LatencyHistogram;
 use crate::StoreError;
 
@@ -229,7 +229,7 @@ pub(crate) fn backfill(tx: &Transaction<'_>) -> Result<i64, StoreError> {
             let resource = match resources.entry((project, resource_hash)) {
                 std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                 std::collections::hash_map::Entry::Vacant(e) => {
-                    e.insert(stored_resource(tx, project, resource_hash)?)
+                    e.insert(super::costs::resource(tx, project, resource_hash)?)
                 }
             };
             let workspace = workspace_of(&obs.attributes, Some(resource));
@@ -242,21 +242,5 @@ pub(crate) fn backfill(tx: &Transaction<'_>) -> Result<i64, StoreError> {
         if read < BACKFILL_STEP {
             return Ok(counted);
         }
-    }
-}
-
-/// A stored resource's attributes (empty when unknown).
-fn stored_resource(
-    tx: &Transaction<'_>,
-    project: i64,
-    hash: i64,
-) -> Result<Vec<(String, AttrValue)>, StoreError> {
-    let blob: Option<Vec<u8>> = tx
-        .prepare_cached("SELECT attributes FROM resources WHERE project_id = ?1 AND hash = ?2")?
-        .query_row(params![project, hash], |r| r.get(0))
-        .optional()?;
-    match blob {
-        Some(b) => decode_resource(&b),
-        None => Ok(Vec::new()),
     }
 }
