@@ -4,6 +4,7 @@
 
 use anyhow::Context;
 use sightline_server::config::{RawConfig, MAX_RETENTION_DAYS};
+use sightline_server::ingest::{Clock, SystemClock};
 use sightline_server::store::Store;
 use sightline_store::retention::cutoff_for;
 use sightline_store::RetentionScope;
@@ -57,10 +58,7 @@ pub async fn run(cmd: RetentionCommand) -> anyhow::Result<()> {
                 })?)
             }
         };
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-            .unwrap_or(0);
+        let now = SystemClock.now_ns();
         Ok::<_, anyhow::Error>(db.delete_before(scope, cutoff_for(now, days)).await?)
     }
     .await;

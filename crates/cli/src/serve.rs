@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use sightline_server::config::{self, Config, RawConfig};
+use sightline_server::ingest::{Clock, SystemClock};
 use sightline_server::store::Store;
 
 /// Settings shared by every command that opens the store. Each flag overrides the config file
@@ -140,10 +141,7 @@ pub async fn keys(cmd: KeysCommand) -> anyhow::Result<()> {
                 .await
                 .context("opening the store")?;
             let db = opened.engine();
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as i64)
-                .unwrap_or(0);
+            let now = SystemClock.now_ns();
             let key = sightline_server::auth::create_key(db.as_ref(), &project, now).await?;
             if json {
                 println!(
