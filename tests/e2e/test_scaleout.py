@@ -91,10 +91,20 @@ def test_sharded_layout_keeps_each_trace_on_one_shard_and_reads_through_any_node
     assert per_shard[0] and per_shard[1], f"16 traces all landed on one shard: {per_shard}"
     assert not set(per_shard[0]) & set(per_shard[1]), "a trace is split across shards"
     assert {**per_shard[0], **per_shard[1]} == {tid: 4 for tid, _ in traces}
+    # Each shard summarised its own traces (the view runs on every shard's local tables).
+    for shard, spans in zip((shard1, shard2), per_shard):
+        rows = shard.rows("SELECT DISTINCT lower(hex(trace_id)) FROM trace_summaries_local",
+                          clickhouse_db)
+        assert {t for (t,) in rows} == set(spans)
     # Reads go through the Distributed tables from either node.
     for tid, sids in traces:
         for node in (node1, node2):
             assert span_ids_of(node.trace(tid, key)) == sorted(sids)
+    for node in (node1, node2):
+        answer = node.get("/api/v1/traces?limit=100", key)
+        assert answer.status_code == 200, answer.text
+        listed = answer.json()["data"]
+        assert {t["trace_id"]: t["span_count"] for t in listed} == {tid: 4 for tid, _ in traces}
 
 
 def test_retention_apply_deletes_old_data_on_every_shard(

@@ -145,6 +145,82 @@ async fn migrations_tolerate_a_node_that_applied_them_first() {
     cleanup("race").await;
 }
 
+/// Makes `db` look like a database migrated to schema 4 by an older binary: no view, versions
+/// 1, 2 and 4 recorded; with `keep_table`, the summary table of an upgrade that stopped half way.
+async fn back_to_schema_4(db: &str, keep_table: bool) {
+    let client = Client::new(&database_url(db)).unwrap();
+    client
+        .execute("DROP TABLE trace_summaries_mv")
+        .await
+        .unwrap();
+    if !keep_table {
+        client.execute("DROP TABLE trace_summaries").await.unwrap();
+    }
+    client
+        .execute("DROP TABLE schema_migrations")
+        .await
+        .unwrap();
+    client
+        .execute(
+            "CREATE TABLE schema_migrations (version UInt32, applied_ns UInt64) \
+             ENGINE = MergeTree ORDER BY version",
+        )
+        .await
+        .unwrap();
+    client
+        .execute("INSERT INTO schema_migrations VALUES (1, 0), (2, 0), (4, 0)")
+        .await
+        .unwrap();
+}
+
+/// Upgrading to schema 5 summarises the spans already stored, each once, also when an earlier
+/// attempt stopped half way; afterwards the view keeps the summaries current.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trace_summaries_are_backfilled_once_on_upgrade() {
+    let db = new_database("backfill");
+    let all = sightline_store::TraceQuery {
+        limit: 10,
+        ..Default::default()
+    };
+    let before = {
+        let store = open(&db, 1000).await;
+        for t in 1..=3u8 {
+            let mut llm = span(t, 2, Some(1), ObservationKind::Llm);
+            llm.usage.input = Some(10 * i64::from(t));
+            llm.user_id = Some(format!("user-{t}"));
+            // Two hours later: the trace has summary rows in two hours.
+            llm.start_ns += 7_200_000_000_000;
+            llm.end_ns += 7_200_000_000_000;
+            let root = span(t, 1, None, ObservationKind::Agent);
+            store.write(P1, batch(vec![root, llm])).await.unwrap();
+        }
+        let before = store.list_traces(P1, &all).await.unwrap().traces;
+        store.shutdown().await;
+        before
+    };
+    assert_eq!(before.len(), 3);
+    assert!(before.iter().all(|t| t.span_count == 2), "{before:?}");
+    assert_eq!(before.iter().map(|t| t.input_tokens).sum::<i64>(), 60);
+    for keep_table in [false, true] {
+        back_to_schema_4(&db, keep_table).await;
+        let store = open(&db, 1000).await;
+        assert_eq!(
+            store.list_traces(P1, &all).await.unwrap().traces,
+            before,
+            "after an upgrade (half-way attempt before: {keep_table})"
+        );
+        store.shutdown().await;
+    }
+    let store = open(&db, 1000).await;
+    let mut tool = span(1, 3, Some(1), ObservationKind::Tool);
+    tool.start_ns += 1;
+    store.write(P1, batch(vec![tool])).await.unwrap();
+    let t = store.trace(P1, tid(1), false).await.unwrap().unwrap();
+    assert_eq!(t.summary.span_count, 3, "the view summarises new spans");
+    assert_eq!(t.summary.user_id.as_deref(), Some("user-1"));
+    cleanup("backfill").await;
+}
+
 /// Rows stored twice (two nodes racing on a retry, before a merge) read back once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn duplicate_rows_read_back_once() {
@@ -361,16 +437,17 @@ async fn retention_drops_partitions_and_deletes_only_on_shared_days() {
     let store = Arc::new(fresh("retention", 10_000).await);
     let [first, second, third] =
         suite::retention::retention_deletes_old_data_and_keeps_summaries_true(store.clone()).await;
-    // P1 alone: spans three and one day old, logs three days old; shared: two days old.
-    assert_eq!(first.partitions_dropped, 3, "{first:?}");
-    // Every project: the shared day's spans and logs partitions go whole.
-    assert_eq!(second.partitions_dropped, 2, "{second:?}");
+    // P1 alone: spans (and their trace summaries) three and one day old, logs three days old;
+    // shared: two days old.
+    assert_eq!(first.partitions_dropped, 5, "{first:?}");
+    // Every project: the shared day's spans, summaries and logs partitions go whole.
+    assert_eq!(second.partitions_dropped, 3, "{second:?}");
     assert_eq!(third.partitions_dropped, 0, "{third:?}");
     let client = Client::new(&database_url(store.database())).unwrap();
     let rows = client
         .query(&format!(
-            "SELECT count() FROM system.parts WHERE database = '{}' AND table IN ('spans', 'logs') \
-             AND active AND partition < '20241004'",
+            "SELECT count() FROM system.parts WHERE database = '{}' AND table IN ('spans', 'logs', \
+             'trace_summaries') AND active AND partition < '20241004'",
             store.database()
         ))
         .await

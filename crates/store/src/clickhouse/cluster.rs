@@ -1,7 +1,8 @@
 //! The sharded layout: several ClickHouse servers as shards of one cluster (declared in each
 //! server's `<remote_servers>`). The big tables (`spans`, `logs`, `resources`) exist on every
 //! shard as `<name>_local` MergeTree tables, with a `Distributed` table under the plain name over
-//! them, sharded by project and trace so a trace stays whole on one shard. Every other table
+//! them, sharded by project and trace so a trace stays whole on one shard. Materialized views
+//! (the trace summaries') run on every shard, from its local table into another local table. Every other table
 //! (projects, keys, migrations, ...) lives on the entry server only (`clickhouse_url`, which
 //! every node must share). Sightline itself talks to the entry server; the shards' own URLs are
 //! only used for DDL and retention. Works on 18.16 without ZooKeeper (no `ON CLUSTER`).
@@ -14,6 +15,7 @@ pub const SHARDED: &[(&str, &str)] = &[
     ("spans", "cityHash64(project_id, trace_id)"),
     ("logs", "cityHash64(project_id, trace_id)"),
     ("resources", "cityHash64(project_id, hash)"),
+    ("trace_summaries", "cityHash64(project_id, trace_id)"),
 ];
 
 /// Settings of the sharded layout.
@@ -84,6 +86,13 @@ impl Layout {
         let Layout::Sharded { name, shards } = self else {
             return entry.execute(sql).await;
         };
+        if sql.starts_with("CREATE MATERIALIZED VIEW") {
+            let local = localize_view(sql);
+            for shard in shards {
+                shard.execute(&local).await?;
+            }
+            return Ok(());
+        }
         let Some((table, key, create)) = sharded_target(sql) else {
             return entry.execute(sql).await;
         };
@@ -121,9 +130,11 @@ impl Layout {
     }
 }
 
-/// The URL parameter that makes an INSERT into a Distributed table return only after every
-/// shard stored its rows (a 2xx means stored).
-pub const SYNC_INSERTS: &str = "insert_distributed_sync=1";
+/// The URL parameters of the entry server's client: an INSERT into a Distributed table returns
+/// only after every shard stored its rows (a 2xx means stored), and an `IN (SELECT ...)` over a
+/// Distributed table runs on each shard's local tables. Every such subquery picks traces, and a
+/// trace's spans and summary live on one shard, so each shard answers for its own traces.
+pub const CLUSTER_SETTINGS: &str = "insert_distributed_sync=1&distributed_product_mode=local";
 
 /// (table, sharding key, is a CREATE) when `sql` creates or alters a sharded table.
 fn sharded_target(sql: &str) -> Option<(&'static str, &'static str, bool)> {
@@ -138,6 +149,23 @@ fn sharded_target(sql: &str) -> Option<(&'static str, &'static str, bool)> {
         .iter()
         .find(|(t, _)| *t == name)
         .map(|(t, k)| (*t, *k, create))
+}
+
+/// A materialized view statement with its target (after `TO`) and source (after `FROM`) tables
+/// renamed to their local tables when they are sharded.
+fn localize_view(sql: &str) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut previous = "";
+    for word in sql.split(' ') {
+        let sharded = SHARDED.iter().any(|(t, _)| *t == word);
+        if sharded && (previous == "TO" || previous == "FROM") {
+            out.push(format!("{word}_local"));
+        } else {
+            out.push(word.to_owned());
+        }
+        previous = word;
+    }
+    out.join(" ")
 }
 
 /// `sql` with the first occurrence of the table name (after CREATE/ALTER TABLE) replaced.
@@ -170,6 +198,18 @@ mod tests {
         assert_eq!(
             sharded_target("ALTER TABLE spans_local ADD COLUMN x UInt8"),
             None
+        );
+    }
+
+    #[test]
+    fn views_read_and_write_local_tables() {
+        assert_eq!(
+            localize_view(
+                "CREATE MATERIALIZED VIEW IF NOT EXISTS v TO trace_summaries AS SELECT count() \
+                 AS spans FROM spans WHERE 1"
+            ),
+            "CREATE MATERIALIZED VIEW IF NOT EXISTS v TO trace_summaries_local AS SELECT count() \
+             AS spans FROM spans_local WHERE 1"
         );
     }
 

@@ -16,6 +16,7 @@ mod read;
 mod retention;
 mod rowbinary;
 pub mod schema;
+mod summaries;
 mod writer;
 
 use std::sync::{Mutex, RwLock};
@@ -76,7 +77,7 @@ impl ClickHouseStore {
         cluster: &cluster::ClusterConfig,
     ) -> Result<Self, StoreError> {
         let sep = if config.url.contains('?') { '&' } else { '?' };
-        let client = Client::new(&format!("{}{sep}{}", config.url, cluster::SYNC_INSERTS))?;
+        let client = Client::new(&format!("{}{sep}{}", config.url, cluster::CLUSTER_SETTINGS))?;
         let layout = cluster::Layout::sharded(&client, cluster)?;
         schema::migrate_in(&client, &layout, now_ns()).await?;
         Self::start(client, layout, config)

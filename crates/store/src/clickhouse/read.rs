@@ -1,18 +1,15 @@
 //! Reads of whole traces and single observations from ClickHouse. A span retried before a merge
 //! may be stored twice: every read keeps one row per span (`LIMIT 1 BY span_id`). The trace
-//! summary is computed at read with one aggregate over the trace's deduplicated spans.
+//! summary is merged from the states the writer keeps (summaries.rs).
 
 use std::collections::HashMap;
 
-use sightline_core::{
-    LogRecord, Observation, ObservationKind, ProjectId, Resource, SpanId, TraceId,
-};
+use sightline_core::{LogRecord, Observation, ProjectId, Resource, SpanId, TraceId};
 
 use super::client::Client;
 use super::rowbinary::{bin, RowReader};
-use crate::sqlite::rows::{
-    decode_log, decode_resource, decode_span, kind_code, LogColumns, SpanColumns,
-};
+use super::summaries::{merged, read_summary, Summaries};
+use crate::sqlite::rows::{decode_log, decode_resource, decode_span, LogColumns, SpanColumns};
 use crate::{StoreError, TraceDetail, TraceSummary};
 
 /// The span columns a read decodes, in [`read_span`]'s order; `{payload}` is `payload` or `''`.
@@ -163,114 +160,6 @@ pub(crate) async fn select_resources(
     Ok(out)
 }
 
-/// The columns a trace summary aggregates over, selected per (deduplicated) span.
-pub(crate) const SUMMARY_INNER: &str = "trace_id, span_id, start_ns, duration_ns, is_error, \
-    name, seq, input_tokens, output_tokens, total_tokens, cache_read_tokens, cache_write_tokens, \
-    reasoning_tokens, cost_nano_usd, service, agent, user_id, session_id, tenant_id, \
-    isNull(parent_span_id) AS root";
-
-/// The aggregates of one trace over [`SUMMARY_INNER`] rows, in [`read_summary`]'s order, with
-/// `t_`-prefixed aliases (`t_start`, `t_end`, `t_total`, `t_cost`, `t_has_cost`, `t_session_id`,
-/// ...) that outer queries may use.
-///
-/// Tokens and cost count llm and embedding calls only (agent spans often repeat their
-/// children's sums). The root's dimensions win; without a root, the first written value stays.
-pub(crate) fn summary_aggregates() -> String {
-    let model_call = format!(
-        "kind IN ({}, {})",
-        kind_code(ObservationKind::Llm),
-        kind_code(ObservationKind::Embedding)
-    );
-    let dims = ["service", "agent", "user_id", "session_id", "tenant_id"]
-        .iter()
-        .map(|c| {
-            format!(
-                "if(countIf(root AND isNotNull({c})) > 0, \
-                 argMaxIf(ifNull({c}, ''), seq, root AND isNotNull({c})), \
-                 argMinIf(ifNull({c}, ''), seq, isNotNull({c}))) AS t_{c}"
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
-    let tokens = ["input", "output", "cache_read", "cache_write", "reasoning"]
-        .map(|t| format!("toInt64(sumIf(ifNull({t}_tokens, 0), {model_call})) AS t_{t}"));
-    format!(
-        "toUInt64(count()) AS t_spans, toInt64(min(start_ns)) AS t_start, \
-         toInt64(max(toInt64(start_ns) + duration_ns)) AS t_end, toInt64(sum(is_error)) AS t_errors, \
-         {input}, {output}, \
-         toInt64(sumIf(ifNull(total_tokens, ifNull(input_tokens, 0) + ifNull(output_tokens, 0)), {model_call})) AS t_total, \
-         {cache_read}, {cache_write}, {reasoning}, \
-         toInt64(sumIf(ifNull(cost_nano_usd, 0), {model_call})) AS t_cost, \
-         toUInt8(countIf({model_call} AND isNotNull(cost_nano_usd)) > 0) AS t_has_cost, \
-         toUInt8(countIf(root) > 0) AS t_has_root, argMaxIf(name, seq, root) AS t_root_name, \
-         argMaxIf(span_id, seq, root) AS t_root_span, {dims}",
-        input = tokens[0],
-        output = tokens[1],
-        cache_read = tokens[2],
-        cache_write = tokens[3],
-        reasoning = tokens[4],
-    )
-}
-
-/// The summary of one trace, or `None` when it has no spans.
-pub(crate) fn summary_sql(filter: &str) -> String {
-    format!(
-        "SELECT {} FROM (SELECT {SUMMARY_INNER}, kind FROM spans WHERE {filter} \
-         ORDER BY seq LIMIT 1 BY span_id)",
-        summary_aggregates()
-    )
-}
-
-/// Decodes one row of [`summary_sql`]; `None` when the trace has no spans.
-pub(crate) fn read_summary(
-    r: &mut RowReader<'_>,
-    trace_id: &TraceId,
-) -> Result<Option<TraceSummary>, StoreError> {
-    let count = r.u64()?;
-    let start_ns = r.i64()?;
-    let end_ns = r.i64()?;
-    let error_count = r.i64()?;
-    let mut tokens = [0i64; 6];
-    for t in &mut tokens {
-        *t = r.i64()?;
-    }
-    let cost = r.i64()?;
-    let has_cost = r.u8()? != 0;
-    let has_root = r.u8()? != 0;
-    let root_name = r.string()?;
-    let root_span = r.fixed(8)?;
-    let mut dims: [Option<String>; 5] = Default::default();
-    for d in &mut dims {
-        let v = r.string()?;
-        *d = (!v.is_empty()).then_some(v);
-    }
-    if count == 0 {
-        return Ok(None);
-    }
-    let [service_name, agent_name, user_id, session_id, tenant_id] = dims;
-    Ok(Some(TraceSummary {
-        trace_id: trace_id.to_hex(),
-        root_name: has_root.then_some(root_name),
-        root_span_id: has_root.then(|| hex::encode(&root_span)),
-        start_ns,
-        end_ns,
-        span_count: i64::try_from(count).unwrap_or(i64::MAX),
-        error_count,
-        input_tokens: tokens[0],
-        output_tokens: tokens[1],
-        total_tokens: tokens[2],
-        cache_read_tokens: tokens[3],
-        cache_write_tokens: tokens[4],
-        reasoning_tokens: tokens[5],
-        cost_nano_usd: has_cost.then_some(cost),
-        service_name,
-        agent_name,
-        user_id,
-        session_id,
-        tenant_id,
-    }))
-}
-
 /// Gives each distinct resource hash an index into `resources`, in first-use order.
 pub(crate) struct ResourceIndex {
     index: HashMap<i64, usize>,
@@ -325,13 +214,19 @@ pub(crate) async fn read_trace(
     payloads: bool,
 ) -> Result<Option<TraceDetail>, StoreError> {
     let filter = trace_filter(project, &trace_id);
-    let summary_query = summary_sql(&filter);
+    let summary_query = format!("SELECT {} FROM trace_summaries WHERE {filter}", merged());
     let (summary_rows, span_rows, log_rows) = tokio::try_join!(
         client.query(&summary_query),
         select_spans(client, &filter, payloads),
         select_logs(client, project, &trace_id),
     )?;
-    let summary = read_summary(&mut RowReader::new(&summary_rows), &trace_id)?;
+    let mut summaries = Summaries::default();
+    read_summary(
+        &mut RowReader::new(&summary_rows),
+        &trace_id,
+        &mut summaries,
+    )?;
+    let summary = summaries.exact(client, project).await?.pop();
     // A trace known only from its logs (spans not arrived, or an agent sending only events)
     // still reads back, with an empty span list.
     let summary = match summary {

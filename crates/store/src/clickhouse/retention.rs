@@ -3,8 +3,9 @@
 //! other project's rows — always, when the policy covers every project. Days shared with other
 //! projects lose the project's rows through one `ALTER TABLE ... DELETE` mutation per table,
 //! which ClickHouse runs in the background; this waits for it. In the sharded layout it works
-//! on every shard's `_local` tables. Sessions and costs are computed from the spans, so nothing
-//! else needs rebuilding.
+//! on every shard's `_local` tables. Trace summaries are kept per hour of span start, partitioned
+//! like the spans, so a trace cut by the cutoff keeps the summary of its later spans; sessions
+//! and costs are computed from those, so nothing else needs rebuilding.
 //!
 //! A span of another project arriving for a day already past the cutoff between the check and
 //! the drop would go with the partition; telemetry is not written days late in practice.
@@ -20,8 +21,13 @@ use super::ClickHouseStore;
 use crate::retention::{day_floor, RetentionOutcome, RetentionScope, RetentionStore};
 use crate::StoreError;
 
-/// The tables retention applies to, with their time column.
-const TABLES: &[(&str, &str)] = &[("spans", "start_ns"), ("logs", "time_ns")];
+/// The tables retention applies to, with their time column (`trace_summaries` rows hold the
+/// spans of one hour).
+const TABLES: &[(&str, &str)] = &[
+    ("spans", "start_ns"),
+    ("logs", "time_ns"),
+    ("trace_summaries", "hour_ns"),
+];
 
 /// How long to wait for a delete mutation before reporting that it still runs.
 const MUTATION_WAIT: Duration = Duration::from_secs(600);
@@ -44,10 +50,10 @@ impl RetentionStore for ClickHouseStore {
         for (table, time) in TABLES {
             for (client, data_table) in self.layout.data_tables(&self.client, table) {
                 let (rows, dropped) = delete_from(client, &data_table, time, scope, cutoff).await?;
-                if *table == "spans" {
-                    outcome.spans += rows;
-                } else {
-                    outcome.logs += rows;
+                match *table {
+                    "spans" => outcome.spans += rows,
+                    "logs" => outcome.logs += rows,
+                    _ => {}
                 }
                 outcome.partitions_dropped += dropped;
             }
@@ -139,7 +145,7 @@ async fn days(client: &Client, sql: &str) -> Result<BTreeSet<u32>, StoreError> {
 }
 
 /// Waits until no mutation of `table` is pending, polling with a growing pause.
-async fn wait_for_mutations(client: &Client, table: &str) -> Result<(), StoreError> {
+pub(crate) async fn wait_for_mutations(client: &Client, table: &str) -> Result<(), StoreError> {
     let started = Instant::now();
     let mut pause = Duration::from_millis(20);
     loop {

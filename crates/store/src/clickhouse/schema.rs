@@ -7,6 +7,7 @@
 use super::client::Client;
 use super::cluster::Layout;
 use super::rowbinary::RowReader;
+use super::summaries;
 use crate::StoreError;
 
 /// Each entry is (version, statements). Never edit a released migration: append a new one.
@@ -122,6 +123,12 @@ const MIGRATIONS: &[(u32, &[&str])] = &[
          ADD COLUMN attr_values Array(String), ADD COLUMN tags Array(String), \
          ADD COLUMN search_text String"],
     ),
+    (
+        5,
+        // Trace summaries kept at write time; the view that fills them and the backfill of the
+        // spans already stored follow in `summaries::install`.
+        &[summaries::CREATE_TABLE],
+    ),
 ];
 
 /// Creates the database if needed and brings it to the latest schema version.
@@ -160,6 +167,9 @@ pub async fn migrate_in(client: &Client, layout: &Layout, now_ns: u64) -> Result
                 Err(e) if sql.starts_with("ALTER TABLE") && column_already_exists(&e) => {}
                 other => other?,
             }
+        }
+        if *version == 5 {
+            summaries::install(client, layout).await?;
         }
         client
             .execute(&format!(

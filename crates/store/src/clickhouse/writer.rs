@@ -34,6 +34,7 @@ type SpanKey = (i64, [u8; 16], [u8; 8]);
 /// One span as RowBinary, every column but the trailing `seq` (given at insert time).
 struct EncodedSpan {
     key: SpanKey,
+    start_ns: u64,
     row: Vec<u8>,
 }
 
@@ -112,6 +113,7 @@ pub(crate) fn encode_job(
         w.str(&search.text);
         spans.push(EncodedSpan {
             key: (project.0, o.trace_id.0, o.span_id.0),
+            start_ns: clamp_u64(o.start_ns),
             row: w.buf,
         });
     }
@@ -237,8 +239,14 @@ async fn run(client: Client, mut rx: mpsc::Receiver<WriteJob>, queued: Arc<Atomi
     }
 }
 
-/// The (project, trace, span) keys among `keys` that are already stored.
-async fn stored_keys(client: &Client, keys: &[SpanKey]) -> Result<HashSet<SpanKey>, StoreError> {
+/// The (project, trace, span) keys among `keys` that are already stored. A retried span starts
+/// when it did the first time, so only rows starting within `starts` (the group's earliest and
+/// latest start) are looked at: the day partitions the group writes to, not the whole table.
+async fn stored_keys(
+    client: &Client,
+    keys: &[SpanKey],
+    starts: (u64, u64),
+) -> Result<HashSet<SpanKey>, StoreError> {
     let traces: HashSet<(i64, [u8; 16])> = keys.iter().map(|k| (k.0, k.1)).collect();
     if traces.is_empty() {
         return Ok(HashSet::new());
@@ -250,7 +258,9 @@ async fn stored_keys(client: &Client, keys: &[SpanKey]) -> Result<HashSet<SpanKe
         .join(", ");
     let rows = client
         .query(&format!(
-            "SELECT project_id, trace_id, span_id FROM spans WHERE (project_id, trace_id) IN ({list})"
+            "SELECT project_id, trace_id, span_id FROM spans WHERE (project_id, trace_id) IN ({list}) \
+             AND start_ns >= {} AND start_ns <= {}",
+            starts.0, starts.1
         ))
         .await?;
     let mut r = RowReader::new(&rows);
@@ -276,7 +286,11 @@ async fn write_group(
         .iter()
         .flat_map(|j| j.spans.iter().map(|s| s.key))
         .collect();
-    let mut seen = stored_keys(client, &keys).await?;
+    let starts = group
+        .iter()
+        .flat_map(|j| j.spans.iter().map(|s| s.start_ns))
+        .fold((u64::MAX, 0), |(lo, hi), s| (lo.min(s), hi.max(s)));
+    let mut seen = stored_keys(client, &keys, starts).await?;
 
     let mut resources = RowWriter::default();
     let mut new_resources = Vec::new();

@@ -1,30 +1,34 @@
-//! Sessions on ClickHouse: trace summaries (computed at read, see `traces.rs`) grouped by their
-//! session id, and one session as a conversation whose turns are its traces' root input and
-//! output. Only traces with a span carrying a session id are summarised.
+//! Sessions on ClickHouse: trace summaries (merged from the states the writer keeps, see
+//! summaries.rs) grouped by their session id, and one session as a conversation whose turns are
+//! its traces' root input and output.
 
 use std::collections::HashMap;
 
 use sightline_core::{Payload, ProjectId, TraceId};
 
-use super::traces::{read_summaries, summary_query};
+use super::traces::summary_query;
 use crate::clickhouse::client::Client;
 use crate::clickhouse::rowbinary::{bin, quote, RowReader};
+use crate::clickhouse::summaries::read_summaries;
 use crate::sqlite::rows::decode_input_output;
 use crate::{
     SessionCursor, SessionDetail, SessionPage, SessionQuery, SessionSummary, SessionTurn,
     StoreError,
 };
 
-/// `trace_id IN` the project's traces with a span in `session` (any session when `None`).
+/// A predicate on `trace_summaries` rows: every row of the project's traces that may belong to
+/// `session` (all traces when `None`). A trace's session is the winner of one of its rows' own
+/// states, so the traces with a row whose state alone gives `session` include every trace of it.
 fn session_traces(project: ProjectId, session: Option<&str>) -> String {
-    let test = match session {
-        Some(s) => format!("session_id = {}", quote(s)),
-        None => "isNotNull(session_id)".into(),
-    };
-    format!(
-        "trace_id IN (SELECT trace_id FROM spans WHERE project_id = {} AND {test})",
-        project.0
-    )
+    match session {
+        Some(s) => format!(
+            "trace_id IN (SELECT trace_id FROM trace_summaries WHERE project_id = {} \
+             AND finalizeAggregation(session_id) = {})",
+            project.0,
+            quote(s)
+        ),
+        None => "1".into(),
+    }
 }
 
 /// Session aggregates over the traces of `session` (all sessions when `None`), keeping those
@@ -36,7 +40,7 @@ async fn aggregate(
     having: &[String],
     limit: usize,
 ) -> Result<Vec<SessionSummary>, StoreError> {
-    let traces = summary_query(project, &session_traces(project, session), None);
+    let traces = summary_query(project, &session_traces(project, session));
     let only = match session {
         Some(s) => format!("t_session_id = {}", quote(s)),
         None => "t_session_id != ''".into(),
@@ -142,10 +146,12 @@ pub(crate) async fn session(
     };
     let sql = format!(
         "{} HAVING t_session_id = {} ORDER BY t_start, trace_id LIMIT {max_turns}",
-        summary_query(project, &session_traces(project, Some(session_id)), None),
+        summary_query(project, &session_traces(project, Some(session_id))),
         quote(session_id)
     );
-    let traces = read_summaries(&client.query(&sql).await?)?;
+    let traces = read_summaries(&client.query(&sql).await?)?
+        .exact(client, project)
+        .await?;
     let mut payloads = turn_payloads(client, project, &traces).await?;
     let turns = traces
         .into_iter()

@@ -1,67 +1,44 @@
-//! The trace list on ClickHouse: summaries are computed at read by one GROUP BY trace over the
-//! project's deduplicated spans. The time window first narrows the scan to traces with a span
-//! in it (partition and sort key), observation-level filters are evaluated in the same scan
-//! (`max(predicate)` per trace), trace-level tests and the keyset position go in HAVING.
+//! The trace list on ClickHouse, from the summary states the writer keeps (summaries.rs). The
+//! time window and observation-level filters (a span of the trace passes them, tested on
+//! `spans`) narrow the candidate traces; their numeric states are merged to sort, test the
+//! trace-level filters and the keyset position in HAVING and pick the page; only the page's
+//! summaries are then merged whole.
 
 use sightline_core::{ProjectId, TraceId};
 
 use super::{after, has_per_observation_fields, ns, span_predicates, Fields};
 use crate::clickhouse::client::Client;
-use crate::clickhouse::read::{read_summary, summary_aggregates, SUMMARY_INNER};
-use crate::clickhouse::rowbinary::{bin, RowReader};
+use crate::clickhouse::rowbinary::bin;
+use crate::clickhouse::summaries::{hour_floor, merged, merged_numbers, read_summaries};
 use crate::{
     StatusFilter, StoreError, TraceCursor, TracePage, TraceQuery, TraceSort, TraceSummary,
 };
 
-/// Per-trace summaries of the project's traces whose spans pass `candidates` (a predicate on
-/// `spans`). Columns: `trace_id`, then the [`summary_aggregates`] (aliases `t_*`), then, when
-/// `hit` (a predicate on `spans`) is given, `t_hit`: whether one span of the trace passes it.
-pub(super) fn summary_query(project: ProjectId, candidates: &str, hit: Option<&str>) -> String {
-    let (inner, outer) = match hit {
-        Some(h) => (
-            // Tests on Nullable columns are Nullable: NULL is "no match".
-            format!(", toUInt8(ifNull(({h}), 0)) AS hit"),
-            ", toUInt8(max(hit)) AS t_hit",
-        ),
-        None => (String::new(), ""),
-    };
+/// The merged summaries (`trace_id`, then [`merged`]) of the project's traces among
+/// `candidates` (a predicate on `trace_summaries` rows, matching every row of a trace or none).
+pub(super) fn summary_query(project: ProjectId, candidates: &str) -> String {
     format!(
-        "SELECT trace_id, {aggs}{outer} FROM (SELECT {SUMMARY_INNER}, kind{inner} FROM spans \
-         WHERE project_id = {p} AND {candidates} LIMIT 1 BY trace_id, span_id) \
+        "SELECT trace_id, {} FROM trace_summaries WHERE project_id = {} AND {candidates} \
          GROUP BY trace_id",
-        aggs = summary_aggregates(),
-        p = project.0,
+        merged(),
+        project.0,
     )
 }
 
-/// `trace_id IN` the traces with a span starting in `[from, to)`: the scan the time window
-/// narrows (partitions are days of span start).
+/// `trace_id IN` the project's traces with a span starting in `[from, to)`: those with a
+/// summary row of that hour or later (and before `to`), a set the time window narrows.
 pub(super) fn traces_started_in(project: ProjectId, from: Option<i64>, to: Option<i64>) -> String {
     let mut w = vec![format!("project_id = {}", project.0)];
     if let Some(from) = from {
-        w.push(format!("start_ns >= {}", ns(from)));
+        w.push(format!("hour_ns >= {}", hour_floor(from)));
     }
     if let Some(to) = to {
-        w.push(format!("start_ns < {}", ns(to)));
+        w.push(format!("hour_ns < {}", ns(to)));
     }
     format!(
-        "trace_id IN (SELECT trace_id FROM spans WHERE {})",
+        "trace_id IN (SELECT trace_id FROM trace_summaries WHERE {})",
         w.join(" AND ")
     )
-}
-
-/// Reads rows of `trace_id` followed by the summary aggregates.
-pub(super) fn read_summaries(rows: &[u8]) -> Result<Vec<TraceSummary>, StoreError> {
-    let mut r = RowReader::new(rows);
-    let mut out = Vec::new();
-    while !r.is_empty() {
-        let id = TraceId::from_bytes(&r.fixed(16)?)
-            .map_err(|_| StoreError::Engine("corrupt stored trace id".into()))?;
-        if let Some(s) = read_summary(&mut r, &id)? {
-            out.push(s);
-        }
-    }
-    Ok(out)
 }
 
 fn sort_expr(sort: TraceSort) -> &'static str {
@@ -98,16 +75,27 @@ pub(crate) async fn list_traces(
     if f.from_ns.is_some() || f.to_ns.is_some() {
         candidates.push(traces_started_in(project, f.from_ns, f.to_ns));
     }
+    if has_per_observation_fields(f) {
+        // One span of the trace passes them; every span of a trace that starts at or after
+        // `from` does too, which narrows the scan to the window's partitions.
+        let mut spans = vec![
+            format!("project_id = {}", project.0),
+            span_predicates(f, Fields::PerObservation),
+        ];
+        if let Some(from) = f.from_ns {
+            spans.push(format!("start_ns >= {}", ns(from)));
+        }
+        candidates.push(format!(
+            "trace_id IN (SELECT trace_id FROM spans WHERE {})",
+            spans.join(" AND ")
+        ));
+    }
     let candidates = if candidates.is_empty() {
         "1".to_owned()
     } else {
         candidates.join(" AND ")
     };
     let mut having = Vec::new();
-    let hit = has_per_observation_fields(f).then(|| span_predicates(f, Fields::PerObservation));
-    if hit.is_some() {
-        having.push("t_hit = 1".to_owned());
-    }
     if let Some(from) = f.from_ns {
         having.push(format!("t_start >= {from}"));
     }
@@ -136,13 +124,25 @@ pub(crate) async fn list_traces(
         format!(" HAVING {}", having.join(" AND "))
     };
     let dir = if q.descending { "DESC" } else { "ASC" };
+    let order = format!("ORDER BY {sort} {dir}, trace_id {dir}");
+    // Two passes: the page's trace ids from the cheap numeric states of every candidate, then
+    // the whole summaries (names and dimensions) of that page only.
+    let page = format!(
+        "SELECT trace_id FROM (SELECT trace_id, {numbers} FROM trace_summaries \
+         WHERE project_id = {p} AND {candidates} GROUP BY trace_id{having} {order} LIMIT {n})",
+        numbers = merged_numbers(),
+        p = project.0,
+        n = q.limit + 1
+    );
+    // On a cluster each shard picks the page among its own traces: the first `limit + 1` of
+    // their union is the page.
     let sql = format!(
-        "{}{having} ORDER BY {sort} {dir}, trace_id {dir} LIMIT {}",
-        summary_query(project, &candidates, hit.as_deref()),
+        "{} {order} LIMIT {}",
+        summary_query(project, &format!("trace_id IN ({page})")),
         q.limit + 1
     );
     let rows = client.query(&sql).await?;
-    let mut traces = read_summaries_with_extra(&rows, hit.is_some())?;
+    let mut traces = read_summaries(&rows)?.exact(client, project).await?;
     let next = if traces.len() > q.limit {
         traces.truncate(q.limit);
         match traces.last() {
@@ -157,21 +157,4 @@ pub(crate) async fn list_traces(
         None
     };
     Ok(TracePage { traces, next })
-}
-
-/// [`read_summaries`] for rows that end with one `UInt8` extra column when `extra` is set.
-fn read_summaries_with_extra(rows: &[u8], extra: bool) -> Result<Vec<TraceSummary>, StoreError> {
-    if !extra {
-        return read_summaries(rows);
-    }
-    let mut r = RowReader::new(rows);
-    let mut out = Vec::new();
-    while !r.is_empty() {
-        let id = TraceId::from_bytes(&r.fixed(16)?)
-            .map_err(|_| StoreError::Engine("corrupt stored trace id".into()))?;
-        let summary = read_summary(&mut r, &id)?;
-        r.u8()?;
-        out.extend(summary);
-    }
-    Ok(out)
 }
