@@ -106,6 +106,7 @@ impl From<StoreError> for ApiError {
             StoreError::Unavailable(_) => ErrorCode::Unavailable,
             StoreError::Engine(_) => ErrorCode::Unavailable,
             StoreError::Conflict(_) => ErrorCode::InvalidArgument,
+            StoreError::TooLarge(_) => ErrorCode::Internal,
         };
         ApiError::new(code, e.to_string())
     }
@@ -135,5 +136,15 @@ mod tests {
                 .code(),
             tonic::Code::ResourceExhausted
         );
+    }
+
+    #[test]
+    fn a_read_too_large_for_the_store_is_not_retryable() {
+        let e = ApiError::from(StoreError::TooLarge("over max_memory_usage".into()));
+        assert_eq!(e.code.http_status(), 500);
+        assert!(!e.code.is_retryable());
+        assert!(ApiError::from(StoreError::Unavailable("down".into()))
+            .code
+            .is_retryable());
     }
 }

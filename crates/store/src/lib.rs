@@ -35,6 +35,10 @@ pub enum StoreError {
     /// The caller asked for something the store cannot do (e.g. a duplicate name).
     #[error("{0}")]
     Conflict(String),
+    /// A read needs more than the engine allows (ClickHouse's memory limit); the same read
+    /// would fail again, so it is not retryable.
+    #[error("{0}")]
+    TooLarge(String),
 }
 
 impl From<rusqlite::Error> for StoreError {

@@ -145,6 +145,25 @@ async fn migrations_tolerate_a_node_that_applied_them_first() {
     cleanup("race").await;
 }
 
+/// A read over ClickHouse's memory limit is an error naming the limit and the way out, not a
+/// retryable one: the same query would fail again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_over_the_memory_limit_is_not_retryable() {
+    let base = server();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let client = Client::new(&format!("{base}{sep}max_memory_usage=2000000")).unwrap();
+    match client
+        .query("SELECT groupArray(number) FROM numbers(10000000)")
+        .await
+    {
+        Err(StoreError::TooLarge(message)) => {
+            assert!(message.contains("max_memory_usage"), "{message}");
+            assert!(message.contains("narrow the time window"), "{message}");
+        }
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+}
+
 /// Makes `db` look like a database migrated to schema 4 by an older binary: no view, versions
 /// 1, 2 and 4 recorded; with `keep_table`, the summary table of an upgrade that stopped half way.
 async fn back_to_schema_4(db: &str, keep_table: bool) {

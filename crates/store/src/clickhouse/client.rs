@@ -8,12 +8,12 @@ use reqwest::Url;
 use crate::StoreError;
 
 /// ClickHouse error codes that mean "try again later" rather than "this write is wrong".
-const RETRYABLE_CODES: &[&str] = &[
-    "Code: 202,", // too many simultaneous queries
-    "Code: 241,", // memory limit exceeded
-    "Code: 252,", // too many parts
-    "Code: 159,", // timeout exceeded
-    "Code: 209,", // socket timeout
+const RETRYABLE_CODES: &[u32] = &[
+    202, // too many simultaneous queries
+    241, // memory limit exceeded
+    252, // too many parts
+    159, // timeout exceeded
+    209, // socket timeout
 ];
 
 /// Most bytes of an error answer kept in a message.
@@ -120,7 +120,7 @@ impl Client {
             .trim()
             .to_owned();
         let message = format!("ClickHouse at {} answered {status}: {text}", self.display);
-        if RETRYABLE_CODES.iter().any(|c| text.starts_with(c))
+        if RETRYABLE_CODES.iter().any(|&c| has_code(&text, c))
             || status.is_server_error() && text.is_empty()
         {
             Err(StoreError::Unavailable(message))
@@ -143,12 +143,24 @@ impl Client {
             .map(|_| ())
     }
 
-    /// Runs a query and returns its rows in RowBinary (decode with `RowReader`).
+    /// Runs a query and returns its rows in RowBinary (decode with `RowReader`). A query over
+    /// ClickHouse's memory limit is not retryable: the same query needs the same memory.
     pub async fn query(&self, sql: &str) -> Result<bytes::Bytes, StoreError> {
         let size = (sql.len() + 1024).max(256 * 1024).to_string();
         let url = self.url(true, &[("max_query_size", &size)]);
-        self.send(url, format!("{sql} FORMAT RowBinary").into_bytes())
+        match self
+            .send(url, format!("{sql} FORMAT RowBinary").into_bytes())
             .await
+        {
+            Err(StoreError::Unavailable(message)) if over_memory_limit(&message) => {
+                Err(StoreError::TooLarge(format!(
+                    "{message} (the query needs more memory than ClickHouse's max_memory_usage \
+                     allows: narrow the time window or the filters, or raise the limit in \
+                     ClickHouse's users.xml)"
+                )))
+            }
+            other => other,
+        }
     }
 
     /// Inserts RowBinary `rows` into `table (columns)`; returns once ClickHouse has written them.
@@ -165,6 +177,19 @@ impl Client {
         let url = self.url(true, &[("query", &statement)]);
         self.send(url, rows).await.map(|_| ())
     }
+}
+
+/// Whether an error text carries ClickHouse's error `code` (`Code: N,` on old releases,
+/// `Code: N.` on new ones).
+fn has_code(text: &str, code: u32) -> bool {
+    [",", "."]
+        .iter()
+        .any(|sep| text.contains(&format!("Code: {code}{sep}")))
+}
+
+/// ClickHouse's "Memory limit (for query) exceeded".
+fn over_memory_limit(message: &str) -> bool {
+    has_code(message, 241)
 }
 
 #[cfg(test)]

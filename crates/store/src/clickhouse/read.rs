@@ -207,6 +207,17 @@ fn trace_filter(project: ProjectId, trace_id: &TraceId) -> String {
     )
 }
 
+/// Spans starting between a trace's first and last span start (from its summary): a test on
+/// the partition key, so a read by trace id opens only the parts holding those times, not one
+/// granule of every part of the table.
+fn within(first_ns: i64, last_ns: i64) -> String {
+    format!(
+        "start_ns >= {} AND start_ns <= {}",
+        first_ns.max(0),
+        last_ns.max(0)
+    )
+}
+
 pub(crate) async fn read_trace(
     client: &Client,
     project: ProjectId,
@@ -214,19 +225,25 @@ pub(crate) async fn read_trace(
     payloads: bool,
 ) -> Result<Option<TraceDetail>, StoreError> {
     let filter = trace_filter(project, &trace_id);
-    let summary_query = format!("SELECT {} FROM trace_summaries WHERE {filter}", merged());
-    let (summary_rows, span_rows, log_rows) = tokio::try_join!(
+    let summary_query = format!(
+        "SELECT {}, toInt64(minMerge(start)), toInt64(maxMerge(last)) FROM trace_summaries \
+         WHERE {filter}",
+        merged()
+    );
+    let (summary_rows, log_rows) = tokio::try_join!(
         client.query(&summary_query),
-        select_spans(client, &filter, payloads),
         select_logs(client, project, &trace_id),
     )?;
     let mut summaries = Summaries::default();
-    read_summary(
-        &mut RowReader::new(&summary_rows),
-        &trace_id,
-        &mut summaries,
-    )?;
+    let mut r = RowReader::new(&summary_rows);
+    read_summary(&mut r, &trace_id, &mut summaries)?;
+    let (first, last) = (r.i64()?, r.i64()?);
     let summary = summaries.exact(client, project).await?.pop();
+    let window = match &summary {
+        Some(_) => within(first, last),
+        None => "1".to_owned(),
+    };
+    let span_rows = select_spans(client, &format!("{filter} AND {window}"), payloads).await?;
     // A trace known only from its logs (spans not arrived, or an agent sending only events)
     // still reads back, with an empty span list.
     let summary = match summary {
@@ -263,11 +280,21 @@ pub(crate) async fn read_observation(
     trace_id: TraceId,
     span_id: SpanId,
 ) -> Result<Option<(Resource, Observation)>, StoreError> {
-    let filter = format!(
-        "{} AND span_id = {}",
-        trace_filter(project, &trace_id),
-        bin(&span_id.0)
-    );
+    let trace = trace_filter(project, &trace_id);
+    let rows = client
+        .query(&format!(
+            "SELECT toInt64(minMerge(start)), toInt64(maxMerge(last)), toUInt64(countMerge(spans)) \
+             FROM trace_summaries WHERE {trace}"
+        ))
+        .await?;
+    let mut r = RowReader::new(&rows);
+    let (start, end, count) = (r.i64()?, r.i64()?, r.u64()?);
+    let window = if count > 0 {
+        within(start, end)
+    } else {
+        "1".to_owned()
+    };
+    let filter = format!("{trace} AND span_id = {} AND {window}", bin(&span_id.0));
     let Some((cols, hash)) = select_spans(client, &filter, true)
         .await?
         .into_iter()

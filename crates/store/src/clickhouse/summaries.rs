@@ -31,6 +31,7 @@ pub(crate) const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS trace_summarie
             span_ids AggregateFunction(uniq, FixedString(8)),
             start AggregateFunction(min, UInt64),
             end AggregateFunction(max, Int64),
+            last AggregateFunction(max, UInt64),
             errors AggregateFunction(sum, UInt64),
             input AggregateFunction(sum, Int64),
             output AggregateFunction(sum, Int64),
@@ -100,7 +101,7 @@ fn state_select(table: &str, filter: &str) -> String {
     format!(
         "SELECT project_id, trace_id, intDiv(start_ns, {HOUR_NS}) * {HOUR_NS} AS hour_ns, \
          countState() AS spans, uniqState(span_id) AS span_ids, minState(start_ns) AS start, \
-         maxState(toInt64(start_ns) + duration_ns) AS end, sumState(toUInt64(is_error)) AS errors, \
+         maxState(toInt64(start_ns) + duration_ns) AS end, maxState(start_ns) AS last, sumState(toUInt64(is_error)) AS errors, \
          {tokens}, maxState(toUInt8({model_call} AND isNotNull(cost_nano_usd))) AS has_cost, \
          maxState(toUInt8(isNull(parent_span_id))) AS has_root, \
          argMaxState(name, if(isNull(parent_span_id), seq, toUInt64(0))) AS root_name, \
@@ -125,16 +126,35 @@ pub(crate) fn merged() -> String {
     )
 }
 
-/// The numeric part of [`merged`]: what sorting and filtering a trace list needs, cheap to
-/// merge for every trace of a project.
-pub(crate) fn merged_numbers() -> String {
-    "toUInt64(countMerge(spans)) AS t_spans, toInt64(minMerge(start)) AS t_start, \
-     toInt64(maxMerge(end)) AS t_end, toInt64(sumMerge(errors)) AS t_errors, \
-     sumMerge(input) AS t_input, sumMerge(output) AS t_output, sumMerge(total) AS t_total, \
-     sumMerge(cache_read) AS t_cache_read, sumMerge(cache_write) AS t_cache_write, \
-     sumMerge(reasoning) AS t_reasoning, sumMerge(cost) AS t_cost, \
-     toUInt8(maxMerge(has_cost)) AS t_has_cost"
-        .to_owned()
+/// The numeric part of [`merged`], as (alias, merge expression), in [`read_summary`]'s order.
+const NUMBERS: [(&str, &str); 12] = [
+    ("t_spans", "toUInt64(countMerge(spans))"),
+    ("t_start", "toInt64(minMerge(start))"),
+    ("t_end", "toInt64(maxMerge(end))"),
+    ("t_errors", "toInt64(sumMerge(errors))"),
+    ("t_input", "sumMerge(input)"),
+    ("t_output", "sumMerge(output)"),
+    ("t_total", "sumMerge(total)"),
+    ("t_cache_read", "sumMerge(cache_read)"),
+    ("t_cache_write", "sumMerge(cache_write)"),
+    ("t_reasoning", "sumMerge(reasoning)"),
+    ("t_cost", "sumMerge(cost)"),
+    ("t_has_cost", "toUInt8(maxMerge(has_cost))"),
+];
+
+fn merged_numbers() -> String {
+    merged_only(&NUMBERS.map(|n| n.0))
+}
+
+/// The merged numbers with these aliases only: what sorting and filtering a trace list needs,
+/// cheap to merge for every candidate trace.
+pub(crate) fn merged_only(aliases: &[&str]) -> String {
+    NUMBERS
+        .iter()
+        .filter(|(alias, _)| aliases.contains(alias))
+        .map(|(alias, expr)| format!("{expr} AS {alias}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The start of the UTC hour of `ns`: the `hour_ns` of a summary row holding a span that

@@ -9,7 +9,7 @@ use sightline_core::{ProjectId, TraceId};
 use super::{after, has_per_observation_fields, ns, span_predicates, Fields};
 use crate::clickhouse::client::Client;
 use crate::clickhouse::rowbinary::bin;
-use crate::clickhouse::summaries::{hour_floor, merged, merged_numbers, read_summaries};
+use crate::clickhouse::summaries::{hour_floor, merged, merged_only, read_summaries};
 use crate::{
     StatusFilter, StoreError, TraceCursor, TracePage, TraceQuery, TraceSort, TraceSummary,
 };
@@ -39,6 +39,16 @@ pub(super) fn traces_started_in(project: ProjectId, from: Option<i64>, to: Optio
         "trace_id IN (SELECT trace_id FROM trace_summaries WHERE {})",
         w.join(" AND ")
     )
+}
+
+/// The merged numbers [`sort_expr`] reads.
+fn sort_numbers(sort: TraceSort) -> &'static [&'static str] {
+    match sort {
+        TraceSort::Start => &["t_start"],
+        TraceSort::Duration => &["t_start", "t_end"],
+        TraceSort::Tokens => &["t_total"],
+        TraceSort::Cost => &["t_cost", "t_has_cost"],
+    }
 }
 
 fn sort_expr(sort: TraceSort) -> &'static str {
@@ -96,19 +106,27 @@ pub(crate) async fn list_traces(
         candidates.join(" AND ")
     };
     let mut having = Vec::new();
+    let mut numbers = sort_numbers(q.sort).to_vec();
     if let Some(from) = f.from_ns {
         having.push(format!("t_start >= {from}"));
     }
     if let Some(to) = f.to_ns {
         having.push(format!("t_start < {to}"));
     }
+    if f.from_ns.is_some() || f.to_ns.is_some() {
+        numbers.push("t_start");
+    }
     if let Some(d) = f.min_duration_ns {
         having.push(format!("t_end - t_start >= {d}"));
+        numbers.extend(["t_start", "t_end"]);
     }
     match f.status {
         StatusFilter::Any => {}
         StatusFilter::Error => having.push("t_errors > 0".into()),
         StatusFilter::Ok => having.push("t_errors = 0".into()),
+    }
+    if f.status != StatusFilter::Any {
+        numbers.push("t_errors");
     }
     let sort = sort_expr(q.sort);
     if let Some(c) = &q.after {
@@ -125,12 +143,12 @@ pub(crate) async fn list_traces(
     };
     let dir = if q.descending { "DESC" } else { "ASC" };
     let order = format!("ORDER BY {sort} {dir}, trace_id {dir}");
-    // Two passes: the page's trace ids from the cheap numeric states of every candidate, then
-    // the whole summaries (names and dimensions) of that page only.
+    // Two passes: the page's trace ids from the numeric states that the sort and the filters
+    // need, merged for every candidate; then the whole summaries of that page only.
     let page = format!(
         "SELECT trace_id FROM (SELECT trace_id, {numbers} FROM trace_summaries \
          WHERE project_id = {p} AND {candidates} GROUP BY trace_id{having} {order} LIMIT {n})",
-        numbers = merged_numbers(),
+        numbers = merged_only(&numbers),
         p = project.0,
         n = q.limit + 1
     );
