@@ -107,6 +107,33 @@ def test_sharded_layout_keeps_each_trace_on_one_shard_and_reads_through_any_node
         assert {t["trace_id"]: t["span_count"] for t in listed} == {tid: 4 for tid, _ in traces}
 
 
+def test_cost_rollup_sums_the_calls_of_every_shard(clickhouse_shards, clickhouse_db, clickhouse_node):
+    shard1, shard2 = clickhouse_shards
+    url, cluster = sharded_layout(clickhouse_shards, clickhouse_db)
+    key = create_key(url, "rollup", cluster)["secret_key"]
+    node1, node2 = clickhouse_node(url, *cluster), clickhouse_node(url, *cluster)
+    hour = 3_600 * 1_000_000_000
+    base = (time.time_ns() // hour - 5) * hour
+    for i in range(16):
+        tid = hex_id(f"cost{i}/{base}", 16)
+        attrs = {"gen_ai.operation.name": "chat", "gen_ai.request.model": f"m{i % 2}",
+                 "gen_ai.usage.input_tokens": 10 + i}
+        span = json_span(tid, hex_id(f"{tid}/0", 8), "chat", base + i * 60 * 10**9, MS, attrs)
+        post_json(node1 if i % 2 else node2, "/v1/traces",
+                  traces_body([({"service.name": "cost"}, [span])]), key)
+    # Each shard's view rolled up its own calls; reads merge them through either node.
+    for shard in (shard1, shard2):
+        rows = shard.rows("SELECT count() FROM cost_rollup_local", clickhouse_db)
+        assert rows[0][0] != "0", f"{shard.url} has no rollup rows"
+    window = {"from": str(base), "to": str(base + 2 * hour), "group_by": "model"}
+    for node in (node1, node2):
+        answer = node.get("/api/v1/costs?" + "&".join(f"{k}={v}" for k, v in window.items()), key)
+        assert answer.status_code == 200, answer.text
+        got = {r["group"]["model"]: (r["requests"], r["input_tokens"]) for r in answer.json()["rows"]}
+        assert got == {"m0": (8, sum(10 + i for i in range(0, 16, 2))),
+                       "m1": (8, sum(10 + i for i in range(1, 16, 2)))}, got
+
+
 def test_retention_apply_deletes_old_data_on_every_shard(
         clickhouse_shards, clickhouse_db, clickhouse_node):
     shard1, shard2 = clickhouse_shards

@@ -27,6 +27,65 @@ pub(crate) struct Aggregator {
     approximate: bool,
 }
 
+/// The hour both engines' rollups are kept by.
+pub(crate) const HOUR_NS: i64 = 3_600_000_000_000;
+
+/// The rollup column of a dimension; `None` when only raw spans know it (grouping or filtering
+/// by it scans the raw spans of the whole window).
+fn rollup_column(d: &CostDimension) -> Option<&'static str> {
+    Some(match d {
+        CostDimension::Tenant => "tenant",
+        CostDimension::Workspace => "workspace",
+        CostDimension::Agent => "agent",
+        CostDimension::User => "user_id",
+        CostDimension::Model => "model",
+        CostDimension::Provider => "provider",
+        CostDimension::Service => "service",
+        CostDimension::Session | CostDimension::Attribute(_) => return None,
+    })
+}
+
+/// The rollup part of a cost question: group columns, (column, value) filters, and the whole
+/// hours `[from, to)` read from the rollup; the window's edges before and after are read raw.
+pub(crate) struct RollupPlan<'a> {
+    pub cols: Vec<&'static str>,
+    pub filters: Vec<(&'static str, &'a str)>,
+    pub from: i64,
+    pub to: i64,
+}
+
+/// How `q` splits between an hourly rollup that covers the hours from `covered_from` on and
+/// raw spans; `None` when it reads raw spans only (a dimension the rollup lacks, or no whole
+/// covered hour in the window).
+pub(crate) fn rollup_plan(q: &CostQuery, covered_from: i64) -> Option<RollupPlan<'_>> {
+    let cols = q
+        .group_by
+        .iter()
+        .map(rollup_column)
+        .collect::<Option<Vec<_>>>()?;
+    let filters = q
+        .filters
+        .iter()
+        .map(|(d, v)| Some((rollup_column(d)?, v.as_str())))
+        .collect::<Option<Vec<_>>>()?;
+    let from = q.from_ns;
+    let to = q.to_ns.max(from);
+    let first_hour = from.div_euclid(HOUR_NS) * HOUR_NS
+        + if from.rem_euclid(HOUR_NS) == 0 {
+            0
+        } else {
+            HOUR_NS
+        };
+    let first_hour = first_hour.max(covered_from);
+    let last_hour = to.div_euclid(HOUR_NS) * HOUR_NS;
+    (first_hour < last_hour).then_some(RollupPlan {
+        cols,
+        filters,
+        from: first_hour,
+        to: last_hour,
+    })
+}
+
 pub(crate) fn none_if_empty(v: Option<String>) -> Option<String> {
     v.filter(|s| !s.is_empty())
 }

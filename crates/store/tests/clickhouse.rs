@@ -240,6 +240,80 @@ async fn trace_summaries_are_backfilled_once_on_upgrade() {
     cleanup("backfill").await;
 }
 
+/// Upgrading to schema 6 starts the cost rollup at the next whole hour: the calls stored before
+/// are read from the raw spans (exact), calls in covered hours from the rollup.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cost_rollup_covers_hours_after_the_upgrade() {
+    use sightline_store::{CostDimension, CostQuery, CostReader};
+    let db = new_database("rollup");
+    let call = |trace: u8, start_ns: i64, tokens: i64| {
+        let mut llm = span(trace, 1, None, ObservationKind::Llm);
+        llm.response_model = Some("m".into());
+        llm.usage.input = Some(tokens);
+        llm.start_ns = start_ns;
+        llm.end_ns = start_ns + 1_000_000;
+        llm
+    };
+    let hour = 3_600_000_000_000i64;
+    let by_model = |to_ns: i64| CostQuery {
+        from_ns: 0,
+        to_ns,
+        group_by: vec![CostDimension::Model],
+        ..Default::default()
+    };
+    {
+        let store = open(&db, 1000).await;
+        store
+            .write(P1, batch(vec![call(1, 10 * hour, 5)]))
+            .await
+            .unwrap();
+        let fresh = store.costs(P1, &by_model(20 * hour)).await.unwrap();
+        assert_eq!(fresh.rows[0].input_tokens, 5);
+        assert!(
+            fresh.approximate_latency,
+            "a new database's rollup covers every hour"
+        );
+        store.shutdown().await;
+    }
+    let client = Client::new(&database_url(&db)).unwrap();
+    for sql in [
+        "DROP TABLE cost_rollup_mv",
+        "DROP TABLE cost_rollup",
+        "DROP TABLE cost_rollup_start",
+        "DROP TABLE schema_migrations",
+        "CREATE TABLE schema_migrations (version UInt32, applied_ns UInt64) \
+         ENGINE = MergeTree ORDER BY version",
+        "INSERT INTO schema_migrations VALUES (1, 0), (2, 0), (4, 0), (5, 0)",
+    ] {
+        client.execute(sql).await.unwrap();
+    }
+    let store = open(&db, 1000).await;
+    let now = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+    )
+    .unwrap();
+    let raw = store.costs(P1, &by_model(20 * hour)).await.unwrap();
+    assert_eq!(raw.rows[0].input_tokens, 5, "calls from before read raw");
+    assert!(!raw.approximate_latency, "no rollup before its first hour");
+    // A call two hours ahead lands in a covered hour: the rollup answers for it.
+    let ahead = (now.div_euclid(hour) + 2) * hour;
+    store
+        .write(P1, batch(vec![call(2, ahead + 60_000_000_000, 7)]))
+        .await
+        .unwrap();
+    let both = store.costs(P1, &by_model(ahead + hour)).await.unwrap();
+    assert_eq!(both.rows[0].input_tokens, 12);
+    assert_eq!(both.rows[0].requests, 2);
+    assert!(
+        both.approximate_latency,
+        "covered hours come from the rollup"
+    );
+    cleanup("rollup").await;
+}
+
 /// Rows stored twice (two nodes racing on a retry, before a merge) read back once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn duplicate_rows_read_back_once() {
@@ -456,17 +530,18 @@ async fn retention_drops_partitions_and_deletes_only_on_shared_days() {
     let store = Arc::new(fresh("retention", 10_000).await);
     let [first, second, third] =
         suite::retention::retention_deletes_old_data_and_keeps_summaries_true(store.clone()).await;
-    // P1 alone: spans (and their trace summaries) three and one day old, logs three days old;
-    // shared: two days old.
-    assert_eq!(first.partitions_dropped, 5, "{first:?}");
-    // Every project: the shared day's spans, summaries and logs partitions go whole.
+    // P1 alone: spans (with their trace summaries and cost rollup) three and one day old, logs
+    // three days old; shared: two days old.
+    assert_eq!(first.partitions_dropped, 7, "{first:?}");
+    // Every project: the shared day's spans, summaries and logs partitions go whole (it holds
+    // no model call, so no rollup).
     assert_eq!(second.partitions_dropped, 3, "{second:?}");
     assert_eq!(third.partitions_dropped, 0, "{third:?}");
     let client = Client::new(&database_url(store.database())).unwrap();
     let rows = client
         .query(&format!(
             "SELECT count() FROM system.parts WHERE database = '{}' AND table IN ('spans', 'logs', \
-             'trace_summaries') AND active AND partition < '20241004'",
+             'trace_summaries', 'cost_rollup') AND active AND partition < '20241004'",
             store.database()
         ))
         .await

@@ -16,6 +16,9 @@ pub const SHARDED: &[(&str, &str)] = &[
     ("logs", "cityHash64(project_id, trace_id)"),
     ("resources", "cityHash64(project_id, hash)"),
     ("trace_summaries", "cityHash64(project_id, trace_id)"),
+    // Filled on each shard by its view; the key only places rows inserted into the Distributed
+    // table, which nothing does.
+    ("cost_rollup", "cityHash64(project_id, hour_ns)"),
 ];
 
 /// Settings of the sharded layout.

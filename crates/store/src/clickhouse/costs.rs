@@ -1,9 +1,11 @@
-//! Cost attribution on ClickHouse: no rollup table. ClickHouse scans the window's raw model-call
-//! columns fast (one row per span: retries are collapsed with `LIMIT 1 BY`), and the rows are
-//! summed here with the same aggregator as the embedded engine, so totals are exact and
-//! percentiles are exact nearest-rank. Filters on span columns are pushed into the scan;
-//! grouping or filtering by workspace or a custom attribute reads the span's attributes from
-//! `detail`, then its resource's.
+//! Cost attribution on ClickHouse. Whole hours the rollup covers (cost_rollup.rs), when the
+//! question only groups and filters by rollup dimensions, come from the rollup (latency from
+//! its histograms); the edges of the window, earlier hours and every other question scan the
+//! raw model calls (one row per span: retries are collapsed with `LIMIT 1 BY`), summed here with
+//! the same aggregator as the embedded engine (exact percentiles when nothing came from the
+//! rollup). Filters on span columns are pushed into the scan; grouping or filtering by
+//! workspace or a custom attribute reads the span's attributes from `detail`, then its
+//! resource's.
 
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
@@ -13,10 +15,13 @@ use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 use sightline_core::{AttrValue, ObservationKind, ProjectId};
 
+use super::cost_rollup;
 use super::rowbinary::{quote, RowReader};
 use super::ClickHouseStore;
 use crate::codec::unpack;
-use crate::cost_agg::{needs_attributes, span_column, Aggregator, CallView, RawCall, CALL_COLUMNS};
+use crate::cost_agg::{
+    needs_attributes, rollup_plan, span_column, Aggregator, CallView, RawCall, CALL_COLUMNS,
+};
 use crate::costs::{CostQuery, CostReader, CostReport};
 use crate::sqlite::rows::{decode_resource, kind_code};
 use crate::StoreError;
@@ -30,6 +35,38 @@ struct DetailAttributes {
 #[async_trait]
 impl CostReader for ClickHouseStore {
     async fn costs(&self, project: ProjectId, q: &CostQuery) -> Result<CostReport, StoreError> {
+        let mut agg = Aggregator::default();
+        if q.filters.iter().any(|f| f.1.is_empty()) {
+            // No call has an empty value (the rollup's '' means "none"): nothing matches.
+            return Ok(agg.finish(q));
+        }
+        let from = q.from_ns;
+        let to = q.to_ns.max(from);
+        match rollup_plan(q, self.rollup_from_ns) {
+            Some(plan) => {
+                self.scan_raw(project, q, from, plan.from, &mut agg).await?;
+                cost_rollup::read(&self.client, project.0, q, &plan, &mut agg).await?;
+                self.scan_raw(project, q, plan.to, to, &mut agg).await?;
+            }
+            None => self.scan_raw(project, q, from, to, &mut agg).await?,
+        }
+        Ok(agg.finish(q))
+    }
+}
+
+impl ClickHouseStore {
+    /// Adds the raw model calls starting in `[from, to)` to `agg`.
+    async fn scan_raw(
+        &self,
+        project: ProjectId,
+        q: &CostQuery,
+        from: i64,
+        to: i64,
+        agg: &mut Aggregator,
+    ) -> Result<(), StoreError> {
+        if from >= to {
+            return Ok(());
+        }
         let needs_detail = needs_attributes(q);
         // Filters on span columns narrow the scan; every filter is checked again below.
         let filters: String = q
@@ -37,22 +74,26 @@ impl CostReader for ClickHouseStore {
             .iter()
             .filter_map(|(d, v)| Some(format!(" AND {} = {}", span_column(d)?, quote(v))))
             .collect();
-        let sql = format!(
-            "SELECT start_ns, duration_ns, is_error, input_tokens, output_tokens, total_tokens, \
+        // Only the columns read below go through the `LIMIT 1 BY` (copies of a span are equal
+        // but for `seq`, so any one will do).
+        let columns = format!(
+            "start_ns, duration_ns, is_error, input_tokens, output_tokens, total_tokens, \
              cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_nano_usd, {CALL_COLUMNS}, \
-             resource_hash, {detail} FROM \
-             (SELECT * FROM spans WHERE project_id = {project} AND start_ns >= {from} AND start_ns < {to} \
-             AND kind IN ({llm}, {emb}){filters} ORDER BY seq LIMIT 1 BY trace_id, span_id)",
+             resource_hash"
+        );
+        let sql = format!(
+            "SELECT {columns}, blob FROM (SELECT trace_id, span_id, {columns}, {detail} AS blob \
+             FROM spans WHERE project_id = {project} AND start_ns >= {from} \
+             AND start_ns < {to} AND kind IN ({llm}, {emb}){filters} LIMIT 1 BY trace_id, span_id)",
             detail = if needs_detail { "detail" } else { "''" },
             project = project.0,
-            from = q.from_ns.max(0),
-            to = q.to_ns.max(0),
+            from = from.max(0),
+            to = to.max(0),
             llm = kind_code(ObservationKind::Llm),
             emb = kind_code(ObservationKind::Embedding),
         );
         let data = self.client.query(&sql).await?;
         let mut r = RowReader::new(&data);
-        let mut agg = Aggregator::default();
         let mut resources: HashMap<i64, Vec<(String, AttrValue)>> = HashMap::new();
         while !r.is_empty() {
             let start_ns = r.i64()?;
@@ -97,11 +138,9 @@ impl CostReader for ClickHouseStore {
             agg.acc(q.bucket.map(|b| b.start_of(start_ns)), group)
                 .add_raw(&call);
         }
-        Ok(agg.finish(q))
+        Ok(())
     }
-}
 
-impl ClickHouseStore {
     /// A resource's attributes (empty when unknown).
     async fn resource(
         &self,

@@ -8,6 +8,7 @@
 
 mod client;
 pub mod cluster;
+mod cost_rollup;
 mod costs;
 mod keys;
 mod prices;
@@ -52,6 +53,8 @@ pub struct ClickHouseStore {
     layout: cluster::Layout,
     writer: RwLock<Option<WriterHandle>>,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The first hour the cost rollup covers (cost_rollup.rs).
+    rollup_from_ns: i64,
 }
 
 fn now_ns() -> u64 {
@@ -67,7 +70,7 @@ impl ClickHouseStore {
     pub async fn open(config: &ClickHouseConfig) -> Result<Self, StoreError> {
         let client = Client::new(&config.url)?;
         schema::migrate(&client, now_ns()).await?;
-        Self::start(client, cluster::Layout::Single, config)
+        Self::start(client, cluster::Layout::Single, config).await
     }
 
     /// [`open`](Self::open) in the sharded layout (cluster.rs): migrations make local tables on
@@ -80,20 +83,22 @@ impl ClickHouseStore {
         let client = Client::new(&format!("{}{sep}{}", config.url, cluster::CLUSTER_SETTINGS))?;
         let layout = cluster::Layout::sharded(&client, cluster)?;
         schema::migrate_in(&client, &layout, now_ns()).await?;
-        Self::start(client, layout, config)
+        Self::start(client, layout, config).await
     }
 
-    fn start(
+    async fn start(
         client: Client,
         layout: cluster::Layout,
         config: &ClickHouseConfig,
     ) -> Result<Self, StoreError> {
+        let rollup_from_ns = cost_rollup::covered_from(&client).await?;
         let (writer, task) = WriterHandle::spawn(client.clone(), config.max_queued);
         Ok(ClickHouseStore {
             client,
             layout,
             writer: RwLock::new(Some(writer)),
             task: Mutex::new(Some(task)),
+            rollup_from_ns,
         })
     }
 

@@ -21,12 +21,13 @@ use super::ClickHouseStore;
 use crate::retention::{day_floor, RetentionOutcome, RetentionScope, RetentionStore};
 use crate::StoreError;
 
-/// The tables retention applies to, with their time column (`trace_summaries` rows hold the
-/// spans of one hour).
+/// The tables retention applies to, with their time column (`trace_summaries` and
+/// `cost_rollup` rows hold the spans of one hour).
 const TABLES: &[(&str, &str)] = &[
     ("spans", "start_ns"),
     ("logs", "time_ns"),
     ("trace_summaries", "hour_ns"),
+    ("cost_rollup", "hour_ns"),
 ];
 
 /// How long to wait for a delete mutation before reporting that it still runs.

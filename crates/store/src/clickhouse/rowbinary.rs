@@ -127,6 +127,9 @@ impl<'a> RowReader<'a> {
     pub fn i32(&mut self) -> Result<i32, StoreError> {
         Ok(i32::from_le_bytes(self.array()?))
     }
+    pub fn u16(&mut self) -> Result<u16, StoreError> {
+        Ok(u16::from_le_bytes(self.array()?))
+    }
     pub fn u32(&mut self) -> Result<u32, StoreError> {
         Ok(u32::from_le_bytes(self.array()?))
     }

@@ -7,7 +7,7 @@
 use super::client::Client;
 use super::cluster::Layout;
 use super::rowbinary::RowReader;
-use super::summaries;
+use super::{cost_rollup, summaries};
 use crate::StoreError;
 
 /// Each entry is (version, statements). Never edit a released migration: append a new one.
@@ -129,6 +129,17 @@ const MIGRATIONS: &[(u32, &[&str])] = &[
         // spans already stored follow in `summaries::install`.
         &[summaries::CREATE_TABLE],
     ),
+    (
+        6,
+        // The hourly cost rollup; the view and the start of its coverage follow in
+        // `cost_rollup::install`. Spans get the workspace the writer resolves (from the span's
+        // attributes, then its resource's), which the view groups by.
+        &[
+            "ALTER TABLE spans ADD COLUMN workspace Nullable(String)",
+            cost_rollup::CREATE_TABLE,
+            cost_rollup::CREATE_START,
+        ],
+    ),
 ];
 
 /// Creates the database if needed and brings it to the latest schema version.
@@ -168,8 +179,10 @@ pub async fn migrate_in(client: &Client, layout: &Layout, now_ns: u64) -> Result
                 other => other?,
             }
         }
-        if *version == 5 {
-            summaries::install(client, layout).await?;
+        match version {
+            5 => summaries::install(client, layout).await?,
+            6 => cost_rollup::install(client, layout).await?,
+            _ => {}
         }
         client
             .execute(&format!(

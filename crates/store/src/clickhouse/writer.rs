@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use sightline_core::normalize::workspace::workspace_of;
 use sightline_core::{ProjectId, WriteBatch};
 use tokio::sync::{mpsc, oneshot};
 
@@ -21,7 +22,7 @@ pub(crate) const SPAN_COLUMNS: &str = "project_id, trace_id, span_id, parent_spa
     duration_ns, kind, name, status, is_error, service, agent, provider, model, input_tokens, \
     output_tokens, total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, \
     cost_nano_usd, user_id, session_id, tenant_id, operation, resource_hash, detail, payload, \
-    attr_keys, attr_values, tags, search_text, seq";
+    attr_keys, attr_values, tags, search_text, workspace, seq";
 
 const LOG_COLUMNS: &str = "project_id, trace_id, span_id, time_ns, severity, severity_text, \
     service, session_id, agent, body, resource_hash, detail, seq";
@@ -111,6 +112,16 @@ pub(crate) fn encode_job(
         w.str_array(&search.attr_values);
         w.str_array(&o.tags);
         w.str(&search.text);
+        w.opt_str(
+            workspace_of(
+                &o.attributes,
+                batch
+                    .resources
+                    .get(o.resource_index)
+                    .map(|r| r.attributes.as_slice()),
+            )
+            .as_deref(),
+        );
         spans.push(EncodedSpan {
             key: (project.0, o.trace_id.0, o.span_id.0),
             start_ns: clamp_u64(o.start_ns),

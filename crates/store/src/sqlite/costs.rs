@@ -14,14 +14,14 @@ use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 use sightline_core::{AttrValue, ObservationKind, ProjectId};
 
-use super::rollup::HOUR_NS;
 use super::rows::{decode_resource, kind_code};
 use super::SqliteStore;
 use crate::codec::unpack;
 use crate::cost_agg::{
-    needs_attributes, none_if_empty, span_column, Aggregator, CallView, RawCall, CALL_COLUMNS,
+    needs_attributes, none_if_empty, rollup_plan, span_column, Aggregator, CallView, RawCall,
+    RollupPlan, CALL_COLUMNS,
 };
-use crate::costs::{CostDimension, CostQuery, CostReader, CostReport, LatencyHistogram};
+use crate::costs::{CostQuery, CostReader, CostReport, LatencyHistogram};
 use crate::StoreError;
 
 #[async_trait]
@@ -36,21 +36,6 @@ impl CostReader for SqliteStore {
         })
         .await
     }
-}
-
-/// The rollup column of a dimension; `None` when only raw spans know it (grouping or filtering
-/// by it scans the raw spans of the whole window).
-fn rollup_column(d: &CostDimension) -> Option<&'static str> {
-    Some(match d {
-        CostDimension::Tenant => "tenant",
-        CostDimension::Workspace => "workspace",
-        CostDimension::Agent => "agent",
-        CostDimension::User => "user_id",
-        CostDimension::Model => "model",
-        CostDimension::Provider => "provider",
-        CostDimension::Service => "service",
-        CostDimension::Session | CostDimension::Attribute(_) => return None,
-    })
 }
 
 /// The attributes of a `detail` blob (serde skips the rest).
@@ -68,53 +53,26 @@ fn costs(conn: &Connection, project: i64, q: &CostQuery) -> Result<CostReport, S
     }
     let from = q.from_ns;
     let to = q.to_ns.max(from);
-    let rollup_dims: Option<Vec<&'static str>> = q.group_by.iter().map(rollup_column).collect();
-    let rollup_filters: Option<Vec<(&'static str, &str)>> = q
-        .filters
-        .iter()
-        .map(|(d, v)| Some((rollup_column(d)?, v.as_str())))
-        .collect();
-    let first_hour = from.div_euclid(HOUR_NS) * HOUR_NS
-        + if from.rem_euclid(HOUR_NS) == 0 {
-            0
-        } else {
-            HOUR_NS
-        };
-    let last_hour = to.div_euclid(HOUR_NS) * HOUR_NS;
-    match (rollup_dims, rollup_filters) {
-        (Some(cols), Some(filters)) if first_hour < last_hour => {
-            scan_raw(conn, project, q, from, first_hour, &mut agg)?;
-            let rollup = RollupRead {
-                cols: &cols,
-                filters: &filters,
-                from: first_hour,
-                to: last_hour,
-            };
-            read_rollup(conn, project, q, &rollup, &mut agg)?;
-            scan_raw(conn, project, q, last_hour, to, &mut agg)?;
+    match rollup_plan(q, i64::MIN) {
+        Some(plan) => {
+            scan_raw(conn, project, q, from, plan.from, &mut agg)?;
+            read_rollup(conn, project, q, &plan, &mut agg)?;
+            scan_raw(conn, project, q, plan.to, to, &mut agg)?;
         }
-        _ => scan_raw(conn, project, q, from, to, &mut agg)?,
+        None => scan_raw(conn, project, q, from, to, &mut agg)?,
     }
     Ok(agg.finish(q))
-}
-
-/// The rollup part of a question: group columns, (column, value) filters, whole hours.
-struct RollupRead<'a> {
-    cols: &'a [&'static str],
-    filters: &'a [(&'static str, &'a str)],
-    from: i64,
-    to: i64,
 }
 
 fn read_rollup(
     conn: &Connection,
     project: i64,
     q: &CostQuery,
-    read: &RollupRead<'_>,
+    read: &RollupPlan<'_>,
     agg: &mut Aggregator,
 ) -> Result<(), StoreError> {
     agg.mark_approximate();
-    let cols = read.cols;
+    let cols = &read.cols;
     let dims = if cols.is_empty() {
         String::new()
     } else {
@@ -126,7 +84,7 @@ fn read_rollup(
          FROM cost_rollup_hourly WHERE project_id = ?1 AND hour_ns >= ?2 AND hour_ns < ?3"
     );
     let mut args: Vec<SqlValue> = vec![project.into(), read.from.into(), read.to.into()];
-    for (column, value) in read.filters {
+    for (column, value) in &read.filters {
         args.push((*value).to_owned().into());
         sql.push_str(&format!(" AND {column} = ?{}", args.len()));
     }

@@ -15,7 +15,7 @@ use super::rows::{decode_span, kind_code, SpanColumns};
 use crate::costs::LatencyHistogram;
 use crate::StoreError;
 
-pub(crate) const HOUR_NS: i64 = 3_600_000_000_000;
+pub(crate) use crate::cost_agg::HOUR_NS;
 
 /// tenant, workspace, agent, user, model, provider, service.
 pub(crate) type Dims = [String; 7];

@@ -1,0 +1,204 @@
+//! The hourly cost rollup on ClickHouse (schema 6): an AggregatingMergeTree of model-call states
+//! per (project, hour, tenant, workspace, agent, user, model, provider, service), filled by a
+//! materialized view from every insert into `spans`, with the same sums and latency histogram
+//! as the embedded engine's rollup. Absent values are ''.
+//!
+//! The rollup covers the hours from `cost_rollup_start` on: the first whole hour after the view
+//! was made, or every hour when the database had no spans then. Earlier hours are read from the
+//! raw spans, so an upgraded database needs no backfill.
+
+use sightline_core::ObservationKind;
+
+use super::client::Client;
+use super::cluster::Layout;
+use super::rowbinary::{quote, RowReader};
+use crate::cost_agg::{none_if_empty, Aggregator, RollupPlan, HOUR_NS};
+use crate::costs::{CostQuery, LatencyHistogram, HISTOGRAM_STEPS_PER_OCTAVE};
+use crate::sqlite::rows::kind_code;
+use crate::StoreError;
+
+/// The dimension columns, in the rollup's sort key order; `d_` + the rollup column names that
+/// `cost_agg::rollup_column` gives.
+const DIMENSIONS: [(&str, &str); 7] = [
+    ("tenant", "tenant_id"),
+    ("workspace", "workspace"),
+    ("agent", "agent"),
+    ("user_id", "user_id"),
+    ("model", "model"),
+    ("provider", "provider"),
+    ("service", "service"),
+];
+
+pub(crate) const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS cost_rollup (
+            project_id Int64,
+            hour_ns UInt64,
+            d_tenant String,
+            d_workspace String,
+            d_agent String,
+            d_user_id String,
+            d_model String,
+            d_provider String,
+            d_service String,
+            requests AggregateFunction(count),
+            errors AggregateFunction(sum, UInt64),
+            input AggregateFunction(sum, Int64),
+            output AggregateFunction(sum, Int64),
+            total AggregateFunction(sum, Int64),
+            cache_read AggregateFunction(sum, Int64),
+            cache_write AggregateFunction(sum, Int64),
+            reasoning AggregateFunction(sum, Int64),
+            cost AggregateFunction(sum, Int64),
+            costed AggregateFunction(sum, UInt64),
+            hist AggregateFunction(sumMap, Array(UInt16), Array(UInt64)),
+            min_ns AggregateFunction(min, Int64),
+            max_ns AggregateFunction(max, Int64)
+        ) ENGINE = AggregatingMergeTree
+        PARTITION BY toYYYYMMDD(toDateTime(intDiv(hour_ns, 1000000000), 'UTC'))
+        ORDER BY (project_id, hour_ns, d_tenant, d_workspace, d_agent, d_user_id, d_model, \
+        d_provider, d_service)";
+
+/// When the rollup's coverage starts; one row per node that made (or found) the view.
+pub(crate) const CREATE_START: &str = "CREATE TABLE IF NOT EXISTS cost_rollup_start \
+    (since_ns Int64) ENGINE = MergeTree ORDER BY since_ns";
+
+/// The view over `spans` (`TO` and `FROM` as separate words for the sharded layout).
+fn create_view() -> String {
+    let dims = DIMENSIONS
+        .map(|(d, column)| format!("ifNull({column}, '') AS d_{d}"))
+        .join(", ");
+    let keys = DIMENSIONS.map(|(d, _)| format!("d_{d}")).join(", ");
+    let tokens = [
+        ("input", "ifNull(input_tokens, 0)"),
+        ("output", "ifNull(output_tokens, 0)"),
+        (
+            "total",
+            "ifNull(total_tokens, ifNull(input_tokens, 0) + ifNull(output_tokens, 0))",
+        ),
+        ("cache_read", "ifNull(cache_read_tokens, 0)"),
+        ("cache_write", "ifNull(cache_write_tokens, 0)"),
+        ("reasoning", "ifNull(reasoning_tokens, 0)"),
+        ("cost", "ifNull(cost_nano_usd, 0)"),
+    ]
+    .map(|(alias, v)| format!("sumState(toInt64({v})) AS {alias}"))
+    .join(", ");
+    // `LatencyHistogram::index_of`: floor(log2(ns) * steps), 0 for ns <= 1.
+    let bucket = format!(
+        "if(duration_ns <= 1, toUInt16(0), \
+         toUInt16(floor(log2(toFloat64(duration_ns)) * {HISTOGRAM_STEPS_PER_OCTAVE:?})))"
+    );
+    format!(
+        "CREATE MATERIALIZED VIEW IF NOT EXISTS cost_rollup_mv TO cost_rollup AS SELECT \
+         project_id, intDiv(start_ns, {HOUR_NS}) * {HOUR_NS} AS hour_ns, {dims}, \
+         countState() AS requests, sumState(toUInt64(is_error)) AS errors, {tokens}, \
+         sumState(toUInt64(isNotNull(cost_nano_usd))) AS costed, \
+         sumMapState([{bucket}], [toUInt64(1)]) AS hist, minState(duration_ns) AS min_ns, \
+         maxState(duration_ns) AS max_ns FROM spans WHERE kind IN ({llm}, {emb}) \
+         GROUP BY project_id, hour_ns, {keys}",
+        llm = kind_code(ObservationKind::Llm),
+        emb = kind_code(ObservationKind::Embedding),
+    )
+}
+
+/// Schema 6's step after the tables exist: makes the view and records where coverage starts.
+pub(crate) async fn install(entry: &Client, layout: &Layout) -> Result<(), StoreError> {
+    let rows = entry.query("SELECT count() FROM spans").await?;
+    let empty = RowReader::new(&rows).u64()? == 0;
+    layout.execute(entry, &create_view()).await?;
+    // Taken after the view exists: every span inserted before it started earlier (but for
+    // clients whose clocks run ahead by more than the rest of the hour).
+    let since = if empty {
+        0
+    } else {
+        let now = i64::try_from(super::now_ns()).unwrap_or(i64::MAX);
+        now.div_euclid(HOUR_NS) * HOUR_NS + HOUR_NS
+    };
+    entry
+        .execute(&format!(
+            "INSERT INTO cost_rollup_start (since_ns) VALUES ({since})"
+        ))
+        .await
+}
+
+/// The first hour the rollup covers (`i64::MAX`, never, when schema 6 recorded none).
+pub(crate) async fn covered_from(client: &Client) -> Result<i64, StoreError> {
+    let rows = client
+        .query("SELECT count(), min(since_ns) FROM cost_rollup_start")
+        .await?;
+    let mut r = RowReader::new(&rows);
+    let (count, since) = (r.u64()?, r.i64()?);
+    Ok(if count == 0 { i64::MAX } else { since })
+}
+
+/// Adds the rollup's whole hours of `plan` to `agg`.
+pub(crate) async fn read(
+    client: &Client,
+    project: i64,
+    q: &CostQuery,
+    plan: &RollupPlan<'_>,
+    agg: &mut Aggregator,
+) -> Result<(), StoreError> {
+    agg.mark_approximate();
+    let cols: Vec<String> = plan.cols.iter().map(|c| format!("d_{c}")).collect();
+    let mut sql = format!(
+        "SELECT toInt64(hour_ns), toInt64(countMerge(requests)), toInt64(sumMerge(errors)), \
+         sumMerge(input), sumMerge(output), sumMerge(total), sumMerge(cache_read), \
+         sumMerge(cache_write), sumMerge(reasoning), sumMerge(cost), toInt64(sumMerge(costed)), \
+         sumMapMerge(hist), minMerge(min_ns), maxMerge(max_ns){} FROM cost_rollup \
+         WHERE project_id = {project} AND hour_ns >= {} AND hour_ns < {}",
+        cols.iter().map(|c| format!(", {c}")).collect::<String>(),
+        plan.from.max(0),
+        plan.to.max(0),
+    );
+    for (column, value) in &plan.filters {
+        sql.push_str(&format!(" AND d_{column} = {}", quote(value)));
+    }
+    sql.push_str(" GROUP BY hour_ns");
+    for c in &cols {
+        sql.push_str(&format!(", {c}"));
+    }
+    let rows = client.query(&sql).await?;
+    let mut r = RowReader::new(&rows);
+    while !r.is_empty() {
+        let hour = r.i64()?;
+        let mut sums = [0i64; 10];
+        for s in &mut sums {
+            *s = r.i64()?;
+        }
+        let keys = (0..r.varint()?)
+            .map(|_| r.u16())
+            .collect::<Result<Vec<_>, _>>()?;
+        let counts = (0..r.varint()?)
+            .map(|_| r.u64())
+            .collect::<Result<Vec<_>, _>>()?;
+        let hist = LatencyHistogram {
+            buckets: keys.into_iter().zip(counts).filter(|b| b.1 > 0).collect(),
+            min_ns: r.i64()?,
+            max_ns: r.i64()?,
+        };
+        let mut group = Vec::with_capacity(cols.len());
+        for _ in &cols {
+            group.push(none_if_empty(Some(r.string()?)));
+        }
+        let a = agg.acc(q.bucket.map(|b| b.start_of(hour)), group);
+        let row = &mut a.row;
+        for (slot, v) in [
+            &mut row.requests,
+            &mut row.errors,
+            &mut row.input_tokens,
+            &mut row.output_tokens,
+            &mut row.total_tokens,
+            &mut row.cache_read_tokens,
+            &mut row.cache_write_tokens,
+            &mut row.reasoning_tokens,
+            &mut row.cost_nano_usd,
+            &mut row.costed_requests,
+        ]
+        .into_iter()
+        .zip(sums)
+        {
+            *slot = slot.saturating_add(v);
+        }
+        a.hist.merge(&hist);
+    }
+    Ok(())
+}
