@@ -142,18 +142,31 @@ def test_retention_apply_deletes_old_data_on_every_shard(
     node = clickhouse_node(url, *cluster)
     day = 86_400 * 1_000_000_000
     now = time.time_ns()
-    old, new = [], []
-    for i in range(12):
-        start = now - 20 * day if i % 2 else now - 60 * 1_000_000_000
-        tid = hex_id(f"ret{i}/{now}", 16)
+    # Three old traces on each shard: the shard is the sharding key modulo 2, asked of ClickHouse.
+    (project,), = shard1.rows("SELECT id FROM projects WHERE name = 'kept-short'", clickhouse_db)
+
+    def shard_of(tid):
+        (n,), = shard1.rows(f"SELECT cityHash64(toInt64({project}), "
+                            f"toFixedString(unhex('{tid}'), 16)) % 2", clickhouse_db)
+        return int(n)
+    old_ids = {0: [], 1: []}
+    for i in range(200):
+        tid = hex_id(f"old{i}/{now}", 16)
+        if len(old_ids[shard_of(tid)]) < 3:
+            old_ids[shard_of(tid)].append(tid)
+    old = old_ids[0] + old_ids[1]
+    new = [hex_id(f"new{i}/{now}", 16) for i in range(6)]
+    assert len(old) == 6, old_ids
+    for tid in old + new:
+        start = now - 20 * day if tid in old else now - 60 * 1_000_000_000
         sids = [hex_id(f"{tid}/{j}", 8) for j in range(3)]
-        spans = [json_span(tid, sid, f"ret{i}-{j}", start + j * MS, MS,
+        spans = [json_span(tid, sid, f"ret-{j}", start + j * MS, MS,
                            parent=sids[0] if j else None) for j, sid in enumerate(sids)]
         post_json(node, "/v1/traces", traces_body([({"service.name": "ret"}, spans)]), key)
-        (old if i % 2 else new).append(tid)
-    shards_with_old = [s for s in (shard1, shard2) if s.rows(
-        f"SELECT count() FROM spans_local WHERE start_ns < {now - 10 * day}", clickhouse_db)[0][0] != "0"]
-    assert len(shards_with_old) == 2, "the old traces all landed on one shard"
+    placed = [{t for (t,) in s.rows("SELECT DISTINCT lower(hex(trace_id)) FROM spans_local "
+                                    f"WHERE start_ns < {now - 10 * day}", clickhouse_db)}
+              for s in (shard1, shard2)]
+    assert sorted(placed, key=sorted) == sorted(map(set, old_ids.values()), key=sorted), placed
 
     out = subprocess.run(
         [str(BIN), "retention", "apply", "--days", "7", "--json", "--store", "clickhouse",
