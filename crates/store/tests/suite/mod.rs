@@ -377,6 +377,7 @@ where
     Fut: std::future::Future<Output = Arc<dyn Engine>>,
 {
     query::trace_list_filters_and_sorts(make().await).await;
+    query::newest_first_pages_span_hours(make().await).await;
     query::observation_list_filters_and_pages(make().await).await;
     query::explore_reads_are_isolated_by_project(make().await).await;
     query_more::sessions_aggregate_their_traces(make().await).await;

@@ -105,6 +105,58 @@ pub async fn all_trace_pages(
     panic!("pagination did not end");
 }
 
+/// Newest-first pages over traces spread across many hours (an engine may look at the most
+/// recent hours first): every page, window and status filter matches the brute-force order.
+pub async fn newest_first_pages_span_hours(store: Arc<dyn Engine>) {
+    const HOUR: i64 = 3_600_000_000_000;
+    let base = 40 * 24 * HOUR;
+    let mut obs = Vec::new();
+    for t in 1..=40u8 {
+        // One trace every 20 minutes over 13 hours; a quarter fail; some last into the next hour.
+        let start = base + i64::from(t) * HOUR / 3;
+        let mut root = super::span(t, 1, None, ObservationKind::Agent);
+        root.start_ns = start;
+        root.end_ns = start + HOUR / 2;
+        let mut child = super::span(t, 2, Some(1), ObservationKind::Tool);
+        child.start_ns = start + HOUR / 4;
+        child.end_ns = child.start_ns + 1000;
+        if t % 4 == 1 {
+            child.status = sightline_core::StatusCode::Error;
+        }
+        obs.extend([root, child]);
+    }
+    load(&store, P1, &obs).await;
+    let window = ObservationFilter {
+        from_ns: Some(base + 2 * HOUR + 1),
+        to_ns: Some(base + 9 * HOUR),
+        ..Default::default()
+    };
+    let errors = ObservationFilter {
+        status: StatusFilter::Error,
+        ..Default::default()
+    };
+    for (what, filter) in [
+        ("all", ObservationFilter::default()),
+        ("window", window),
+        ("errors", errors),
+    ] {
+        let q = TraceQuery {
+            filter,
+            descending: true,
+            ..Default::default()
+        };
+        let want = expected_traces(&obs, &q);
+        assert!(want.len() > 7, "{what}: {} traces", want.len());
+        for page in [1, 3, 7, 100] {
+            assert_eq!(
+                all_trace_pages(&store, P1, &q, page).await,
+                want,
+                "{what}, page={page}"
+            );
+        }
+    }
+}
+
 /// Every trace filter selects exactly what the contract says, in every sort.
 pub async fn trace_list_filters_and_sorts(store: Arc<dyn Engine>) {
     let obs = dataset();

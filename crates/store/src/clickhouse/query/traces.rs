@@ -8,8 +8,9 @@ use sightline_core::{ProjectId, TraceId};
 
 use super::{after, has_per_observation_fields, ns, span_predicates, Fields};
 use crate::clickhouse::client::Client;
-use crate::clickhouse::rowbinary::bin;
+use crate::clickhouse::rowbinary::{bin, RowReader};
 use crate::clickhouse::summaries::{hour_floor, merged, merged_only, read_summaries};
+use crate::cost_agg::HOUR_NS;
 use crate::{
     StatusFilter, StoreError, TraceCursor, TracePage, TraceQuery, TraceSort, TraceSummary,
 };
@@ -39,6 +40,70 @@ pub(super) fn traces_started_in(project: ProjectId, from: Option<i64>, to: Optio
         "trace_id IN (SELECT trace_id FROM trace_summaries WHERE {})",
         w.join(" AND ")
     )
+}
+
+/// The trace ids (as SQL literals) a page query picks.
+async fn page_ids(client: &Client, sql: &str) -> Result<Vec<String>, StoreError> {
+    let rows = client.query(sql).await?;
+    let mut r = RowReader::new(&rows);
+    let mut ids = Vec::new();
+    while !r.is_empty() {
+        ids.push(bin(&r.fixed(16)?));
+    }
+    Ok(ids)
+}
+
+/// The newest traces first, without merging every trace of the window: the traces that
+/// start in the last hour before the page's upper end (the window's end, the cursor, or the
+/// newest stored hour), then four, sixteen, ... hours, until one such span holds a whole page
+/// (`Some`: every trace starting earlier ranks after it) or covers the window (`None`: the
+/// caller merges the whole window).
+async fn newest_page(
+    client: &Client,
+    project: ProjectId,
+    q: &TraceQuery,
+    pick: &impl Fn(&str, &str) -> String,
+) -> Result<Option<Vec<String>>, StoreError> {
+    let rows = client
+        .query(&format!(
+            "SELECT count(), toInt64(min(hour_ns)), toInt64(max(hour_ns)) FROM trace_summaries \
+             WHERE project_id = {}",
+            project.0
+        ))
+        .await?;
+    let mut r = RowReader::new(&rows);
+    let (count, oldest, newest) = (r.u64()?, r.i64()?, r.i64()?);
+    if count == 0 {
+        return Ok(None);
+    }
+    // Traces start before `upper`; none starts before `floor`.
+    let mut upper = newest.saturating_add(HOUR_NS);
+    if let Some(to) = q.filter.to_ns {
+        upper = upper.min(to);
+    }
+    if let Some(c) = &q.after {
+        upper = upper.min(c.sort_value.saturating_add(1));
+    }
+    let floor = q.filter.from_ns.unwrap_or(i64::MIN).max(oldest);
+    let mut width = HOUR_NS;
+    loop {
+        let lower = upper.saturating_sub(width);
+        if lower <= floor {
+            return Ok(None);
+        }
+        let recent = format!(
+            " AND trace_id IN (SELECT trace_id FROM trace_summaries WHERE project_id = {} \
+             AND hour_ns >= {} AND hour_ns < {})",
+            project.0,
+            hour_floor(lower),
+            ns(upper)
+        );
+        let ids = page_ids(client, &pick(&recent, &format!("t_start >= {lower}"))).await?;
+        if ids.len() > q.limit {
+            return Ok(Some(ids));
+        }
+        width = width.saturating_mul(4);
+    }
 }
 
 /// The merged numbers [`sort_expr`] reads.
@@ -136,28 +201,41 @@ pub(crate) async fn list_traces(
             q.descending,
         ));
     }
-    let having = if having.is_empty() {
-        String::new()
-    } else {
-        format!(" HAVING {}", having.join(" AND "))
-    };
     let dir = if q.descending { "DESC" } else { "ASC" };
     let order = format!("ORDER BY {sort} {dir}, trace_id {dir}");
     // Two passes: the page's trace ids from the numeric states that the sort and the filters
     // need, merged for every candidate; then the whole summaries of that page only.
-    let page = format!(
-        "SELECT trace_id FROM (SELECT trace_id, {numbers} FROM trace_summaries \
-         WHERE project_id = {p} AND {candidates} GROUP BY trace_id{having} {order} LIMIT {n})",
-        numbers = merged_only(&numbers),
-        p = project.0,
-        n = q.limit + 1
-    );
-    // On a cluster each shard picks the page among its own traces: the first `limit + 1` of
-    // their union is the page.
+    let pick = |extra_candidates: &str, extra_having: &str| {
+        let having = match (having.is_empty(), extra_having.is_empty()) {
+            (true, true) => String::new(),
+            (false, true) => format!(" HAVING {}", having.join(" AND ")),
+            (true, false) => format!(" HAVING {extra_having}"),
+            (false, false) => format!(" HAVING {} AND {extra_having}", having.join(" AND ")),
+        };
+        format!(
+            "SELECT trace_id FROM (SELECT trace_id, {numbers} FROM trace_summaries \
+             WHERE project_id = {p} AND {candidates}{extra_candidates} GROUP BY trace_id{having} \
+             {order} LIMIT {n})",
+            numbers = merged_only(&numbers),
+            p = project.0,
+            n = q.limit + 1
+        )
+    };
+    let newest_first = q.sort == TraceSort::Start && q.descending && f.trace_id.is_none();
+    let mut ids = None;
+    if newest_first {
+        ids = newest_page(client, project, q, &pick).await?;
+    }
+    let ids = match ids {
+        Some(ids) => ids,
+        None => page_ids(client, &pick("", "")).await?,
+    };
+    if ids.is_empty() {
+        return Ok(TracePage::default());
+    }
     let sql = format!(
-        "{} {order} LIMIT {}",
-        summary_query(project, &format!("trace_id IN ({page})")),
-        q.limit + 1
+        "{} {order}",
+        summary_query(project, &format!("trace_id IN ({})", ids.join(", ")))
     );
     let rows = client.query(&sql).await?;
     let mut traces = read_summaries(&rows)?.exact(client, project).await?;
