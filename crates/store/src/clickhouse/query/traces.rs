@@ -62,7 +62,7 @@ async fn newest_page(
     client: &Client,
     project: ProjectId,
     q: &TraceQuery,
-    pick: &impl Fn(&str, &str) -> String,
+    pick: &impl Fn(Option<i64>, Option<i64>, &str) -> String,
 ) -> Result<Option<Vec<String>>, StoreError> {
     let rows = client
         .query(&format!(
@@ -91,14 +91,8 @@ async fn newest_page(
         if lower <= floor {
             return Ok(None);
         }
-        let recent = format!(
-            " AND trace_id IN (SELECT trace_id FROM trace_summaries WHERE project_id = {} \
-             AND hour_ns >= {} AND hour_ns < {})",
-            project.0,
-            hour_floor(lower),
-            ns(upper)
-        );
-        let ids = page_ids(client, &pick(&recent, &format!("t_start >= {lower}"))).await?;
+        let sql = pick(Some(lower), Some(upper), &format!("t_start >= {lower}"));
+        let ids = page_ids(client, &sql).await?;
         if ids.len() > q.limit {
             return Ok(Some(ids));
         }
@@ -143,32 +137,36 @@ pub(crate) async fn list_traces(
         return Ok(TracePage::default());
     }
     let f = &q.filter;
-    let mut candidates = Vec::new();
-    if let Some(t) = &f.trace_id {
-        candidates.push(format!("trace_id = {}", bin(&t.0)));
-    }
-    if f.from_ns.is_some() || f.to_ns.is_some() {
-        candidates.push(traces_started_in(project, f.from_ns, f.to_ns));
-    }
-    if has_per_observation_fields(f) {
-        // One span of the trace passes them; every span of a trace that starts at or after
-        // `from` does too, which narrows the scan to the window's partitions.
-        let mut spans = vec![
-            format!("project_id = {}", project.0),
-            span_predicates(f, Fields::PerObservation),
-        ];
-        if let Some(from) = f.from_ns {
-            spans.push(format!("start_ns >= {}", ns(from)));
+    // A predicate on `trace_summaries` rows for the traces that may start in `[from, to)` and
+    // pass the observation-level filters.
+    let candidates = |from: Option<i64>, to: Option<i64>| {
+        let mut c = Vec::new();
+        if let Some(t) = &f.trace_id {
+            c.push(format!("trace_id = {}", bin(&t.0)));
         }
-        candidates.push(format!(
-            "trace_id IN (SELECT trace_id FROM spans WHERE {})",
-            spans.join(" AND ")
-        ));
-    }
-    let candidates = if candidates.is_empty() {
-        "1".to_owned()
-    } else {
-        candidates.join(" AND ")
+        if from.is_some() || to.is_some() {
+            c.push(traces_started_in(project, from, to));
+        }
+        if has_per_observation_fields(f) {
+            // One span of the trace passes them; every span of a trace that starts at or
+            // after `from` does too, which narrows the scan to the window's partitions.
+            let mut spans = vec![
+                format!("project_id = {}", project.0),
+                span_predicates(f, Fields::PerObservation),
+            ];
+            if let Some(from) = from {
+                spans.push(format!("start_ns >= {}", ns(from)));
+            }
+            c.push(format!(
+                "trace_id IN (SELECT trace_id FROM spans WHERE {})",
+                spans.join(" AND ")
+            ));
+        }
+        if c.is_empty() {
+            "1".to_owned()
+        } else {
+            c.join(" AND ")
+        }
     };
     let mut having = Vec::new();
     let mut numbers = sort_numbers(q.sort).to_vec();
@@ -205,7 +203,7 @@ pub(crate) async fn list_traces(
     let order = format!("ORDER BY {sort} {dir}, trace_id {dir}");
     // Two passes: the page's trace ids from the numeric states that the sort and the filters
     // need, merged for every candidate; then the whole summaries of that page only.
-    let pick = |extra_candidates: &str, extra_having: &str| {
+    let pick = |from: Option<i64>, to: Option<i64>, extra_having: &str| {
         let having = match (having.is_empty(), extra_having.is_empty()) {
             (true, true) => String::new(),
             (false, true) => format!(" HAVING {}", having.join(" AND ")),
@@ -214,9 +212,10 @@ pub(crate) async fn list_traces(
         };
         format!(
             "SELECT trace_id FROM (SELECT trace_id, {numbers} FROM trace_summaries \
-             WHERE project_id = {p} AND {candidates}{extra_candidates} GROUP BY trace_id{having} \
+             WHERE project_id = {p} AND {candidates} GROUP BY trace_id{having} \
              {order} LIMIT {n})",
             numbers = merged_only(&numbers),
+            candidates = candidates(from, to),
             p = project.0,
             n = q.limit + 1
         )
@@ -228,7 +227,7 @@ pub(crate) async fn list_traces(
     }
     let ids = match ids {
         Some(ids) => ids,
-        None => page_ids(client, &pick("", "")).await?,
+        None => page_ids(client, &pick(f.from_ns, f.to_ns, "")).await?,
     };
     if ids.is_empty() {
         return Ok(TracePage::default());
