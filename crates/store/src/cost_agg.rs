@@ -18,6 +18,33 @@ pub(crate) struct Acc {
     pub durations: Vec<i64>,
 }
 
+impl Acc {
+    /// Adds one rollup row: its requests, errors, input, output, total, cache read, cache
+    /// write and reasoning tokens, cost and costed requests, in that order, and its latency
+    /// histogram.
+    pub fn add_rollup(&mut self, sums: [i64; 10], hist: &LatencyHistogram) {
+        let row = &mut self.row;
+        for (slot, v) in [
+            &mut row.requests,
+            &mut row.errors,
+            &mut row.input_tokens,
+            &mut row.output_tokens,
+            &mut row.total_tokens,
+            &mut row.cache_read_tokens,
+            &mut row.cache_write_tokens,
+            &mut row.reasoning_tokens,
+            &mut row.cost_nano_usd,
+            &mut row.costed_requests,
+        ]
+        .into_iter()
+        .zip(sums)
+        {
+            *slot = slot.saturating_add(v);
+        }
+        self.hist.merge(hist);
+    }
+}
+
 type Key = (Option<i64>, Vec<Option<String>>);
 
 /// Groups, sums, ranks and cuts to top-k; engines feed it rows.

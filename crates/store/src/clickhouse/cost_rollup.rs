@@ -12,6 +12,7 @@ use sightline_core::ObservationKind;
 use super::client::Client;
 use super::cluster::Layout;
 use super::rowbinary::{quote, RowReader};
+use super::summaries::CALL_SUMS;
 use crate::cost_agg::{none_if_empty, Aggregator, RollupPlan, HOUR_NS};
 use crate::costs::{CostQuery, LatencyHistogram, HISTOGRAM_STEPS_PER_OCTAVE};
 use crate::sqlite::rows::kind_code;
@@ -67,20 +68,9 @@ fn create_view() -> String {
         .map(|(d, column)| format!("ifNull({column}, '') AS d_{d}"))
         .join(", ");
     let keys = DIMENSIONS.map(|(d, _)| format!("d_{d}")).join(", ");
-    let tokens = [
-        ("input", "ifNull(input_tokens, 0)"),
-        ("output", "ifNull(output_tokens, 0)"),
-        (
-            "total",
-            "ifNull(total_tokens, ifNull(input_tokens, 0) + ifNull(output_tokens, 0))",
-        ),
-        ("cache_read", "ifNull(cache_read_tokens, 0)"),
-        ("cache_write", "ifNull(cache_write_tokens, 0)"),
-        ("reasoning", "ifNull(reasoning_tokens, 0)"),
-        ("cost", "ifNull(cost_nano_usd, 0)"),
-    ]
-    .map(|(alias, v)| format!("sumState(toInt64({v})) AS {alias}"))
-    .join(", ");
+    let tokens = CALL_SUMS
+        .map(|(alias, v)| format!("sumState(toInt64({v})) AS {alias}"))
+        .join(", ");
     // `LatencyHistogram::index_of`: floor(log2(ns) * steps), 0 for ns <= 1.
     let bucket = format!(
         "if(duration_ns <= 1, toUInt16(0), \
@@ -179,26 +169,8 @@ pub(crate) async fn read(
         for _ in &cols {
             group.push(none_if_empty(Some(r.string()?)));
         }
-        let a = agg.acc(q.bucket.map(|b| b.start_of(hour)), group);
-        let row = &mut a.row;
-        for (slot, v) in [
-            &mut row.requests,
-            &mut row.errors,
-            &mut row.input_tokens,
-            &mut row.output_tokens,
-            &mut row.total_tokens,
-            &mut row.cache_read_tokens,
-            &mut row.cache_write_tokens,
-            &mut row.reasoning_tokens,
-            &mut row.cost_nano_usd,
-            &mut row.costed_requests,
-        ]
-        .into_iter()
-        .zip(sums)
-        {
-            *slot = slot.saturating_add(v);
-        }
-        a.hist.merge(&hist);
+        agg.acc(q.bucket.map(|b| b.start_of(hour)), group)
+            .add_rollup(sums, &hist);
     }
     Ok(())
 }

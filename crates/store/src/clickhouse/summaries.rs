@@ -66,6 +66,21 @@ pub(crate) fn create_view() -> String {
 /// The dimensions a summary carries, in [`read_summary`]'s order.
 const DIMENSIONS: [&str; 5] = ["service", "agent", "user_id", "session_id", "tenant_id"];
 
+/// The sums kept for model calls, as (state column, value of one span): the six token counts
+/// (the total is input + output when a span has no total) and the cost. Also the cost rollup's.
+pub(crate) const CALL_SUMS: [(&str, &str); 7] = [
+    ("input", "ifNull(input_tokens, 0)"),
+    ("output", "ifNull(output_tokens, 0)"),
+    (
+        "total",
+        "ifNull(total_tokens, ifNull(input_tokens, 0) + ifNull(output_tokens, 0))",
+    ),
+    ("cache_read", "ifNull(cache_read_tokens, 0)"),
+    ("cache_write", "ifNull(cache_write_tokens, 0)"),
+    ("reasoning", "ifNull(reasoning_tokens, 0)"),
+    ("cost", "ifNull(cost_nano_usd, 0)"),
+];
+
 /// Partial states of the spans of `table` passing `filter`, grouped like the summary table.
 fn state_select(table: &str, filter: &str) -> String {
     let model_call = format!(
@@ -73,20 +88,9 @@ fn state_select(table: &str, filter: &str) -> String {
         kind_code(ObservationKind::Llm),
         kind_code(ObservationKind::Embedding)
     );
-    let tokens = [
-        ("input", "ifNull(input_tokens, 0)"),
-        ("output", "ifNull(output_tokens, 0)"),
-        (
-            "total",
-            "ifNull(total_tokens, ifNull(input_tokens, 0) + ifNull(output_tokens, 0))",
-        ),
-        ("cache_read", "ifNull(cache_read_tokens, 0)"),
-        ("cache_write", "ifNull(cache_write_tokens, 0)"),
-        ("reasoning", "ifNull(reasoning_tokens, 0)"),
-        ("cost", "ifNull(cost_nano_usd, 0)"),
-    ]
-    .map(|(alias, v)| format!("sumState(if({model_call}, {v}, toInt64(0))) AS {alias}"))
-    .join(", ");
+    let tokens = CALL_SUMS
+        .map(|(alias, v)| format!("sumState(if({model_call}, {v}, toInt64(0))) AS {alias}"))
+        .join(", ");
     // The root's key is the largest (latest root wins); for other spans, the earlier the larger
     // (first written wins); a NULL never wins. `seq` is below 2^63 (nanoseconds until 2262).
     let dims = DIMENSIONS

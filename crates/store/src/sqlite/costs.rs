@@ -96,27 +96,13 @@ fn read_rollup(
         for i in 0..cols.len() {
             group.push(none_if_empty(r.get(12 + i)?));
         }
-        let a = agg.acc(q.bucket.map(|b| b.start_of(hour)), group);
-        let row = &mut a.row;
-        for (i, slot) in [
-            &mut row.requests,
-            &mut row.errors,
-            &mut row.input_tokens,
-            &mut row.output_tokens,
-            &mut row.total_tokens,
-            &mut row.cache_read_tokens,
-            &mut row.cache_write_tokens,
-            &mut row.reasoning_tokens,
-            &mut row.cost_nano_usd,
-            &mut row.costed_requests,
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            *slot = slot.saturating_add(r.get::<_, i64>(1 + i)?);
+        let mut sums = [0i64; 10];
+        for (i, v) in sums.iter_mut().enumerate() {
+            *v = r.get(1 + i)?;
         }
         let blob: Vec<u8> = r.get(11)?;
-        a.hist.merge(&LatencyHistogram::decode(&blob)?);
+        agg.acc(q.bucket.map(|b| b.start_of(hour)), group)
+            .add_rollup(sums, &LatencyHistogram::decode(&blob)?);
     }
     Ok(())
 }

@@ -2,7 +2,8 @@
 //! time window and observation-level filters (a span of the trace passes them, tested on
 //! `spans`) narrow the candidate traces; their numeric states are merged to sort, test the
 //! trace-level filters and the keyset position in HAVING and pick the page; only the page's
-//! summaries are then merged whole.
+//! summaries are then merged whole. Newest-first pages are looked for in the most recent hours
+//! first ([`newest_page`]).
 
 use sightline_core::{ProjectId, TraceId};
 
