@@ -323,11 +323,7 @@ pub(crate) async fn install(entry: &Client, layout: &Layout) -> Result<(), Store
     layout.execute(entry, &create_view()).await?;
     // Spans are stamped with the wall clock (writer.rs) before their insert: those stamped
     // before now went in before the view, or are in flight.
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-        .unwrap_or(0);
-    backfill(entry, layout, now).await
+    backfill(entry, layout, super::now_ns()).await
 }
 
 /// Summarises the spans stamped before `before_seq`: one INSERT ... SELECT per day partition,

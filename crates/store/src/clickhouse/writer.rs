@@ -202,11 +202,7 @@ struct Sequence(u64);
 
 impl Sequence {
     fn next(&mut self) -> u64 {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-            .unwrap_or(0);
-        self.0 = now.max(self.0 + 1);
+        self.0 = super::now_ns().max(self.0 + 1);
         self.0
     }
 }
