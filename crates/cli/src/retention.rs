@@ -3,8 +3,8 @@
 //! every hour; this is for a one-off clean-up or a cron job.
 
 use anyhow::Context;
+use sightline_core::time::{Clock, SystemClock};
 use sightline_server::config::{RawConfig, MAX_RETENTION_DAYS};
-use sightline_server::ingest::{Clock, SystemClock};
 use sightline_server::store::Store;
 use sightline_store::retention::cutoff_for;
 use sightline_store::RetentionScope;

@@ -4,8 +4,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use anyhow::Context;
+use sightline_core::time::{Clock, SystemClock};
 use sightline_server::config::{self, Config, RawConfig};
-use sightline_server::ingest::{Clock, SystemClock};
 use sightline_server::store::Store;
 
 /// Settings shared by every command that opens the store. Each flag overrides the config file

@@ -4,6 +4,7 @@
 pub mod cost;
 pub mod ids;
 pub mod model;
+pub mod money;
 pub mod normalize;
 pub mod raw;
 pub mod time;

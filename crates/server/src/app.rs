@@ -14,12 +14,13 @@ use crate::admission::Admission;
 use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::grpc::{oversize_as_resource_exhausted, GrpcIngest};
-use crate::ingest::{Clock, IngestService, SystemClock};
+use crate::ingest::IngestService;
 use crate::metrics::Metrics;
 use crate::pricing::PriceBook;
 use crate::routes::router;
 use crate::state::AppState;
 use crate::store::Store;
+use sightline_core::time::{Clock, SystemClock};
 
 /// After the shutdown signal, how long in-flight requests may take before the server stops
 /// waiting for them (queued writes are committed either way).

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use sightline_core::cost::{cost_with_estimate, PriceRegistry};
 use sightline_core::normalize::{normalize_log, normalize_span};
+use sightline_core::time::Clock;
 use sightline_core::{ProjectId, RawBatch, WriteBatch};
 use sightline_store::SpanWriter;
 
@@ -12,23 +13,6 @@ use crate::api::live::LiveBus;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::pricing::{PriceBook, TiktokenCounter};
-
-/// Where "now" comes from, so tests can fix it.
-pub trait Clock: Send + Sync {
-    fn now_ns(&self) -> i64;
-}
-
-/// The system clock.
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now_ns(&self) -> i64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as i64)
-            .unwrap_or(0)
-    }
-}
 
 /// What one request achieved, for the receiver to answer with.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -157,17 +141,15 @@ impl IngestService {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sightline_core::time::ManualClock;
     use sightline_core::{
         AttrValue, CostSource, RawSpan, Resource, SpanId, SpanKind, StatusCode, TraceId,
     };
     use sightline_store::sqlite::{SqliteConfig, SqliteStore};
     use sightline_store::TraceReader;
 
-    struct FixedClock;
-    impl Clock for FixedClock {
-        fn now_ns(&self) -> i64 {
-            1_768_386_600_000_000_000
-        }
+    fn fixed_clock() -> Arc<ManualClock> {
+        Arc::new(ManualClock::new(1_768_386_600_000_000_000))
     }
 
     fn llm(span: u8, model: &str, attrs: Vec<(&str, AttrValue)>) -> (usize, RawSpan) {
@@ -213,7 +195,7 @@ mod tests {
             .unwrap(),
         );
         let prices = Arc::new(PriceRegistry::bundled().unwrap());
-        let service = IngestService::new(store.clone(), Arc::new(FixedClock), prices.clone());
+        let service = IngestService::new(store.clone(), fixed_clock(), prices.clone());
         let tokens = |i: i64, o: i64| {
             vec![
                 ("gen_ai.usage.input_tokens", AttrValue::Int(i)),

@@ -10,8 +10,8 @@ use sightline_store::retention::cutoff_for;
 use sightline_store::{RetentionOutcome, RetentionScope, RetentionStore, StoreError};
 use tokio::sync::watch;
 
-use crate::ingest::Clock;
 use crate::metrics::Metrics;
+use sightline_core::time::Clock;
 
 /// How often the sweep runs after the first.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(3600);
@@ -73,19 +73,13 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use sightline_core::time::ManualClock;
     use sightline_core::{
         AttrValue, Observation, ProjectId, Resource, SpanId, TraceId, WriteBatch,
     };
     use sightline_store::retention::DAY_NS;
     use sightline_store::sqlite::{SqliteConfig, SqliteStore};
     use sightline_store::{SpanWriter, TraceReader};
-
-    struct Fixed(i64);
-    impl Clock for Fixed {
-        fn now_ns(&self) -> i64 {
-            self.0
-        }
-    }
 
     fn span(trace: u8, start_ns: i64) -> Observation {
         let mut o = Observation::new(TraceId([trace; 16]), SpanId([1; 8]), "op".into());
@@ -122,7 +116,7 @@ mod tests {
             store.write(ProjectId(project), batch).await.unwrap();
         }
         let metrics = Metrics::default();
-        let clock = Fixed(today + 10 * 3_600_000_000_000);
+        let clock = ManualClock::new(today + 10 * 3_600_000_000_000);
         let outcome = sweep(&store, 30, &clock, &metrics).await.unwrap();
         assert_eq!((outcome.cutoff_ns, outcome.spans), (keep_from, 2));
         for (project, trace, kept) in [(1, 1, false), (2, 2, false), (1, 3, true), (2, 4, true)] {

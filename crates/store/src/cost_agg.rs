@@ -55,7 +55,7 @@ pub(crate) struct Aggregator {
 }
 
 /// The hour both engines' rollups are kept by.
-pub(crate) const HOUR_NS: i64 = 3_600_000_000_000;
+pub(crate) use sightline_core::time::HOUR_NS;
 
 /// The rollup column of a dimension; `None` when only raw spans know it (grouping or filtering
 /// by it scans the raw spans of the whole window).

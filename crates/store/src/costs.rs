@@ -4,6 +4,7 @@
 //! Also the fixed log-spaced latency histogram engines may keep in rollups.
 
 use async_trait::async_trait;
+use sightline_core::time::{day_start_ns, month_start_ns, HOUR_NS};
 use sightline_core::ProjectId;
 
 use crate::StoreError;
@@ -56,42 +57,12 @@ pub enum CostBucket {
 impl CostBucket {
     /// The start (UTC ns) of the bucket holding `ns`.
     pub fn start_of(self, ns: i64) -> i64 {
-        const HOUR: i64 = 3_600_000_000_000;
-        const DAY: i64 = 24 * HOUR;
         match self {
-            CostBucket::Hour => ns.div_euclid(HOUR) * HOUR,
-            CostBucket::Day => ns.div_euclid(DAY) * DAY,
-            CostBucket::Month => {
-                let days = ns.div_euclid(DAY);
-                let (y, m, _) = civil_from_days(days);
-                days_from_civil(y, m, 1) * DAY
-            }
+            CostBucket::Hour => ns.div_euclid(HOUR_NS) * HOUR_NS,
+            CostBucket::Day => day_start_ns(ns),
+            CostBucket::Month => month_start_ns(ns),
         }
     }
-}
-
-/// (year, month 1-12, day 1-31) of a day count since 1970-01-01 (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(m);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 /// What top-k ranks groups by (descending; ties by group values ascending).
@@ -288,19 +259,18 @@ mod tests {
 
     #[test]
     fn month_buckets_start_on_the_first_utc_day() {
+        use sightline_core::time::{days_from_civil, DAY_NS};
         // 2024-02-29T13:00:00Z -> 2024-02-01T00:00:00Z
-        let day = 86_400_000_000_000i64;
-        let feb29 = days_from_civil(2024, 2, 29) * day + 13 * 3_600_000_000_000;
+        let feb29 = days_from_civil(2024, 2, 29) * DAY_NS + 13 * HOUR_NS;
         assert_eq!(
             CostBucket::Month.start_of(feb29),
-            days_from_civil(2024, 2, 1) * day
+            days_from_civil(2024, 2, 1) * DAY_NS
         );
-        assert_eq!(days_from_civil(1970, 1, 1), 0);
-        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
         assert_eq!(
             CostBucket::Day.start_of(feb29),
-            days_from_civil(2024, 2, 29) * day
+            days_from_civil(2024, 2, 29) * DAY_NS
         );
+        assert_eq!(CostBucket::Hour.start_of(feb29 + 59), feb29);
     }
 
     #[test]

@@ -3,12 +3,13 @@
 //! hourly cost rollup loses whole hours, staying equal to the rows that remain.
 
 use async_trait::async_trait;
+use sightline_core::time::day_start_ns;
 use sightline_core::ProjectId;
 
 use crate::StoreError;
 
 /// Nanoseconds in a day.
-pub const DAY_NS: i64 = 86_400_000_000_000;
+pub use sightline_core::time::DAY_NS;
 
 /// Whose data a retention run deletes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,15 +42,10 @@ pub struct RetentionOutcome {
     pub partitions_dropped: u64,
 }
 
-/// `ns` rounded down to its UTC midnight.
-pub fn day_floor(ns: i64) -> i64 {
-    ns - ns.rem_euclid(DAY_NS)
-}
-
 /// The cutoff that keeps `days` whole days before today (UTC) and today itself: data from
 /// before that midnight is deleted, so at least `days` × 24 hours are always kept.
 pub fn cutoff_for(now_ns: i64, days: u32) -> i64 {
-    day_floor(now_ns).saturating_sub(i64::from(days).saturating_mul(DAY_NS))
+    day_start_ns(now_ns).saturating_sub(i64::from(days).saturating_mul(DAY_NS))
 }
 
 /// Deletes old telemetry.
@@ -72,10 +68,10 @@ mod tests {
     #[test]
     fn the_cutoff_is_a_midnight_that_keeps_whole_days() {
         let midnight = 20_000 * DAY_NS;
-        assert_eq!(day_floor(midnight), midnight);
-        assert_eq!(day_floor(midnight + 1), midnight);
-        assert_eq!(day_floor(midnight - 1), midnight - DAY_NS);
-        assert_eq!(day_floor(-1), -DAY_NS);
+        assert_eq!(day_start_ns(midnight), midnight);
+        assert_eq!(day_start_ns(midnight + 1), midnight);
+        assert_eq!(day_start_ns(midnight - 1), midnight - DAY_NS);
+        assert_eq!(day_start_ns(-1), -DAY_NS);
         let now = midnight + 5 * 3_600_000_000_000;
         assert_eq!(cutoff_for(now, 0), midnight);
         assert_eq!(cutoff_for(now, 30), midnight - 30 * DAY_NS);

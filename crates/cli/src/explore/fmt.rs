@@ -75,22 +75,7 @@ pub fn tokens_or_dash(n: i64) -> String {
 /// Nano-USD as dollars: `$12.34` from a dollar up, else six decimals without trailing zeros
 /// (`$0.0012`), and `<$0.000001` below that.
 pub fn cost(nano: i64) -> String {
-    if nano == 0 {
-        return "$0".to_string();
-    }
-    if nano < 0 {
-        return format!("-{}", cost(-nano));
-    }
-    if nano < 1_000 {
-        return "<$0.000001".to_string();
-    }
-    let dollars = nano / 1_000_000_000;
-    let frac = nano % 1_000_000_000;
-    if dollars >= 1 {
-        return format!("${dollars}.{:02}", frac / 10_000_000);
-    }
-    let micros = format!("{:06}", frac / 1_000);
-    format!("$0.{}", micros.trim_end_matches('0'))
+    sightline_core::money::usd_display(nano)
 }
 
 /// The cost when known, else `-`.
@@ -219,21 +204,6 @@ mod tests {
             (-5, "0us"),
         ] {
             assert_eq!(duration(ns), want, "{ns}");
-        }
-    }
-
-    #[test]
-    fn money_is_integer_math() {
-        for (nano, want) in [
-            (0, "$0"),
-            (999, "<$0.000001"),
-            (1_200, "$0.000001"),
-            (1_200_000, "$0.0012"),
-            (50_000_000, "$0.05"),
-            (12_345_678_901, "$12.34"),
-            (-1_200_000, "-$0.0012"),
-        ] {
-            assert_eq!(cost(nano), want, "{nano}");
         }
     }
 

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use crate::time::{days_from_civil, days_in_month};
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -138,7 +139,7 @@ impl Day {
         let year = num(&text[0..4])?;
         let month = num(&text[5..7])?;
         let day = num(&text[8..10])?;
-        if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+        if !(1..=12).contains(&month) || day == 0 || day > days_in_month(i64::from(year), month) {
             return Err(bad());
         }
         // Four digits and checked ranges: the narrowing conversions cannot fail.
@@ -173,29 +174,6 @@ impl<'de> Deserialize<'de> for Day {
         let text = String::deserialize(deserializer)?;
         Day::parse(&text).map_err(de::Error::custom)
     }
-}
-
-fn days_in_month(year: u32, month: u32) -> u32 {
-    match month {
-        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => {
-            29
-        }
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// (year, month, day) to days since 1970-01-01, proleptic Gregorian (Howard Hinnant's
-/// algorithm; the inverse of `time::civil_from_days`).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]

@@ -144,13 +144,6 @@ pub(super) fn json_number(v: &Json) -> Option<f64> {
     number(&AttrValue::from_json(v))
 }
 
-/// US dollars to integer nano-USD, rounding half away from zero; `None` when negative or not
-/// representable.
-pub(super) fn usd_to_nano(usd: f64) -> Option<i64> {
-    let nano = (usd * 1e9).round();
-    (usd.is_finite() && usd >= 0.0 && nano < 9.0e18).then_some(nano as i64)
-}
-
 /// Seconds to nanoseconds; `None` unless strictly positive and sane (under ~30 years).
 pub(super) fn seconds_to_ns(s: f64) -> Option<i64> {
     let ns = (s * 1e9).round();
@@ -235,66 +228,5 @@ pub(super) fn parse_timestamp(text: &str) -> Option<i64> {
     } else {
         t
     };
-    let b = t.as_bytes();
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
-        return None;
-    }
-    if b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let s = t.get(r)?;
-        s.bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| s.parse().ok())?
-    };
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hour, min, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60 {
-        return None;
-    }
-    let mut rest = &t[19..];
-    let mut frac_ns = 0i64;
-    if let Some(f) = rest.strip_prefix('.') {
-        let digits = f.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        for (i, c) in f.bytes().take(digits).enumerate() {
-            if i < 9 {
-                frac_ns += i64::from(c - b'0') * 10i64.pow(8 - i as u32);
-            }
-        }
-        rest = &f[digits..];
-    }
-    let offset_s = match rest {
-        "" | "Z" | "z" => 0,
-        _ => {
-            let sign = match rest.as_bytes()[0] {
-                b'+' => 1,
-                b'-' => -1,
-                _ => return None,
-            };
-            let hm = rest[1..].replace(':', "");
-            if hm.len() != 4 || !hm.bytes().all(|c| c.is_ascii_digit()) {
-                return None;
-            }
-            let h: i64 = hm[0..2].parse().ok()?;
-            let m: i64 = hm[2..4].parse().ok()?;
-            sign * (h * 3600 + m * 60)
-        }
-    };
-    let secs = days_from_civil(year, month, day) * 86_400 + hour * 3600 + min * 60 + sec - offset_s;
-    secs.checked_mul(1_000_000_000)?.checked_add(frac_ns)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date.
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    crate::time::parse_rfc3339(t).ok()
 }

@@ -6,8 +6,9 @@ use serde_json::{Map, Value as Json};
 use crate::model::{Observation, Usage};
 use crate::value::AttrValue;
 
-use super::attrs::{count, json_count, json_number, json_object, number, usd_to_nano, MAX_COUNT};
+use super::attrs::{count, json_count, json_number, json_object, number, MAX_COUNT};
 use super::Ctx;
+use crate::money::usd_to_nano;
 
 const INPUT: [&str; 4] = [
     "gen_ai.usage.input_tokens",

@@ -8,6 +8,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::{json, Map, Value as Json};
+use sightline_core::money::usd_exact;
 use sightline_core::time::format_rfc3339;
 use sightline_store::{CostBucket, CostDimension, CostOrder, CostQuery, CostReport, CostRow};
 
@@ -207,18 +208,6 @@ fn top(v: &str) -> Result<usize, ApiError> {
     }
 }
 
-/// `nano` nano-USD as a decimal string of USD: exact, no trailing zeros (`1.5`, `0.000004`).
-pub fn usd(nano: i64) -> String {
-    let sign = if nano < 0 { "-" } else { "" };
-    let n = nano.unsigned_abs();
-    let (whole, frac) = (n / 1_000_000_000, n % 1_000_000_000);
-    if frac == 0 {
-        return format!("{sign}{whole}");
-    }
-    let digits = format!("{frac:09}");
-    format!("{sign}{whole}.{}", digits.trim_end_matches('0'))
-}
-
 fn answer(q: &CostQuery, report: &CostReport) -> Json {
     let attribute_key = q.group_by.iter().find_map(|d| match d {
         CostDimension::Attribute(k) => Some(k.as_str()),
@@ -279,7 +268,7 @@ fn row(names: &[&str], r: &CostRow) -> Json {
         "reasoning_tokens": r.reasoning_tokens,
         "total_tokens": r.total_tokens,
         "cost_nano_usd": r.cost_nano_usd,
-        "cost_usd": usd(r.cost_nano_usd),
+        "cost_usd": usd_exact(r.cost_nano_usd.into()),
         "costed_requests": r.costed_requests,
         "latency_p50_ms": ms(r.latency_p50_ns),
         "latency_p95_ms": ms(r.latency_p95_ns),
@@ -295,16 +284,6 @@ mod tests {
 
     fn parse(q: &str) -> Result<CostQuery, ApiError> {
         cost_query(&Params::parse(Some(q), PARAMS)?, 1_000 * 86_400 * SEC)
-    }
-
-    #[test]
-    fn usd_is_exact_decimal_text() {
-        assert_eq!(usd(0), "0");
-        assert_eq!(usd(1_500_000_000), "1.5");
-        assert_eq!(usd(4_000), "0.000004");
-        assert_eq!(usd(12_345_678_901), "12.345678901");
-        assert_eq!(usd(-250_000_000), "-0.25");
-        assert_eq!(usd(i64::MIN), "-9223372036.854775808");
     }
 
     #[test]

@@ -321,8 +321,8 @@ pub fn parse_time(name: &str, v: &str) -> Result<i64, ApiError> {
         Some((head, tail)) if head.contains('T') => Some(format!("{head}+{tail}")),
         _ => None,
     };
-    let parsed = crate::events::time::parse_rfc3339(v).or_else(|e| match &unplussed {
-        Some(fixed) => crate::events::time::parse_rfc3339(fixed).map_err(|_| e),
+    let parsed = sightline_core::time::parse_rfc3339(v).or_else(|e| match &unplussed {
+        Some(fixed) => sightline_core::time::parse_rfc3339(fixed).map_err(|_| e),
         None => Err(e),
     });
     parsed.map_err(|e| {

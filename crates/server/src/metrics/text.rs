@@ -76,11 +76,5 @@ pub fn escape_help(v: &str, out: &mut String) {
 /// An amount in billionths as an exact decimal of whole units: nano-USD as USD, nanoseconds as
 /// seconds. `1_500_000_000` is `1.5`, `10_000_000` is `0.01`, `0` is `0`. No float arithmetic.
 pub fn nano_decimal(n: u128) -> String {
-    let whole = n / 1_000_000_000;
-    let frac = n % 1_000_000_000;
-    if frac == 0 {
-        return whole.to_string();
-    }
-    let digits = format!("{frac:09}");
-    format!("{whole}.{}", digits.trim_end_matches('0'))
+    sightline_core::money::decimal_e9(i128::try_from(n).unwrap_or(i128::MAX))
 }

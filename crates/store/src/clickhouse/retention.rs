@@ -18,8 +18,9 @@ use async_trait::async_trait;
 use super::client::Client;
 use super::rowbinary::{quote, RowReader};
 use super::ClickHouseStore;
-use crate::retention::{day_floor, RetentionOutcome, RetentionScope, RetentionStore};
+use crate::retention::{RetentionOutcome, RetentionScope, RetentionStore};
 use crate::StoreError;
+use sightline_core::time::day_start_ns;
 
 /// The tables retention applies to, with their time column (`trace_summaries` and
 /// `cost_rollup` rows hold the spans of one hour).
@@ -40,7 +41,7 @@ impl RetentionStore for ClickHouseStore {
         scope: RetentionScope,
         cutoff_ns: i64,
     ) -> Result<RetentionOutcome, StoreError> {
-        let cutoff = day_floor(cutoff_ns);
+        let cutoff = day_start_ns(cutoff_ns);
         let mut outcome = RetentionOutcome {
             cutoff_ns: cutoff,
             ..RetentionOutcome::default()

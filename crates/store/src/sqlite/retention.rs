@@ -16,8 +16,9 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use super::rows::kind_code;
 use super::session_rollup::recompute_session;
 use super::SqliteStore;
-use crate::retention::{day_floor, RetentionOutcome, RetentionScope, RetentionStore};
+use crate::retention::{RetentionOutcome, RetentionScope, RetentionStore};
 use crate::StoreError;
+use sightline_core::time::day_start_ns;
 use sightline_core::ObservationKind;
 
 /// Rows deleted per transaction.
@@ -32,7 +33,7 @@ impl RetentionStore for SqliteStore {
         scope: RetentionScope,
         cutoff_ns: i64,
     ) -> Result<RetentionOutcome, StoreError> {
-        let cutoff = day_floor(cutoff_ns);
+        let cutoff = day_start_ns(cutoff_ns);
         let mut outcome = RetentionOutcome {
             cutoff_ns: cutoff,
             ..RetentionOutcome::default()
