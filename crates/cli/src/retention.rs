@@ -4,7 +4,7 @@
 
 use anyhow::Context;
 use sightline_core::time::{Clock, SystemClock};
-use sightline_server::config::{RawConfig, MAX_RETENTION_DAYS};
+use sightline_server::app::config::{RawConfig, MAX_RETENTION_DAYS};
 use sightline_server::store::Store;
 use sightline_store::retention::cutoff_for;
 use sightline_store::RetentionScope;

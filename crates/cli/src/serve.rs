@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use sightline_core::time::{Clock, SystemClock};
-use sightline_server::config::{self, Config, RawConfig};
+use sightline_server::app::config::{self, Config, RawConfig};
 use sightline_server::store::Store;
 
 /// Settings shared by every command that opens the store. Each flag overrides the config file
@@ -87,30 +87,33 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             ..Default::default()
         },
     )?;
+    let stop = shutdown_signal()?;
     let listeners = sightline_server::app::Listeners::bind(&config).await?;
-    sightline_server::app::run(config, listeners, shutdown_signal()).await?;
+    sightline_server::app::run(config, listeners, stop).await?;
     Ok(())
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on SIGINT or SIGTERM. The handlers are installed when this is called, before
+/// anything is served: a signal sent as soon as the server answers is not missed (with lazily
+/// installed handlers it would kill the process).
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = interrupt.recv() => {}
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
+        })
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }
 

@@ -1,6 +1,7 @@
 //! Sightline's domain core: the canonical observation model, the wire-neutral input it is built
 //! from, and the normalization that maps every telemetry convention onto it. No IO happens here.
 
+pub mod calls;
 pub mod cost;
 pub mod ids;
 pub mod model;

@@ -11,7 +11,7 @@ use sightline_store::{
     SessionReader, SpanWriter, StoreError, TraceReader,
 };
 
-use crate::config::{Config, StoreChoice};
+use crate::app::config::{Config, StoreChoice};
 
 /// Every store contract at once.
 pub trait Engine:

@@ -5,18 +5,17 @@
 //! nano-USD, with `cost_usd` a decimal string derived from it.
 
 use axum::extract::{RawQuery, State};
-use axum::http::HeaderMap;
-use axum::response::Response;
 use serde_json::{json, Map, Value as Json};
 use sightline_core::money::usd_exact;
 use sightline_core::time::format_rfc3339;
 use sightline_store::{CostBucket, CostDimension, CostOrder, CostQuery, CostReport, CostRow};
 
 use super::params::{invalid, Params, TIME};
-use super::{authenticate, reply};
+
+use super::views;
+use super::ApiState;
+use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::state::AppState;
-use crate::views;
 
 const SEC: i64 = 1_000_000_000;
 /// The window when neither `from` nor `since` is given: the 30 days before `to`.
@@ -44,21 +43,16 @@ pub const PARAMS: &[&[&str]] = &[
 ];
 
 pub async fn costs(
-    State(state): State<AppState>,
-    headers: HeaderMap,
+    State(state): State<ApiState>,
+    caller: Caller,
     RawQuery(query): RawQuery,
-) -> Response {
-    reply(
-        async {
-            let project = authenticate(&state, &headers).await?;
-            let p = Params::parse(query.as_deref(), PARAMS)?;
-            let now = state.ingest.clock().now_ns();
-            let q = cost_query(&p, now)?;
-            let report = state.costs.costs(project, &q).await?;
-            Ok(answer(&q, &report))
-        }
-        .await,
-    )
+) -> Result<axum::Json<Json>, ApiError> {
+    let project = caller.project();
+    let p = Params::parse(query.as_deref(), PARAMS)?;
+    let now = state.clock.now_ns();
+    let q = cost_query(&p, now)?;
+    let report = state.costs.costs(project, &q).await?;
+    Ok(axum::Json(answer(&q, &report)))
 }
 
 /// The store question the parameters ask.

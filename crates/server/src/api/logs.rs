@@ -1,51 +1,47 @@
 //! `GET /api/v1/logs`: log search by time.
 
 use axum::extract::{RawQuery, State};
-use axum::http::HeaderMap;
-use axum::response::Response;
+use serde_json::Value as Json;
 use sightline_store::LogQuery;
 
 use super::cursor::{self, Ordering};
+use super::page;
 use super::params::{Params, LOG_FILTERS, PAGE, TIME};
-use super::{authenticate, page, reply};
-use crate::state::AppState;
-use crate::views;
+use super::views;
+use super::ApiState;
+use crate::auth::Caller;
+use crate::error::ApiError;
 
 pub const PARAMS: &[&[&str]] = &[TIME, LOG_FILTERS, PAGE, &["order"]];
 
 pub async fn list_logs(
-    State(state): State<AppState>,
-    headers: HeaderMap,
+    State(state): State<ApiState>,
+    caller: Caller,
     RawQuery(query): RawQuery,
-) -> Response {
-    reply(
-        async {
-            let project = authenticate(&state, &headers).await?;
-            let p = Params::parse(query.as_deref(), PARAMS)?;
-            let descending = p.descending()?;
-            let ordering = Ordering::Logs { descending };
-            let after = p
-                .get("cursor")?
-                .map(|c| cursor::decode_log(project, ordering, c))
-                .transpose()?;
-            let q = LogQuery {
-                filter: p.log_filter(state.ingest.clock().now_ns())?,
-                descending,
-                limit: p.limit()?,
-                after,
-            };
-            let found = state.logs.list_logs(project, &q).await?;
-            Ok(page(
-                found
-                    .logs
-                    .iter()
-                    .map(|l| views::log(l, &found.resources))
-                    .collect(),
-                found
-                    .next
-                    .map(|n| cursor::encode_log(project, ordering, &n)),
-            ))
-        }
-        .await,
-    )
+) -> Result<axum::Json<Json>, ApiError> {
+    let project = caller.project();
+    let p = Params::parse(query.as_deref(), PARAMS)?;
+    let descending = p.descending()?;
+    let ordering = Ordering::Logs { descending };
+    let after = p
+        .get("cursor")?
+        .map(|c| cursor::decode_log(project, ordering, c))
+        .transpose()?;
+    let q = LogQuery {
+        filter: p.log_filter(state.clock.now_ns())?,
+        descending,
+        limit: p.limit()?,
+        after,
+    };
+    let found = state.logs.list_logs(project, &q).await?;
+    Ok(axum::Json(page(
+        found
+            .logs
+            .iter()
+            .map(|l| views::log(l, &found.resources))
+            .collect(),
+        found
+            .next
+            .map(|n| cursor::encode_log(project, ordering, &n)),
+    )))
 }

@@ -3,17 +3,17 @@
 //! windows that would need more than [`MAX_BUCKETS`].
 
 use axum::extract::{RawQuery, State};
-use axum::http::HeaderMap;
-use axum::response::Response;
 use serde_json::json;
+use serde_json::Value as Json;
 use sightline_core::time::format_rfc3339;
 use sightline_store::{GroupBy, MetricsQuery};
 
 use super::params::{duration_or_integer, invalid, Params, OBSERVATION_FILTERS, TIME};
-use super::{authenticate, reply};
+
+use super::views;
+use super::ApiState;
+use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::state::AppState;
-use crate::views;
 
 pub const MAX_BUCKETS: i64 = 100_000;
 const SEC: i64 = 1_000_000_000;
@@ -27,52 +27,47 @@ const TARGET_BUCKETS: i64 = 60;
 pub const PARAMS: &[&[&str]] = &[TIME, OBSERVATION_FILTERS, &["bucket", "group_by"]];
 
 pub async fn metrics(
-    State(state): State<AppState>,
-    headers: HeaderMap,
+    State(state): State<ApiState>,
+    caller: Caller,
     RawQuery(query): RawQuery,
-) -> Response {
-    reply(
-        async {
-            let project = authenticate(&state, &headers).await?;
-            let p = Params::parse(query.as_deref(), PARAMS)?;
-            let now = state.ingest.clock().now_ns();
-            let mut filter = p.observation_filter(now)?;
-            let to_ns = filter.to_ns.unwrap_or(now);
-            let from_ns = filter
-                .from_ns
-                .unwrap_or_else(|| to_ns.saturating_sub(DEFAULT_WINDOW));
-            if to_ns <= from_ns {
-                return Err(invalid(format!(
-                    "to: must be after from ({} is not after {}); widen the window",
-                    format_rfc3339(to_ns),
-                    format_rfc3339(from_ns)
-                )));
-            }
-            (filter.from_ns, filter.to_ns) = (Some(from_ns), Some(to_ns));
-            let bucket_ns = bucket(p.get("bucket")?, from_ns, to_ns)?;
-            let group_by = p.get("group_by")?.map(group_by).transpose()?;
-            let q = MetricsQuery {
-                filter,
-                from_ns,
-                to_ns,
-                bucket_ns,
-                group_by,
-            };
-            let result = state.metrics_reader.metrics(project, &q).await?;
-            let mut v = json!({
-                "from_ns": from_ns,
-                "from": format_rfc3339(from_ns),
-                "to_ns": to_ns,
-                "to": format_rfc3339(to_ns),
-                "bucket_seconds": bucket_ns / SEC,
-                "group_by": group_by.map(group_name),
-                "series": views::metric_series(&result.points),
-            });
-            views::drop_nulls(&mut v);
-            Ok(v)
-        }
-        .await,
-    )
+) -> Result<axum::Json<Json>, ApiError> {
+    let project = caller.project();
+    let p = Params::parse(query.as_deref(), PARAMS)?;
+    let now = state.clock.now_ns();
+    let mut filter = p.observation_filter(now)?;
+    let to_ns = filter.to_ns.unwrap_or(now);
+    let from_ns = filter
+        .from_ns
+        .unwrap_or_else(|| to_ns.saturating_sub(DEFAULT_WINDOW));
+    if to_ns <= from_ns {
+        return Err(invalid(format!(
+            "to: must be after from ({} is not after {}); widen the window",
+            format_rfc3339(to_ns),
+            format_rfc3339(from_ns)
+        )));
+    }
+    (filter.from_ns, filter.to_ns) = (Some(from_ns), Some(to_ns));
+    let bucket_ns = bucket(p.get("bucket")?, from_ns, to_ns)?;
+    let group_by = p.get("group_by")?.map(group_by).transpose()?;
+    let q = MetricsQuery {
+        filter,
+        from_ns,
+        to_ns,
+        bucket_ns,
+        group_by,
+    };
+    let result = state.metrics.metrics(project, &q).await?;
+    let mut v = json!({
+        "from_ns": from_ns,
+        "from": format_rfc3339(from_ns),
+        "to_ns": to_ns,
+        "to": format_rfc3339(to_ns),
+        "bucket_seconds": bucket_ns / SEC,
+        "group_by": group_by.map(group_name),
+        "series": views::metric_series(&result.points),
+    });
+    views::drop_nulls(&mut v);
+    Ok(axum::Json(v))
 }
 
 /// The bucket width in ns: whole seconds, at most [`MAX_BUCKETS`] over `[from, to)`.

@@ -25,12 +25,10 @@ use tokio::time::{sleep_until, timeout, Instant};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::StreamExt;
 
-use super::authenticate;
 use super::params::{invalid, Params, OBSERVATION_FILTERS, TIME};
+use super::{views, ApiState};
+use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::http::problem;
-use crate::state::AppState;
-use crate::views;
 
 /// How a stream connection paces itself and when it gives up on a slow client.
 #[derive(Debug, Clone, Copy)]
@@ -68,26 +66,26 @@ pub const PARAMS: &[&[&str]] = &[
 ];
 
 pub async fn stream(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
+    caller: Caller,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
-) -> Response {
-    match open(&state, &headers, query.as_deref()).await {
-        Ok(producer) => sse_response(producer),
-        Err(e) => problem(&e),
-    }
+) -> Result<Response, ApiError> {
+    let producer = open(&state, caller, &headers, query.as_deref()).await?;
+    Ok(sse_response(producer))
 }
 
 /// Checks the request and finds the starting position; errors become a JSON problem answer
 /// before any event is sent.
 async fn open(
-    state: &AppState,
+    state: &ApiState,
+    caller: Caller,
     headers: &HeaderMap,
     query: Option<&str>,
 ) -> Result<Producer, ApiError> {
-    let project = authenticate(state, headers).await?;
+    let project = caller.project();
     let p = Params::parse(query, PARAMS)?;
-    let now = state.ingest.clock().now_ns();
+    let now = state.clock.now_ns();
     let (observations, logs) = match p.get("types")? {
         None | Some("observations,logs") | Some("logs,observations") => (true, true),
         Some("observations") => (true, false),
@@ -142,7 +140,7 @@ async fn open(
         limit: 0,
     };
     // Listen before reading the head, so a write in between is not slept through.
-    let live = state.ingest.live().subscribe();
+    let live = state.live.subscribe();
     let head = state.feed.feed_head(project).await?;
     let start = match resume {
         Some(pos) if pos.observations > head.observations || pos.logs > head.logs => {

@@ -8,7 +8,7 @@ use sightline_core::{LogRecord, TraceId};
 use sightline_store::StoreError;
 
 use super::*;
-use crate::api::live::LiveBus;
+use crate::ingest::live::LiveBus;
 
 const P: ProjectId = ProjectId(1);
 

@@ -3,8 +3,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use sightline_core::normalize::workspace::workspace_of;
-use sightline_core::{Observation, ObservationKind, ProjectId, Resource, WriteBatch};
+use sightline_core::calls::ModelCall;
+use sightline_core::ProjectId;
 
 use super::text::{nano_decimal, Text};
 
@@ -48,21 +48,16 @@ pub struct Key {
 }
 
 impl Key {
-    /// The label set of an llm or embedding call; `None` for every other kind.
-    pub fn of(project: ProjectId, obs: &Observation, resource: Option<&Resource>) -> Option<Key> {
-        if !matches!(obs.kind, ObservationKind::Llm | ObservationKind::Embedding) {
-            return None;
-        }
-        // The model has no workspace field: the shared rule reads it from attributes.
-        let workspace = workspace_of(&obs.attributes, resource.map(|r| r.attributes.as_slice()));
-        Some(Key {
+    /// The label set of a model call.
+    pub fn of(project: ProjectId, call: &ModelCall) -> Key {
+        Key {
             project: project.0.to_string(),
-            tenant_id: label(obs.tenant_id.as_deref()),
-            workspace_id: label(workspace.as_deref()),
-            agent_id: label(obs.agent_id.as_deref().or(obs.agent_name.as_deref())),
-            model: label(obs.model()),
-            provider: label(obs.provider.as_deref()),
-        })
+            tenant_id: label(call.tenant_id.as_deref()),
+            workspace_id: label(call.workspace_id.as_deref()),
+            agent_id: label(call.agent.as_deref()),
+            model: label(call.model.as_deref()),
+            provider: label(call.provider.as_deref()),
+        }
     }
 
     fn overflow() -> Key {
@@ -140,16 +135,16 @@ pub struct Values {
 
 impl Values {
     /// One call's contribution. Negative amounts (bad input) count as zero.
-    pub fn of(obs: &Observation) -> Values {
+    pub fn of(call: &ModelCall) -> Values {
         let n = |v: Option<i64>| v.map_or(0, |x| x.max(0) as u64);
-        let u = &obs.usage;
+        let u = &call.usage;
         let mut latency = Histogram::default();
-        if obs.start_ns > 0 && obs.end_ns >= obs.start_ns {
-            latency.observe((obs.end_ns - obs.start_ns) as u64);
+        if let Some(ns) = call.duration_ns {
+            latency.observe(n(Some(ns)));
         }
         Values {
             requests: 1,
-            errors: u64::from(obs.is_error()),
+            errors: u64::from(call.is_error),
             tokens: [
                 n(u.input),
                 n(u.output),
@@ -157,7 +152,7 @@ impl Values {
                 n(u.cache_write),
                 n(u.reasoning),
             ],
-            cost_nano_usd: u128::from(n(obs.cost.as_ref().and_then(|c| c.nano_usd))),
+            cost_nano_usd: u128::from(n(call.cost_nano_usd)),
             latency,
         }
     }
@@ -178,17 +173,14 @@ impl Values {
 pub struct Calls(HashMap<Key, Values>);
 
 impl Calls {
-    pub fn of(project: ProjectId, batch: &WriteBatch) -> Calls {
-        let mut calls = HashMap::new();
-        for obs in &batch.observations {
-            if let Some(key) = Key::of(project, obs, batch.resources.get(obs.resource_index)) {
-                calls
-                    .entry(key)
-                    .or_insert_with(Values::default)
-                    .add(&Values::of(obs));
-            }
+    pub fn of(project: ProjectId, calls: &[ModelCall]) -> Calls {
+        let mut sums = HashMap::new();
+        for call in calls {
+            sums.entry(Key::of(project, call))
+                .or_insert_with(Values::default)
+                .add(&Values::of(call));
         }
-        Calls(calls)
+        Calls(sums)
     }
 
     pub fn is_empty(&self) -> bool {

@@ -11,17 +11,17 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
+use std::sync::Arc;
+
 use axum::extract::{Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use sightline_core::{ProjectId, WriteBatch};
-use sightline_store::WriteOutcome;
 
 pub use llm::{Calls, LATENCY_BUCKETS_NS, OVERFLOW};
 pub use text::CONTENT_TYPE;
 
-use crate::state::AppState;
+use crate::ingest::{Commit, CommitListener};
 use text::Text;
 
 /// How many distinct `llm_*` label sets are kept by default; calls with a new label set beyond
@@ -88,32 +88,6 @@ impl Metrics {
                 r.cutoff_ns = Some(o.cutoff_ns);
             }
             None => r.failed += 1,
-        }
-    }
-
-    /// The llm and embedding calls of `batch`, read before it goes to the writer.
-    pub fn calls(&self, project: ProjectId, batch: &WriteBatch) -> Calls {
-        Calls::of(project, batch)
-    }
-
-    /// Counts a committed write. A batch the store already held entirely (a client retry) adds
-    /// no calls; a partly new batch adds all of its calls, as the store does not say which
-    /// spans were new.
-    pub fn committed(
-        &self,
-        calls: Calls,
-        written: &WriteOutcome,
-        rejected_spans: u64,
-        rejected_logs: u64,
-    ) {
-        let add = |c: &AtomicU64, n: usize| c.fetch_add(n as u64, Ordering::Relaxed);
-        add(&self.spans_accepted, written.observations);
-        add(&self.spans_duplicate, written.duplicates);
-        add(&self.spans_rejected, rejected_spans as usize);
-        add(&self.logs_accepted, written.logs);
-        add(&self.logs_rejected, rejected_logs as usize);
-        if written.observations > 0 && !calls.is_empty() {
-            lock(&self.llm).add(calls);
         }
     }
 
@@ -272,21 +246,34 @@ fn receiver_of(path: &str) -> Option<&'static str> {
     }
 }
 
+/// Counts what each ingest request committed. A batch the store already held entirely (a
+/// client retry) adds no calls; a partly new batch adds all of its calls, as the store does not
+/// say which spans were new.
+impl CommitListener for Metrics {
+    fn committed(&self, c: &Commit<'_>) {
+        let add = |counter: &AtomicU64, n: u64| counter.fetch_add(n, Ordering::Relaxed);
+        add(&self.spans_accepted, c.written.observations as u64);
+        add(&self.spans_duplicate, c.written.duplicates as u64);
+        add(&self.spans_rejected, c.rejected_spans);
+        add(&self.logs_accepted, c.written.logs as u64);
+        add(&self.logs_rejected, c.rejected_logs);
+        if c.written.observations > 0 && !c.calls.is_empty() {
+            lock(&self.llm).add(Calls::of(c.project, c.calls));
+        }
+    }
+}
+
 /// Middleware: counts each answered HTTP ingest request by receiver and status.
-pub async fn count_http(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn count_http(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
     let receiver = receiver_of(req.uri().path());
     let resp = next.run(req).await;
     if let Some(receiver) = receiver {
-        state.metrics.request(receiver, resp.status().as_u16());
+        metrics.request(receiver, resp.status().as_u16());
     }
     resp
 }
 
 /// `GET /metrics`: every counter in the Prometheus text format.
-pub async fn serve(State(state): State<AppState>) -> Response {
-    (
-        [(header::CONTENT_TYPE, CONTENT_TYPE)],
-        state.metrics.render(),
-    )
-        .into_response()
+pub async fn serve(State(metrics): State<Arc<Metrics>>) -> Response {
+    ([(header::CONTENT_TYPE, CONTENT_TYPE)], metrics.render()).into_response()
 }

@@ -6,6 +6,8 @@ use sightline_core::{
 };
 use sightline_store::WriteOutcome;
 
+use sightline_core::calls::ModelCall;
+
 use super::llm::{Histogram, Key, Table, Values};
 use super::text::{escape_label, nano_decimal, Text};
 use super::*;
@@ -49,11 +51,21 @@ fn stored(n: usize) -> WriteOutcome {
     }
 }
 
+/// What the ingest service tells its listeners after committing `b`.
+fn commit(m: &Metrics, project: i64, b: &WriteBatch, written: &WriteOutcome, rejected: (u64, u64)) {
+    let calls = ModelCall::all_of(b);
+    m.committed(&Commit {
+        project: ProjectId(project),
+        written,
+        calls: &calls,
+        rejected_spans: rejected.0,
+        rejected_logs: rejected.1,
+    });
+}
+
 fn feed(m: &Metrics, project: i64, observations: Vec<Observation>) {
     let n = observations.len();
-    let b = batch(observations);
-    let calls = m.calls(ProjectId(project), &b);
-    m.committed(calls, &stored(n), 0, 0);
+    commit(m, project, &batch(observations), &stored(n), (0, 0));
 }
 
 /// The sample lines of `body` whose name is `name` and that contain every one of `parts`.
@@ -286,13 +298,12 @@ fn new_label_sets_beyond_the_cap_fold_into_one_overflow_set() {
 fn a_batch_stored_before_adds_no_calls() {
     let m = Metrics::default();
     let b = batch(vec![call("acme", "gpt-4o", 5, Some(10))]);
-    let calls = m.calls(ProjectId(1), &b);
     let retry = WriteOutcome {
         observations: 0,
         duplicates: 1,
         logs: 0,
     };
-    m.committed(calls, &retry, 2, 1);
+    commit(&m, 1, &b, &retry, (2, 1));
     let body = m.render();
     assert!(samples(&body, "llm_requests_total", &[]).is_empty());
     assert!(body.contains("sightline_ingest_spans_total{outcome=\"duplicate\"} 1\n"));
@@ -310,13 +321,14 @@ fn workspace_comes_from_the_resource_when_the_span_has_none_and_long_labels_are_
             AttrValue::Str("ws-r".into()),
         )],
     };
-    let key = Key::of(ProjectId(9), &o, Some(&resource)).unwrap();
+    let call = ModelCall::of(&o, Some(&resource)).unwrap();
+    let key = Key::of(ProjectId(9), &call);
     assert_eq!(key.workspace_id, "ws-r");
     assert_eq!(key.tenant_id.len(), 128);
     assert_eq!(key.tenant_id, "é".repeat(64));
-    assert_eq!(Values::of(&o).requests, 1);
+    assert_eq!(Values::of(&call).requests, 1);
     let mut t = Table::new(1);
-    t.add(Calls::of(ProjectId(9), &batch(vec![o])));
+    t.add(Calls::of(ProjectId(9), &[call]));
     assert_eq!(t.distinct(), 1);
 }
 

@@ -9,30 +9,27 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::Trac
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
+use std::sync::Arc;
+
 use prost::Message;
 use sightline_core::{ProjectId, RawBatch};
 use tonic::{Request, Response, Status};
 
-use crate::auth::parse_authorization;
+use super::otlp;
+use super::{IngestOutcome, IngestState};
+use crate::auth::{grpc_caller, Authenticator};
 use crate::error::{ApiError, ErrorCode};
-use crate::ingest::IngestOutcome;
-use crate::otlp;
-use crate::state::AppState;
 
 #[derive(Clone)]
 pub struct GrpcIngest {
-    pub state: AppState,
+    pub state: IngestState,
+    pub auth: Arc<Authenticator>,
     pub max_message_bytes: usize,
 }
 
 impl GrpcIngest {
     async fn project<T>(&self, request: &Request<T>) -> Result<ProjectId, ApiError> {
-        let header = request
-            .metadata()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok());
-        let credential = parse_authorization(header)?;
-        self.state.auth.authenticate(&credential).await
+        Ok(grpc_caller(&self.auth, request).await?.project())
     }
 
     async fn run(
@@ -51,7 +48,7 @@ impl GrpcIngest {
             ));
         }
         let _ticket = self.state.admission.admit(size)?;
-        self.state.ingest.ingest(project, raw()).await
+        self.state.service.ingest(project, raw()).await
     }
 }
 

@@ -1,17 +1,19 @@
 //! The one ingest path: every receiver decodes into a [`RawBatch`] and calls
-//! [`IngestService::ingest`], which normalizes, stamps and writes it durably.
+//! [`IngestService::ingest`], which normalizes, prices, stamps and writes it durably, then
+//! wakes the live bus and tells its commit listeners.
 
 use std::sync::Arc;
 
+use sightline_core::calls::ModelCall;
 use sightline_core::cost::{cost_with_estimate, PriceRegistry};
 use sightline_core::normalize::{normalize_log, normalize_span};
 use sightline_core::time::Clock;
 use sightline_core::{ProjectId, RawBatch, WriteBatch};
 use sightline_store::SpanWriter;
 
-use crate::api::live::LiveBus;
+use super::commit::{Commit, CommitListener};
+use super::live::LiveBus;
 use crate::error::ApiError;
-use crate::metrics::Metrics;
 use crate::pricing::{PriceBook, TiktokenCounter};
 
 /// What one request achieved, for the receiver to answer with.
@@ -36,7 +38,7 @@ pub struct IngestService {
     prices: Arc<PriceRegistry>,
     /// Per-project prices (overrides in front of `prices`); without it, `prices` for everyone.
     book: Option<Arc<PriceBook>>,
-    metrics: Arc<Metrics>,
+    listeners: Vec<Arc<dyn CommitListener>>,
     live: LiveBus,
 }
 
@@ -51,14 +53,14 @@ impl IngestService {
             clock,
             prices,
             book: None,
-            metrics: Arc::new(Metrics::default()),
+            listeners: Vec::new(),
             live: LiveBus::default(),
         }
     }
 
-    /// Counts what is stored into `metrics` (served at `/metrics`) instead of a private registry.
-    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
-        self.metrics = metrics;
+    /// Tells `listener` about every commit from now on.
+    pub fn with_listener(mut self, listener: Arc<dyn CommitListener>) -> Self {
+        self.listeners.push(listener);
         self
     }
 
@@ -115,13 +117,25 @@ impl IngestService {
             lines.extend(n.warnings);
             batch.logs.push(n.value);
         }
-        let calls = self.metrics.calls(project, &batch);
+        let calls = if self.listeners.is_empty() {
+            Vec::new()
+        } else {
+            ModelCall::all_of(&batch)
+        };
         let written = self.writer.write(project, batch).await?;
         if written.observations > 0 || written.logs > 0 {
             self.live.publish(project);
         }
-        self.metrics
-            .committed(calls, &written, raw.rejected_spans, raw.rejected_logs);
+        let commit = Commit {
+            project,
+            written: &written,
+            calls: &calls,
+            rejected_spans: raw.rejected_spans,
+            rejected_logs: raw.rejected_logs,
+        };
+        for listener in &self.listeners {
+            listener.committed(&commit);
+        }
         let total = lines.len();
         let mut message: Vec<String> = lines.into_iter().take(MAX_MESSAGE_LINES).collect();
         if total > MAX_MESSAGE_LINES {

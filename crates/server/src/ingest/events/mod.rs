@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 use sightline_core::{AttrValue, Attributes, RawBatch, RawLog, Resource, SpanId, TraceId};
 
-use crate::otlp::{excerpt, ErrorLines};
+use super::otlp::{excerpt, ErrorLines};
 
 /// Why an events body could not be read at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,13 +1,14 @@
 //! Every HTTP route, in one place.
 
 use axum::extract::DefaultBodyLimit;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::Router;
 
+use super::state::AppState;
 use crate::api;
-use crate::http;
+use crate::ingest::http;
 use crate::metrics;
-use crate::state::AppState;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -36,12 +37,18 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/prices/overrides/{id}",
             delete(api::delete_override),
         )
-        .route("/health", get(http::health))
+        .route("/health", get(health))
         .route("/metrics", get(metrics::serve))
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            state.metrics.clone(),
             metrics::count_http,
         ))
         .layer(DefaultBodyLimit::disable())
         .with_state(state)
+}
+
+/// `GET /health`: the process answers.
+async fn health() -> Response {
+    axum::Json(serde_json::json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
+        .into_response()
 }

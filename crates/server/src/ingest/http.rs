@@ -1,20 +1,18 @@
-//! HTTP handlers: OTLP/HTTP receivers and the native event receiver (the read API is in
-//! [`crate::api`]). Handlers extract, call a service, and map the result; the routes are in
-//! [`crate::routes`].
+//! HTTP receivers: OTLP/HTTP (also the Langfuse SDK's path) and the native event receiver.
+//! Handlers get the caller by their signature, read the body under the admission budget and
+//! the size cap, decode it and call the one ingest service; the routes are in `app/routes.rs`.
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
-use sightline_core::ProjectId;
 
-use crate::admission::Ticket;
-use crate::auth::parse_authorization;
-use crate::body::{decode_body, BodyError};
-use crate::error::{ApiError, ErrorCode, RETRY_AFTER_SECS};
-use crate::otlp::{self, Format};
-use crate::state::AppState;
+use super::admission::Ticket;
+use super::body::{decode_body, BodyError};
+use super::otlp::{self, Format};
+use super::IngestState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorCode};
 
 /// Which OTLP signal a request carries.
 #[derive(Clone, Copy)]
@@ -45,37 +43,17 @@ fn otlp_format(headers: &HeaderMap) -> Result<Format, ApiError> {
     }
 }
 
-fn retry_after(resp: &mut Response, code: ErrorCode) {
-    if code.is_retryable() {
-        resp.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
-    }
-}
-
-fn status_of(code: ErrorCode) -> StatusCode {
-    StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-}
-
 /// An OTLP failure: a `google.rpc.Status` in the request's format (JSON when it was unknown).
 fn otlp_error(e: &ApiError, format: Option<Format>) -> Response {
     let format = format.unwrap_or(Format::Json);
     let body = otlp::encode_status(e.code.grpc_code() as i32, &e.message, format);
     let mut resp = (
-        status_of(e.code),
+        e.code.status(),
         [(header::CONTENT_TYPE, content_type(format))],
         body,
     )
         .into_response();
-    retry_after(&mut resp, e.code);
-    resp
-}
-
-/// A read-API failure: the JSON problem shape `{status, code, message}`.
-pub fn problem(e: &ApiError) -> Response {
-    let status = status_of(e.code);
-    let body = json!({"status": status.as_u16(), "code": e.code.as_str(), "message": e.message});
-    let mut resp = (status, axum::Json(body)).into_response();
-    retry_after(&mut resp, e.code);
+    e.code.add_retry_after(&mut resp);
     resp
 }
 
@@ -86,14 +64,12 @@ fn content_type(format: Format) -> &'static str {
     }
 }
 
-/// Authenticates, then reads the body under the admission budget and the size cap.
+/// Reads the body under the admission budget and the size cap (after decompression).
 async fn read_body(
-    state: &AppState,
+    state: &IngestState,
     headers: &HeaderMap,
     body: Body,
-) -> Result<(ProjectId, Vec<u8>, Ticket), ApiError> {
-    let credential = parse_authorization(header_str(headers, header::AUTHORIZATION))?;
-    let project = state.auth.authenticate(&credential).await?;
+) -> Result<(Vec<u8>, Ticket), ApiError> {
     let limit = state.max_http_body_bytes;
     let too_large = || {
         ApiError::new(
@@ -108,7 +84,8 @@ async fn read_body(
     }
     let mut ticket = state.admission.admit(declared.unwrap_or(64 << 10))?;
     let raw: Bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
-        if e.to_string().contains("length limit") {
+        let e = e.into_inner();
+        if e.is::<http_body_util::LengthLimitError>() {
             too_large()
         } else {
             ApiError::new(
@@ -130,16 +107,23 @@ async fn read_body(
             .admission
             .grow(&mut ticket, decoded.len() - raw.len())?;
     }
-    Ok((project, decoded, ticket))
+    Ok((decoded, ticket))
 }
 
-async fn otlp_export(state: AppState, signal: Signal, headers: HeaderMap, body: Body) -> Response {
+async fn otlp_export(
+    state: IngestState,
+    caller: Result<Caller, ApiError>,
+    signal: Signal,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let format = match otlp_format(&headers) {
         Ok(f) => f,
         Err(e) => return otlp_error(&e, None),
     };
     let result = async {
-        let (project, bytes, _ticket) = read_body(&state, &headers, body).await?;
+        let project = caller?.project();
+        let (bytes, _ticket) = read_body(&state, &headers, body).await?;
         let raw = match signal {
             Signal::Traces => otlp::traces_to_raw(
                 otlp::decode_traces(&bytes, format)
@@ -151,7 +135,7 @@ async fn otlp_export(state: AppState, signal: Signal, headers: HeaderMap, body: 
             ),
         };
         drop(bytes);
-        state.ingest.ingest(project, raw).await
+        state.service.ingest(project, raw).await
     }
     .await;
     match result {
@@ -175,46 +159,58 @@ async fn otlp_export(state: AppState, signal: Signal, headers: HeaderMap, body: 
     }
 }
 
+/// `POST /v1/traces` and `/api/public/otel/v1/traces`. An authentication failure is answered
+/// in OTLP's shape, so the caller comes as a `Result`.
 pub async fn otlp_traces(
-    State(state): State<AppState>,
+    State(state): State<IngestState>,
+    caller: Result<Caller, ApiError>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    otlp_export(state, Signal::Traces, headers, body).await
+    otlp_export(state, caller, Signal::Traces, headers, body).await
 }
 
-pub async fn otlp_logs(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    otlp_export(state, Signal::Logs, headers, body).await
+/// `POST /v1/logs`.
+pub async fn otlp_logs(
+    State(state): State<IngestState>,
+    caller: Result<Caller, ApiError>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    otlp_export(state, caller, Signal::Logs, headers, body).await
+}
+
+/// What `POST /api/v1/events` answers.
+#[derive(serde::Serialize)]
+struct EventsAnswer<'a> {
+    accepted: u64,
+    rejected: u64,
+    errors: Vec<&'a str>,
 }
 
 /// `POST /api/v1/events`: JSON array or JSON lines of structured log events.
-pub async fn events(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    let result = async {
-        let (project, bytes, _ticket) = read_body(&state, &headers, body).await?;
-        let now = state.ingest.clock().now_ns();
-        let raw = crate::events::decode_events(&bytes, now)
-            .map_err(|e| ApiError::new(ErrorCode::InvalidArgument, e.to_string()))?;
-        drop(bytes);
-        if raw.logs.is_empty() && raw.rejected_logs > 0 {
-            return Err(ApiError::new(
-                ErrorCode::InvalidArgument,
-                raw.errors.join("\n"),
-            ));
-        }
-        state.ingest.ingest(project, raw).await
+pub async fn events(
+    State(state): State<IngestState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let (bytes, _ticket) = read_body(&state, &headers, body).await?;
+    let now = state.service.clock().now_ns();
+    let raw = super::events::decode_events(&bytes, now)
+        .map_err(|e| ApiError::new(ErrorCode::InvalidArgument, e.to_string()))?;
+    drop(bytes);
+    if raw.logs.is_empty() && raw.rejected_logs > 0 {
+        return Err(ApiError::new(
+            ErrorCode::InvalidArgument,
+            raw.errors.join("\n"),
+        ));
     }
-    .await;
-    match result {
-        Ok(o) => axum::Json(json!({
-            "accepted": o.accepted_logs,
-            "rejected": o.rejected_logs,
-            "errors": o.message.lines().collect::<Vec<_>>(),
-        }))
-        .into_response(),
-        Err(e) => problem(&e),
-    }
-}
-
-pub async fn health() -> Response {
-    axum::Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")})).into_response()
+    let o = state.service.ingest(caller.project(), raw).await?;
+    Ok(axum::Json(EventsAnswer {
+        accepted: o.accepted_logs,
+        rejected: o.rejected_logs,
+        errors: o.message.lines().collect(),
+    })
+    .into_response())
 }

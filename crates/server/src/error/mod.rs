@@ -1,5 +1,10 @@
-//! One small error-code enum, mapped once to HTTP and once to gRPC status.
+//! One small error-code enum, mapped once to HTTP and once to gRPC status, and the API's error
+//! with its one HTTP answer (the JSON problem shape `{status, code, message}`).
 
+pub mod rpc;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use sightline_store::StoreError;
 
 /// The kinds of failure a request can meet; each maps to one HTTP and one gRPC answer.
@@ -7,9 +12,15 @@ use sightline_store::StoreError;
 pub enum ErrorCode {
     InvalidArgument,
     Unauthenticated,
+    /// Authenticated, but the caller's role does not allow it.
+    Forbidden,
     NotFound,
+    /// The request contradicts what is stored (a name or key already in use).
+    Conflict,
     PayloadTooLarge,
     UnsupportedMediaType,
+    /// A rate limit or budget of the caller is reached: retry after a delay.
+    RateLimited,
     /// Queues full: retry after a delay.
     Overloaded,
     /// Shutting down or storage failing: retry after a delay.
@@ -25,9 +36,12 @@ impl ErrorCode {
         match self {
             Self::InvalidArgument => 400,
             Self::Unauthenticated => 401,
+            Self::Forbidden => 403,
             Self::NotFound => 404,
+            Self::Conflict => 409,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
+            Self::RateLimited => 429,
             Self::Overloaded | Self::Unavailable => 503,
             Self::Internal => 500,
         }
@@ -37,8 +51,10 @@ impl ErrorCode {
         match self {
             Self::InvalidArgument | Self::UnsupportedMediaType => tonic::Code::InvalidArgument,
             Self::Unauthenticated => tonic::Code::Unauthenticated,
+            Self::Forbidden => tonic::Code::PermissionDenied,
             Self::NotFound => tonic::Code::NotFound,
-            Self::PayloadTooLarge => tonic::Code::ResourceExhausted,
+            Self::Conflict => tonic::Code::AlreadyExists,
+            Self::PayloadTooLarge | Self::RateLimited => tonic::Code::ResourceExhausted,
             Self::Overloaded | Self::Unavailable => tonic::Code::Unavailable,
             Self::Internal => tonic::Code::Internal,
         }
@@ -49,9 +65,12 @@ impl ErrorCode {
         match self {
             Self::InvalidArgument => "invalid_argument",
             Self::Unauthenticated => "unauthenticated",
+            Self::Forbidden => "forbidden",
             Self::NotFound => "not_found",
+            Self::Conflict => "conflict",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::RateLimited => "rate_limited",
             Self::Overloaded => "overloaded",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
@@ -59,7 +78,22 @@ impl ErrorCode {
     }
 
     pub fn is_retryable(self) -> bool {
-        matches!(self, Self::Overloaded | Self::Unavailable)
+        matches!(
+            self,
+            Self::Overloaded | Self::Unavailable | Self::RateLimited
+        )
+    }
+
+    pub fn status(self) -> StatusCode {
+        StatusCode::from_u16(self.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    /// Adds `Retry-After` to a retryable answer.
+    pub fn add_retry_after(self, resp: &mut Response) {
+        if self.is_retryable() {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+        }
     }
 }
 
@@ -84,8 +118,7 @@ impl ApiError {
     pub fn to_grpc(&self) -> tonic::Status {
         let code = self.code.grpc_code();
         let mut status = if self.code.is_retryable() {
-            let details =
-                crate::otlp::retry_status_details(code as i32, &self.message, RETRY_AFTER_SECS);
+            let details = rpc::retry_status_details(code as i32, &self.message, RETRY_AFTER_SECS);
             tonic::Status::with_details(code, self.message.clone(), details.into())
         } else {
             tonic::Status::new(code, self.message.clone())
@@ -99,13 +132,34 @@ impl ApiError {
     }
 }
 
+/// The JSON problem shape `{status, code, message}`, with `Retry-After` when retryable.
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let problem = Problem {
+            status: self.code.http_status(),
+            code: self.code.as_str().to_owned(),
+            message: self.message,
+        };
+        let mut resp = (self.code.status(), axum::Json(problem)).into_response();
+        self.code.add_retry_after(&mut resp);
+        resp
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         let code = match &e {
             StoreError::Overloaded { .. } => ErrorCode::Overloaded,
             StoreError::Unavailable(_) => ErrorCode::Unavailable,
             StoreError::Engine(_) => ErrorCode::Unavailable,
-            StoreError::Conflict(_) => ErrorCode::InvalidArgument,
+            StoreError::Conflict(_) => ErrorCode::Conflict,
             StoreError::TooLarge(_) => ErrorCode::Internal,
         };
         ApiError::new(code, e.to_string())
@@ -121,12 +175,12 @@ mod tests {
     fn retryable_grpc_answers_carry_retry_info() {
         let status = ApiError::new(ErrorCode::Overloaded, "queue full").to_grpc();
         assert_eq!(status.code(), tonic::Code::Unavailable);
-        let details = crate::otlp::RpcStatus::decode(status.details()).unwrap();
+        let details = rpc::RpcStatus::decode(status.details()).unwrap();
         assert_eq!(
             details.details[0].type_url,
             "type.googleapis.com/google.rpc.RetryInfo"
         );
-        let info = crate::otlp::RetryInfo::decode(details.details[0].value.as_slice()).unwrap();
+        let info = rpc::RetryInfo::decode(details.details[0].value.as_slice()).unwrap();
         assert_eq!(info.retry_delay.unwrap().seconds, RETRY_AFTER_SECS as i64);
         let bad = ApiError::new(ErrorCode::InvalidArgument, "bad").to_grpc();
         assert!(bad.details().is_empty());

@@ -7,7 +7,7 @@ use sightline_core::value::attributes_to_json;
 use sightline_core::{LogRecord, Observation, Resource};
 use sightline_store::{MetricPoint, SessionDetail, SessionSummary, TraceDetail, TraceSummary};
 
-use crate::api::tree::{arrange, place_logs, Node};
+use super::tree::{arrange, place_logs, Node};
 
 fn resource_json(resources: &[Resource], idx: usize) -> Json {
     resources

@@ -20,10 +20,7 @@ pub use opentelemetry_proto::tonic::collector::logs::v1::{
 pub use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
-pub use response::{
-    encode_logs_response, encode_status, encode_trace_response, retry_status_details, RetryInfo,
-    RpcStatus,
-};
+pub use response::{encode_logs_response, encode_status, encode_trace_response};
 
 use prost::Message;
 

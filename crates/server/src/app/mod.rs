@@ -1,5 +1,12 @@
-//! Start-up and shutdown: opens the store, checks that the listeners are safe to expose, serves
-//! HTTP and gRPC until the shutdown signal, then finishes in-flight writes.
+//! The app: start-up, wiring and shutdown. Opens the store, checks that the listeners are safe
+//! to expose, builds each part's state, starts the background jobs under the supervisor, serves
+//! HTTP and gRPC until the shutdown signal, then finishes in-flight writes. The only module that
+//! knows every other one.
+
+pub mod config;
+pub mod routes;
+pub mod state;
+pub mod tasks;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -8,23 +15,29 @@ use std::sync::Arc;
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::LogsServiceServer;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::TraceServiceServer;
 use sightline_core::cost::PriceRegistry;
+use sightline_core::time::{Clock, SystemClock};
 use tokio::net::TcpListener;
 
-use crate::admission::Admission;
+use self::config::Config;
+use self::routes::router;
+use self::state::AppState;
+use self::tasks::Supervisor;
+use crate::api::ApiState;
 use crate::auth::Authenticator;
-use crate::config::Config;
-use crate::grpc::{oversize_as_resource_exhausted, GrpcIngest};
-use crate::ingest::IngestService;
+use crate::ingest::admission::Admission;
+use crate::ingest::grpc::{oversize_as_resource_exhausted, GrpcIngest};
+use crate::ingest::{IngestService, IngestState};
 use crate::metrics::Metrics;
 use crate::pricing::PriceBook;
-use crate::routes::router;
-use crate::state::AppState;
 use crate::store::Store;
-use sightline_core::time::{Clock, SystemClock};
 
 /// After the shutdown signal, how long in-flight requests may take before the server stops
 /// waiting for them (queued writes are committed either way).
 const DRAIN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// After the servers stopped, how long background jobs may take to notice the stop signal
+/// before they are aborted.
+const JOB_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The sockets to serve on, bound by the caller (tests bind port 0).
 pub struct Listeners {
@@ -103,44 +116,57 @@ pub async fn run(
     let prices = Arc::new(PriceRegistry::bundled().map_err(|e| StartError::Prices(e.to_string()))?);
     let book = Arc::new(price_book(&config, &store, &prices).await?);
     let metrics = Arc::new(Metrics::default());
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let mut supervisor = Supervisor::default();
+    let stop = supervisor.stop_signal();
+    let service = Arc::new(
+        IngestService::new(store.clone(), clock.clone(), prices)
+            .with_listener(metrics.clone())
+            .with_price_book(book.clone()),
+    );
     let state = AppState {
-        ingest: Arc::new(
-            IngestService::new(store.clone(), Arc::new(SystemClock), prices)
-                .with_metrics(metrics.clone())
-                .with_price_book(book.clone()),
-        ),
         auth: Arc::new(Authenticator::new(store.clone(), anonymous_allowed)),
-        traces: store.clone(),
-        sessions: store.clone(),
-        logs: store.clone(),
-        metrics_reader: store.clone(),
-        costs: store.clone(),
-        feed: store.clone(),
-        shutdown: stop_rx.clone(),
-        admission: Admission::new(config.max_inflight_bytes),
-        max_http_body_bytes: config.max_http_body_bytes,
+        ingest: IngestState {
+            service: service.clone(),
+            admission: Admission::new(config.max_inflight_bytes),
+            max_http_body_bytes: config.max_http_body_bytes,
+        },
+        api: ApiState {
+            traces: store.clone(),
+            sessions: store.clone(),
+            logs: store.clone(),
+            metrics: store.clone(),
+            costs: store.clone(),
+            feed: store.clone(),
+            prices: book,
+            clock: clock.clone(),
+            live: service.live().clone(),
+            shutdown: stop.clone(),
+        },
         metrics: metrics.clone(),
-        prices: book,
     };
-    let sweeper = config.retention_days.map(|days| {
-        crate::retention::spawn(
-            store.clone(),
-            days,
-            Arc::new(SystemClock),
-            metrics.clone(),
-            stop_rx.clone(),
-        )
-    });
+    if let Some(days) = config.retention_days {
+        supervisor.spawn(
+            "retention",
+            crate::jobs::retention::run(
+                store.clone(),
+                days,
+                clock.clone(),
+                metrics.clone(),
+                stop.clone(),
+            ),
+        );
+    }
     let grpc = GrpcIngest {
-        state: state.clone(),
+        state: state.ingest.clone(),
+        auth: state.auth.clone(),
         max_message_bytes: config.max_grpc_message_bytes,
     };
     // tonic's own cap is a backstop well above ours, so our check answers RESOURCE_EXHAUSTED.
     let tonic_cap = config.max_grpc_message_bytes.saturating_mul(4);
 
-    let mut http_stop = stop_rx.clone();
-    let mut grpc_stop = stop_rx;
+    let mut http_stop = stop.clone();
+    let mut grpc_stop = stop;
     let http_server =
         axum::serve(listeners.http, router(state)).with_graceful_shutdown(async move {
             let _ = http_stop.changed().await;
@@ -182,7 +208,7 @@ pub async fn run(
         _ = &mut servers => {}
         _ = shutdown => {
             tracing::info!("shutting down: finishing in-flight requests");
-            let _ = stop_tx.send(true);
+            supervisor.stop();
             // Live streams end on the signal; a client whose socket stopped draining cannot be
             // told, so in-flight requests get a bounded time before we stop waiting for them.
             if tokio::time::timeout(DRAIN_DEADLINE, &mut servers).await.is_err() {
@@ -193,12 +219,8 @@ pub async fn run(
             }
         }
     }
-    let _ = stop_tx.send(true);
-    if let Some(sweeper) = sweeper {
-        // A sweep in progress stops between steps; what it deleted stays deleted.
-        sweeper.abort();
-        let _ = sweeper.await;
-    }
+    // A retention sweep in progress stops between steps; what it deleted stays deleted.
+    supervisor.shutdown(JOB_GRACE).await;
     opened.shutdown().await;
     tracing::info!("all queued writes committed; bye");
     Ok(())

@@ -10,8 +10,9 @@ use sightline_store::retention::cutoff_for;
 use sightline_store::{RetentionOutcome, RetentionScope, RetentionStore, StoreError};
 use tokio::sync::watch;
 
-use crate::metrics::Metrics;
 use sightline_core::time::Clock;
+
+use crate::metrics::Metrics;
 
 /// How often the sweep runs after the first.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(3600);
@@ -31,41 +32,40 @@ pub async fn sweep(
     result
 }
 
-/// Sweeps now and every [`SWEEP_EVERY`] until `stop` turns true. A failed sweep is logged and
-/// tried again at the next tick (the store's deletes are resumable).
-pub fn spawn(
+/// Sweeps now and every [`SWEEP_EVERY`] until `stop` turns true: a job for the app's
+/// supervisor. A failed sweep is logged and tried again at the next tick (the store's deletes
+/// are resumable).
+pub async fn run(
     store: Arc<dyn RetentionStore>,
     days: u32,
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
     mut stop: watch::Receiver<bool>,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(SWEEP_EVERY);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = ticks.tick() => {}
-                _ = stop.changed() => return,
-            }
-            match sweep(store.as_ref(), days, clock.as_ref(), &metrics).await {
-                Ok(o) => tracing::info!(
-                    days,
-                    cutoff_ns = o.cutoff_ns,
-                    spans = o.spans,
-                    logs = o.logs,
-                    partitions_dropped = o.partitions_dropped,
-                    "retention sweep done"
-                ),
-                Err(e) => {
-                    tracing::error!(error = %e, "retention sweep failed; retrying in an hour")
-                }
-            }
-            if *stop.borrow() {
-                return;
+) {
+    let mut ticks = tokio::time::interval(SWEEP_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = stop.changed() => return,
+        }
+        match sweep(store.as_ref(), days, clock.as_ref(), &metrics).await {
+            Ok(o) => tracing::info!(
+                days,
+                cutoff_ns = o.cutoff_ns,
+                spans = o.spans,
+                logs = o.logs,
+                partitions_dropped = o.partitions_dropped,
+                "retention sweep done"
+            ),
+            Err(e) => {
+                tracing::error!(error = %e, "retention sweep failed; retrying in an hour")
             }
         }
-    })
+        if *stop.borrow() {
+            return;
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Tests of the OTLP decoders, the conversion to `RawBatch` and the response encodings.
 
 use super::*;
+use crate::error::rpc::RpcStatus;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};

@@ -14,7 +14,7 @@ const EXPECTED: &str = "expected an RFC 3339 time such as \"2024-05-01T12:00:00.
 /// 1e11, i.e. until the year 5138; milliseconds below 1e14; microseconds below 1e17).
 pub(crate) fn parse_timestamp(v: &Value) -> Result<i64, String> {
     let got = || match v {
-        Value::String(s) => crate::otlp::excerpt(s),
+        Value::String(s) => crate::ingest::otlp::excerpt(s),
         other => other.to_string(),
     };
     let parsed = match v {

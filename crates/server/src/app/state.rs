@@ -1,0 +1,45 @@
+//! The router's state: one sub-state per part of the server, each handler extracting only the
+//! part it needs (`State<ApiState>`, `State<IngestState>`, the [`Caller`](crate::auth::Caller)
+//! through the authenticator).
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+
+use crate::api::ApiState;
+use crate::auth::Authenticator;
+use crate::ingest::IngestState;
+use crate::metrics::Metrics;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub auth: Arc<Authenticator>,
+    pub ingest: IngestState,
+    pub api: ApiState,
+    /// Counters served at `/metrics`, also a listener of the ingest service.
+    pub metrics: Arc<Metrics>,
+}
+
+impl FromRef<AppState> for Arc<Authenticator> {
+    fn from_ref(s: &AppState) -> Self {
+        s.auth.clone()
+    }
+}
+
+impl FromRef<AppState> for IngestState {
+    fn from_ref(s: &AppState) -> Self {
+        s.ingest.clone()
+    }
+}
+
+impl FromRef<AppState> for ApiState {
+    fn from_ref(s: &AppState) -> Self {
+        s.api.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<Metrics> {
+    fn from_ref(s: &AppState) -> Self {
+        s.metrics.clone()
+    }
+}

@@ -1,0 +1,28 @@
+//! The one ingest path and everything that feeds it: the receivers (OTLP/HTTP with the Langfuse
+//! path, OTLP/gRPC, native JSON events), their body caps and admission budget, the wire
+//! decoders (`otlp/`, `events/`; wire types never leave them), and the [`IngestService`] every
+//! receiver calls. After each commit the service wakes the live bus and tells its
+//! [`CommitListener`]s; it never imports what listens.
+
+pub mod admission;
+pub mod body;
+mod commit;
+pub mod events;
+pub mod grpc;
+pub mod http;
+pub mod live;
+pub mod otlp;
+mod service;
+
+use std::sync::Arc;
+
+pub use commit::{Commit, CommitListener};
+pub use service::{IngestOutcome, IngestService};
+
+/// What the receivers share.
+#[derive(Clone)]
+pub struct IngestState {
+    pub service: Arc<IngestService>,
+    pub admission: admission::Admission,
+    pub max_http_body_bytes: usize,
+}

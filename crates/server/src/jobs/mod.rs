@@ -1,0 +1,5 @@
+//! Background jobs: long-running loops the app's supervisor starts at start-up and stops at
+//! shutdown (each takes a stop signal). Retention today; alert evaluation and rollup upkeep
+//! belong here too.
+
+pub mod retention;
