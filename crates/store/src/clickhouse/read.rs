@@ -9,7 +9,7 @@ use sightline_core::{LogRecord, Observation, ProjectId, Resource, SpanId, TraceI
 use super::client::Client;
 use super::rowbinary::{bin, RowReader};
 use super::summaries::{merged, read_summary, Summaries};
-use crate::sqlite::rows::{decode_log, decode_resource, decode_span, LogColumns, SpanColumns};
+use crate::codec::{decode_log, decode_resource, decode_span, LogColumns, SpanColumns};
 use crate::{StoreError, TraceDetail, TraceSummary};
 
 /// The span columns a read decodes, in [`read_span`]'s order; `{payload}` is `payload` or `''`.

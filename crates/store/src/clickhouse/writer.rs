@@ -13,8 +13,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::client::Client;
 use super::rowbinary::{bin, RowReader, RowWriter};
-use crate::sqlite::rows::{
-    encode_log_body, encode_log_detail, encode_resource, encode_span, kind_code,
+use crate::codec::{
+    encode_log_body, encode_log_detail, encode_resource, encode_span, kind_code, SearchColumns,
 };
 use crate::{StoreError, WriteOutcome};
 
@@ -107,7 +107,7 @@ pub(crate) fn encode_job(
         w.i64(resource_hash(o.resource_index));
         w.bytes(&encoded.detail);
         w.bytes(encoded.payload.as_deref().unwrap_or_default());
-        let search = super::query::SearchColumns::of(o);
+        let search = SearchColumns::of(o);
         w.str_array(&search.attr_keys);
         w.str_array(&search.attr_values);
         w.str_array(&o.tags);

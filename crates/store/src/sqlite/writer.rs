@@ -11,8 +11,8 @@ use sightline_core::{LogRecord, Observation, ObservationKind, ProjectId};
 use tokio::sync::{mpsc, oneshot};
 
 use super::rollup::Rollup;
-use super::rows::{encode_log_body, encode_log_detail, encode_span, kind_code, SpanRow};
 use super::session_rollup::{SessionRollup, TraceState, TRACE_STATE_COLUMNS};
+use crate::codec::{encode_log_body, encode_log_detail, encode_span, kind_code, SpanRow};
 use crate::{StoreError, WriteOutcome};
 
 /// One observation with its encoded blobs; the payload fields of `obs` are already moved out.
@@ -58,7 +58,7 @@ pub(crate) fn encode_job(
     let resources = batch
         .resources
         .iter()
-        .map(|r| super::rows::encode_resource(&r.attributes))
+        .map(|r| crate::codec::encode_resource(&r.attributes))
         .collect::<Result<Vec<_>, _>>()?;
     let mut spans = Vec::with_capacity(batch.observations.len());
     for mut obs in batch.observations {

@@ -21,7 +21,7 @@ use crate::clickhouse::client::Client;
 use crate::clickhouse::read::LOG_SELECT;
 use crate::clickhouse::read::{read_span, ResourceIndex, SPAN_SELECT};
 use crate::clickhouse::rowbinary::{bin, RowReader};
-use crate::sqlite::rows::decode_span;
+use crate::codec::decode_span;
 use crate::{FeedBatch, FeedPosition, FeedQuery, StoreError};
 
 async fn table_head(client: &Client, table: &str) -> Result<i64, StoreError> {

@@ -7,7 +7,7 @@ use super::{after, log_predicates, ns};
 use crate::clickhouse::client::Client;
 use crate::clickhouse::read::{read_log, ResourceIndex, LOG_SELECT};
 use crate::clickhouse::rowbinary::RowReader;
-use crate::sqlite::rows::decode_log;
+use crate::codec::decode_log;
 use crate::{LogCursor, LogPage, LogQuery, StoreError};
 
 /// Decodes the first `limit` rows of `seq, LOG_SELECT` into (store id, record) pointing into

@@ -11,7 +11,7 @@ use sightline_core::{ObservationKind, ProjectId};
 use super::{span_predicates, Fields};
 use crate::clickhouse::client::Client;
 use crate::clickhouse::rowbinary::RowReader;
-use crate::sqlite::rows::{kind_code, kind_from_code};
+use crate::codec::{kind_code, kind_from_code};
 use crate::{GroupBy, MetricPoint, MetricsQuery, MetricsResult, StoreError};
 
 /// The expression a group takes its value from (a Nullable(String), or the kind code).

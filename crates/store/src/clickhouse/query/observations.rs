@@ -7,7 +7,7 @@ use super::{after, ns, span_predicates, Fields};
 use crate::clickhouse::client::Client;
 use crate::clickhouse::read::{read_span, ResourceIndex, SPAN_SELECT};
 use crate::clickhouse::rowbinary::{bin, RowReader};
-use crate::sqlite::rows::decode_span;
+use crate::codec::decode_span;
 use crate::{ObservationCursor, ObservationPage, ObservationQuery, StoreError};
 
 /// Decodes the first `limit` [`SPAN_SELECT`] rows into observations pointing into `index`;

@@ -10,7 +10,7 @@ use super::traces::summary_query;
 use crate::clickhouse::client::Client;
 use crate::clickhouse::rowbinary::{bin, quote, RowReader};
 use crate::clickhouse::summaries::read_summaries;
-use crate::sqlite::rows::decode_input_output;
+use crate::codec::decode_input_output;
 use crate::{
     SessionCursor, SessionDetail, SessionPage, SessionQuery, SessionSummary, SessionTurn,
     StoreError,

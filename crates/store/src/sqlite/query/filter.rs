@@ -4,7 +4,7 @@
 use rusqlite::types::Value;
 
 use super::detail_spec;
-use crate::sqlite::rows::kind_code;
+use crate::codec::kind_code;
 use crate::{LogFilter, ObservationFilter, StatusFilter};
 
 /// A conjunction of SQL predicates and the values of their `?` placeholders, in text order.

@@ -7,7 +7,8 @@ use sightline_core::{LogRecord, ProjectId};
 
 use super::filter::{after, log_predicates, Where};
 use super::ResourceSet;
-use crate::sqlite::rows::{decode_log, read_log_columns, LogColumns, LOG_SELECT};
+use crate::codec::{decode_log, LogColumns};
+use crate::sqlite::rows::{read_log_columns, LOG_SELECT};
 use crate::sqlite::SqliteStore;
 use crate::{LogCursor, LogPage, LogQuery, LogReader, StoreError};
 

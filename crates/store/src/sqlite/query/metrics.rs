@@ -9,7 +9,7 @@ use rusqlite::{params_from_iter, Connection};
 use sightline_core::ProjectId;
 
 use super::filter::{span_predicates, Fields, Where};
-use crate::sqlite::rows::kind_from_code;
+use crate::codec::kind_from_code;
 use crate::sqlite::SqliteStore;
 use crate::{GroupBy, MetricPoint, MetricsQuery, MetricsReader, MetricsResult, StoreError};
 

@@ -7,7 +7,8 @@ use sightline_core::{Observation, ProjectId, Resource, SpanId, TraceId};
 
 use super::filter::{after, span_predicates, Fields, Where};
 use super::ResourceSet;
-use crate::sqlite::rows::{decode_span, read_span_columns, SpanColumns, SPAN_SELECT};
+use crate::codec::{decode_span, SpanColumns};
+use crate::sqlite::rows::{read_span_columns, SPAN_SELECT};
 use crate::sqlite::SqliteStore;
 use crate::{ObservationCursor, ObservationPage, ObservationQuery, StoreError};
 

@@ -8,7 +8,7 @@ use sightline_core::{Payload, ProjectId};
 
 use super::filter::Where;
 use super::{read_summary, snapshot, TRACE_SELECT};
-use crate::sqlite::rows::decode_input_output;
+use crate::codec::decode_input_output;
 use crate::sqlite::SqliteStore;
 use crate::{
     SessionCursor, SessionDetail, SessionPage, SessionQuery, SessionReader, SessionSummary,
