@@ -9,6 +9,7 @@ pub mod costs;
 pub mod query;
 pub mod retention;
 pub mod sqlite;
+mod write_queue;
 
 use async_trait::async_trait;
 use sightline_core::{LogRecord, Observation, ProjectId, Resource, SpanId, TraceId, WriteBatch};
