@@ -6,6 +6,8 @@ pub mod clickhouse;
 pub mod codec;
 mod cost_agg;
 pub mod costs;
+mod filter;
+mod paging;
 pub mod query;
 pub mod retention;
 pub mod sqlite;

@@ -63,6 +63,16 @@ pub(crate) fn read_span(r: &mut RowReader<'_>) -> Result<(SpanColumns, i64), Sto
     ))
 }
 
+/// Reads rows of [`SPAN_SELECT`].
+pub(crate) fn read_spans(rows: &[u8]) -> Result<Vec<(SpanColumns, i64)>, StoreError> {
+    let mut r = RowReader::new(rows);
+    let mut out = Vec::new();
+    while !r.is_empty() {
+        out.push(read_span(&mut r)?);
+    }
+    Ok(out)
+}
+
 /// Spans matching `filter` (a WHERE clause), one row per span, in start order.
 async fn select_spans(
     client: &Client,
@@ -75,12 +85,7 @@ async fn select_spans(
             "{select} WHERE {filter} ORDER BY start_ns, span_id, seq LIMIT 1 BY span_id"
         ))
         .await?;
-    let mut r = RowReader::new(&rows);
-    let mut out = Vec::new();
-    while !r.is_empty() {
-        out.push(read_span(&mut r)?);
-    }
-    Ok(out)
+    read_spans(&rows)
 }
 
 async fn select_logs(

@@ -16,6 +16,7 @@ mod traces;
 
 use super::rowbinary::{bin, quote};
 use crate::codec::kind_code;
+use crate::filter::{log_equalities, span_equalities, Fields};
 use crate::{LogFilter, ObservationFilter, StatusFilter};
 
 pub(crate) use feed::{feed, feed_head};
@@ -30,16 +31,8 @@ fn ns(v: i64) -> String {
     v.max(0).to_string()
 }
 
-/// Which fields of an [`ObservationFilter`] a predicate covers.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Fields {
-    All,
-    /// Everything but the time window, trace id, status and minimum duration: what the trace
-    /// list asks of "one observation of the trace".
-    PerObservation,
-}
-
-/// Predicates on `spans` for `f`, joined with AND (`1` when none).
+/// Predicates on `spans` for `f`, joined with AND (`1` when none): the fields SQLite's
+/// `span_predicates` tests, as literals, with attributes, tags and text on the search columns.
 pub(super) fn span_predicates(f: &ObservationFilter, fields: Fields) -> String {
     let mut w: Vec<String> = Vec::new();
     if fields == Fields::All {
@@ -64,16 +57,7 @@ pub(super) fn span_predicates(f: &ObservationFilter, fields: Fields) -> String {
     if let Some(k) = f.kind {
         w.push(format!("kind = {}", kind_code(k)));
     }
-    for (column, value) in [
-        ("name", &f.name),
-        ("service", &f.service),
-        ("agent", &f.agent),
-        ("model", &f.model),
-        ("provider", &f.provider),
-        ("user_id", &f.user_id),
-        ("session_id", &f.session_id),
-        ("tenant_id", &f.tenant_id),
-    ] {
+    for (column, value) in span_equalities(f) {
         if let Some(v) = value {
             w.push(format!("{column} = {}", quote(v)));
         }
@@ -97,11 +81,6 @@ pub(super) fn span_predicates(f: &ObservationFilter, fields: Fields) -> String {
     and(w)
 }
 
-/// Whether `f` sets any field that the trace list tests on single observations.
-pub(super) fn has_per_observation_fields(f: &ObservationFilter) -> bool {
-    span_predicates(f, Fields::PerObservation) != "1"
-}
-
 /// Predicates on `logs` for `f`.
 pub(super) fn log_predicates(f: &LogFilter) -> String {
     let mut w: Vec<String> = Vec::new();
@@ -114,11 +93,7 @@ pub(super) fn log_predicates(f: &LogFilter) -> String {
     if let Some(s) = f.min_severity {
         w.push(format!("severity >= {s}"));
     }
-    for (column, value) in [
-        ("service", &f.service),
-        ("agent", &f.agent),
-        ("session_id", &f.session_id),
-    ] {
+    for (column, value) in log_equalities(f) {
         if let Some(v) = value {
             w.push(format!("{column} = {}", quote(v)));
         }
