@@ -19,5 +19,4 @@ pub mod pricing;
 pub mod retention;
 pub mod routes;
 pub mod state;
-pub mod store;
 pub mod views;
