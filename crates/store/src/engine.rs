@@ -13,7 +13,7 @@ use crate::{
     SessionReader, SpanWriter, StoreError, TraceReader,
 };
 
-/// Every store contract at once.
+/// Every store contract at once: what each engine implements.
 pub trait Engine:
     SpanWriter
     + TraceReader
@@ -27,19 +27,8 @@ pub trait Engine:
     + RetentionStore
 {
 }
-impl<T> Engine for T where
-    T: SpanWriter
-        + TraceReader
-        + KeyStore
-        + SessionReader
-        + LogReader
-        + MetricsReader
-        + ChangeFeed
-        + PriceStore
-        + CostReader
-        + RetentionStore
-{
-}
+impl Engine for SqliteStore {}
+impl Engine for ClickHouseStore {}
 
 /// Which engine to open, and its write queue's bound.
 #[derive(Debug, Clone)]
