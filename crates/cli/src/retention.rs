@@ -5,9 +5,10 @@
 use anyhow::Context;
 use sightline_core::time::{Clock, SystemClock};
 use sightline_server::app::config::{RawConfig, MAX_RETENTION_DAYS};
-use sightline_server::store::Store;
+use sightline_server::app::store_config;
 use sightline_store::retention::cutoff_for;
 use sightline_store::RetentionScope;
+use sightline_store::StoreConfig;
 
 use crate::serve::{load, StoreArgs};
 
@@ -42,9 +43,12 @@ pub async fn run(cmd: RetentionCommand) -> anyhow::Result<()> {
         anyhow::bail!("--days must be 1 to {MAX_RETENTION_DAYS} (whole days of data to keep)");
     }
     let config = load(&store, RawConfig::default())?;
-    let opened = Store::open(&config, 1000)
-        .await
-        .context("opening the store")?;
+    let opened = sightline_store::open(&StoreConfig {
+        max_queued: 1000,
+        ..store_config(&config)
+    })
+    .await
+    .context("opening the store")?;
     let db = opened.engine();
     let result = async {
         let scope = match &project {

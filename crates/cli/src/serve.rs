@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use sightline_core::time::{Clock, SystemClock};
 use sightline_server::app::config::{self, Config, RawConfig};
-use sightline_server::store::Store;
+use sightline_server::app::store_config;
+use sightline_store::StoreConfig;
 
 /// Settings shared by every command that opens the store. Each flag overrides the config file
 /// and the `SIGHTLINE_*` environment.
@@ -140,9 +141,12 @@ pub async fn keys(cmd: KeysCommand) -> anyhow::Result<()> {
             json,
         } => {
             let config = load(&store, RawConfig::default())?;
-            let opened = Store::open(&config, 1000)
-                .await
-                .context("opening the store")?;
+            let opened = sightline_store::open(&StoreConfig {
+                max_queued: 1000,
+                ..store_config(&config)
+            })
+            .await
+            .context("opening the store")?;
             let db = opened.engine();
             let now = SystemClock.now_ns();
             let key = sightline_server::auth::create_key(db.as_ref(), &project, now).await?;

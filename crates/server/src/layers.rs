@@ -16,10 +16,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "app",
         &[
-            "error", "auth", "pricing", "ingest", "metrics", "api", "jobs", "store",
+            "error", "auth", "pricing", "ingest", "metrics", "api", "jobs",
         ],
     ),
-    ("store", &["app"]),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -18,7 +18,6 @@ pub mod ingest;
 pub mod jobs;
 pub mod metrics;
 pub mod pricing;
-pub mod store;
 
 #[cfg(test)]
 mod layers;

@@ -1,14 +1,18 @@
 //! Sightline's store: narrow contracts per concern ([`SpanWriter`], [`TraceReader`],
-//! [`KeyStore`]) and one module per engine. The store writes what it is given: ids, timestamps
-//! and secrets are made by the service layer.
+//! [`KeyStore`]), one module per engine, and [`open`] for the engine a [`StoreConfig`] names.
+//! The store writes what it is given: ids, timestamps and secrets are made by the service layer.
 
 pub mod clickhouse;
 pub mod codec;
 mod cost_agg;
 pub mod costs;
+mod engine;
+mod filter;
+mod paging;
 pub mod query;
 pub mod retention;
 pub mod sqlite;
+mod write_queue;
 
 use async_trait::async_trait;
 use sightline_core::{LogRecord, Observation, ProjectId, Resource, SpanId, TraceId, WriteBatch};
@@ -17,6 +21,7 @@ pub use costs::{
     CostBucket, CostDimension, CostOrder, CostQuery, CostReader, CostReport, CostRow,
     LatencyHistogram,
 };
+pub use engine::{open, Engine, EngineConfig, Store, StoreConfig};
 pub use query::*;
 pub use retention::{RetentionOutcome, RetentionScope, RetentionStore};
 

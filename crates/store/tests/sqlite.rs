@@ -1,4 +1,5 @@
-//! The behaviour suite and engine-specific checks on the embedded SQLite engine.
+//! The behaviour suite and engine-specific checks on the embedded SQLite engine. Every suite
+//! case gets its own database in a temporary directory.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -8,8 +9,27 @@ use std::sync::Arc;
 
 use sightline_core::ObservationKind;
 use sightline_store::sqlite::{SqliteConfig, SqliteStore};
-use sightline_store::{SpanWriter, StoreError, TraceReader};
-use suite::{batch, span, tid, Engine};
+use sightline_store::{Engine, EngineConfig, SpanWriter, TraceReader};
+use suite::{batch, span, tid};
+
+/// A suite case's database lives in its own temporary directory, removed after the case.
+struct SqliteHarness {
+    _dir: tempfile::TempDir,
+}
+
+impl suite::Harness for SqliteHarness {
+    fn place(_test: &'static str) -> (EngineConfig, Self) {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = EngineConfig::Sqlite {
+            data_dir: dir.path().to_path_buf(),
+        };
+        (engine, SqliteHarness { _dir: dir })
+    }
+
+    async fn remove(self) {}
+}
+
+suite::store_suite!(SqliteHarness);
 
 fn open(dir: &std::path::Path, max_queued: usize) -> SqliteStore {
     SqliteStore::open(&SqliteConfig {
@@ -17,18 +37,6 @@ fn open(dir: &std::path::Path, max_queued: usize) -> SqliteStore {
         max_queued,
     })
     .unwrap()
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn behaviour_suite() {
-    let root = tempfile::tempdir().unwrap();
-    let counter = std::sync::atomic::AtomicUsize::new(0);
-    suite::run_all(|| {
-        let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let dir = root.path().join(format!("db{n}"));
-        async move { Arc::new(open(&dir, 10_000)) as Arc<dyn Engine> }
-    })
-    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -51,88 +59,6 @@ async fn data_survives_reopen_and_migrations_are_idempotent() {
         .await
         .unwrap()
         .is_some());
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_queue_refuses_instead_of_growing() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(open(dir.path(), 100));
-    let mut tasks = Vec::new();
-    for t in 0..20u8 {
-        let store = store.clone();
-        tasks.push(tokio::spawn(async move {
-            let spans = (1..=60u8)
-                .map(|s| span(100 + t, s, None, ObservationKind::Span))
-                .collect();
-            store
-                .write(sightline_core::ProjectId(1), batch(spans))
-                .await
-        }));
-    }
-    let mut refused = 0;
-    let mut stored = Vec::new();
-    for (t, task) in tasks.into_iter().enumerate() {
-        match task.await.unwrap() {
-            Ok(out) => {
-                assert_eq!(out.observations, 60);
-                stored.push(t as u8);
-            }
-            Err(StoreError::Overloaded { .. }) => refused += 1,
-            Err(e) => panic!("unexpected error {e}"),
-        }
-    }
-    assert!(
-        refused > 0,
-        "a 100-item queue must refuse some of 20 concurrent 60-span writes"
-    );
-    for t in stored {
-        let tr = store
-            .trace(sightline_core::ProjectId(1), tid(100 + t), true)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(tr.summary.span_count, 60);
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn shutdown_commits_what_was_queued_then_refuses() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(open(dir.path(), 100_000));
-    let writes: Vec<_> = (0..10u8)
-        .map(|t| {
-            let store = store.clone();
-            tokio::spawn(async move {
-                store
-                    .write(
-                        sightline_core::ProjectId(1),
-                        batch(vec![span(200 + t, 1, None, ObservationKind::Span)]),
-                    )
-                    .await
-            })
-        })
-        .collect();
-    for w in writes {
-        w.await.unwrap().unwrap();
-    }
-    let s2 = store.clone();
-    tokio::task::spawn_blocking(move || s2.shutdown())
-        .await
-        .unwrap();
-    let err = store
-        .write(
-            sightline_core::ProjectId(1),
-            batch(vec![span(250, 1, None, ObservationKind::Span)]),
-        )
-        .await
-        .unwrap_err();
-    assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sessions_follow_the_trace_summary() {
-    let dir = tempfile::tempdir().unwrap();
-    suite::query_more::sessions_follow_the_trace_summary(Arc::new(open(dir.path(), 10_000))).await;
 }
 
 /// The session summary migration fills the summary from the traces already stored.

@@ -16,9 +16,12 @@ use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::LogsSe
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::TraceServiceServer;
 use sightline_core::cost::PriceRegistry;
 use sightline_core::time::{Clock, SystemClock};
+use sightline_store::clickhouse::cluster::ClusterConfig;
+use sightline_store::{Engine, EngineConfig, StoreConfig};
 use tokio::net::TcpListener;
 
 use self::config::Config;
+use self::config::StoreChoice;
 use self::routes::router;
 use self::state::AppState;
 use self::tasks::Supervisor;
@@ -29,7 +32,6 @@ use crate::ingest::grpc::{oversize_as_resource_exhausted, GrpcIngest};
 use crate::ingest::{IngestService, IngestState};
 use crate::metrics::Metrics;
 use crate::pricing::PriceBook;
-use crate::store::Store;
 
 /// After the shutdown signal, how long in-flight requests may take before the server stops
 /// waiting for them (queued writes are committed either way).
@@ -80,7 +82,7 @@ pub enum StartError {
 /// project they name, created if missing) and the store's overrides.
 async fn price_book(
     config: &Config,
-    store: &Arc<dyn crate::store::Engine>,
+    store: &Arc<dyn Engine>,
     bundled: &PriceRegistry,
 ) -> Result<PriceBook, StartError> {
     let mut by_project: std::collections::HashMap<_, Vec<_>> = Default::default();
@@ -93,6 +95,26 @@ async fn price_book(
     Ok(PriceBook::new(bundled.clone(), store.clone(), by_project))
 }
 
+/// The store the configuration chose; `max_queued_items` bounds its write queue.
+pub fn store_config(config: &Config) -> StoreConfig {
+    let engine = match &config.store {
+        StoreChoice::Sqlite => EngineConfig::Sqlite {
+            data_dir: config.data_dir.clone(),
+        },
+        StoreChoice::ClickHouse { url, cluster } => EngineConfig::ClickHouse {
+            url: url.clone(),
+            cluster: cluster.as_ref().map(|(name, shard_urls)| ClusterConfig {
+                name: name.clone(),
+                shard_urls: shard_urls.clone(),
+            }),
+        },
+    };
+    StoreConfig {
+        engine,
+        max_queued: config.max_queued_items,
+    }
+}
+
 /// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests finish and
 /// commits everything queued.
 pub async fn run(
@@ -100,7 +122,7 @@ pub async fn run(
     listeners: Listeners,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), StartError> {
-    let opened = Store::open(&config, config.max_queued_items).await?;
+    let opened = sightline_store::open(&store_config(&config)).await?;
     let store = opened.engine();
     let http_addr = listeners.http.local_addr()?;
     let grpc_addr = listeners.grpc.local_addr()?;

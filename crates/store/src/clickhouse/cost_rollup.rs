@@ -13,9 +13,9 @@ use super::client::Client;
 use super::cluster::Layout;
 use super::rowbinary::{quote, RowReader};
 use super::summaries::CALL_SUMS;
+use crate::codec::kind_code;
 use crate::cost_agg::{none_if_empty, Aggregator, RollupPlan, HOUR_NS};
 use crate::costs::{CostQuery, LatencyHistogram, HISTOGRAM_STEPS_PER_OCTAVE};
-use crate::sqlite::rows::kind_code;
 use crate::StoreError;
 
 /// The dimension columns, in the rollup's sort key order; `d_` + the rollup column names that

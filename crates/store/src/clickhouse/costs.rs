@@ -19,11 +19,11 @@ use super::cost_rollup;
 use super::rowbinary::{quote, RowReader};
 use super::ClickHouseStore;
 use crate::codec::unpack;
+use crate::codec::{decode_resource, kind_code};
 use crate::cost_agg::{
     needs_attributes, rollup_plan, span_column, Aggregator, CallView, RawCall, CALL_COLUMNS,
 };
 use crate::costs::{CostQuery, CostReader, CostReport};
-use crate::sqlite::rows::{decode_resource, kind_code};
 use crate::StoreError;
 
 #[derive(Deserialize)]

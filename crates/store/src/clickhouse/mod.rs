@@ -20,22 +20,22 @@ pub mod schema;
 mod summaries;
 mod writer;
 
-use std::sync::{Mutex, RwLock};
+use std::sync::Mutex;
 
 use async_trait::async_trait;
 use sightline_core::{ProjectId, Resource, SpanId, TraceId, WriteBatch};
-use tokio::sync::oneshot;
 
 pub use client::Client;
 pub use keys::project_id;
 
+use crate::write_queue::{self, WriteQueue};
 use crate::{
     ChangeFeed, FeedBatch, FeedPosition, FeedQuery, KeyStore, LogPage, LogQuery, LogReader,
     MetricsQuery, MetricsReader, MetricsResult, ObservationPage, ObservationQuery, SessionDetail,
     SessionPage, SessionQuery, SessionReader, SpanWriter, StoreError, StoredKey, TraceDetail,
     TracePage, TraceQuery, TraceReader, WriteOutcome,
 };
-use writer::WriterHandle;
+use writer::WriteJob;
 
 /// Settings of the ClickHouse engine.
 #[derive(Debug, Clone)]
@@ -51,7 +51,7 @@ pub struct ClickHouseStore {
     client: Client,
     /// Where the data tables live (retention works on the shards' local tables).
     layout: cluster::Layout,
-    writer: RwLock<Option<WriterHandle>>,
+    queue: WriteQueue<WriteJob>,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// The first hour the cost rollup covers (cost_rollup.rs).
     rollup_from_ns: i64,
@@ -92,11 +92,12 @@ impl ClickHouseStore {
         config: &ClickHouseConfig,
     ) -> Result<Self, StoreError> {
         let rollup_from_ns = cost_rollup::covered_from(&client).await?;
-        let (writer, task) = WriterHandle::spawn(client.clone(), config.max_queued);
+        let (queue, jobs) = write_queue::channel(config.max_queued);
+        let task = writer::spawn(client.clone(), jobs);
         Ok(ClickHouseStore {
             client,
             layout,
-            writer: RwLock::new(Some(writer)),
+            queue,
             task: Mutex::new(Some(task)),
             rollup_from_ns,
         })
@@ -109,9 +110,7 @@ impl ClickHouseStore {
 
     /// Stops taking writes, inserts everything already queued, and waits for the writer.
     pub async fn shutdown(&self) {
-        if let Ok(mut w) = self.writer.write() {
-            w.take();
-        }
+        self.queue.close();
         let task = self.task.lock().ok().and_then(|mut t| t.take());
         if let Some(t) = task {
             let _ = t.await;
@@ -126,24 +125,7 @@ impl SpanWriter for ClickHouseStore {
         project: ProjectId,
         batch: WriteBatch,
     ) -> Result<WriteOutcome, StoreError> {
-        if batch.is_empty() {
-            return Ok(WriteOutcome::default());
-        }
-        let (ack, done) = oneshot::channel();
-        let job = writer::encode_job(project, batch, ack)?;
-        {
-            let guard = self
-                .writer
-                .read()
-                .map_err(|_| StoreError::Unavailable("the writer is gone".into()))?;
-            let handle = guard
-                .as_ref()
-                .ok_or_else(|| StoreError::Unavailable("the store is shutting down".into()))?;
-            handle.submit(job)?;
-        }
-        done.await.map_err(|_| {
-            StoreError::Unavailable("the writer stopped before ClickHouse acknowledged".into())
-        })?
+        self.queue.write(project, batch, writer::encode_job).await
     }
 }
 

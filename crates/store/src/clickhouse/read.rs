@@ -9,7 +9,7 @@ use sightline_core::{LogRecord, Observation, ProjectId, Resource, SpanId, TraceI
 use super::client::Client;
 use super::rowbinary::{bin, RowReader};
 use super::summaries::{merged, read_summary, Summaries};
-use crate::sqlite::rows::{decode_log, decode_resource, decode_span, LogColumns, SpanColumns};
+use crate::codec::{decode_log, decode_resource, decode_span, LogColumns, SpanColumns};
 use crate::{StoreError, TraceDetail, TraceSummary};
 
 /// The span columns a read decodes, in [`read_span`]'s order; `{payload}` is `payload` or `''`.
@@ -63,6 +63,16 @@ pub(crate) fn read_span(r: &mut RowReader<'_>) -> Result<(SpanColumns, i64), Sto
     ))
 }
 
+/// Reads rows of [`SPAN_SELECT`].
+pub(crate) fn read_spans(rows: &[u8]) -> Result<Vec<(SpanColumns, i64)>, StoreError> {
+    let mut r = RowReader::new(rows);
+    let mut out = Vec::new();
+    while !r.is_empty() {
+        out.push(read_span(&mut r)?);
+    }
+    Ok(out)
+}
+
 /// Spans matching `filter` (a WHERE clause), one row per span, in start order.
 async fn select_spans(
     client: &Client,
@@ -75,12 +85,7 @@ async fn select_spans(
             "{select} WHERE {filter} ORDER BY start_ns, span_id, seq LIMIT 1 BY span_id"
         ))
         .await?;
-    let mut r = RowReader::new(&rows);
-    let mut out = Vec::new();
-    while !r.is_empty() {
-        out.push(read_span(&mut r)?);
-    }
-    Ok(out)
+    read_spans(&rows)
 }
 
 async fn select_logs(

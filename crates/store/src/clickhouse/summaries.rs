@@ -16,7 +16,7 @@ use super::client::Client;
 use super::cluster::Layout;
 use super::retention::wait_for_mutations;
 use super::rowbinary::{bin, RowReader};
-use crate::sqlite::rows::kind_code;
+use crate::codec::kind_code;
 use crate::{StoreError, TraceSummary};
 
 const HOUR_NS: u64 = 3_600_000_000_000;

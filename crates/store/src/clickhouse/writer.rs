@@ -1,21 +1,20 @@
-//! Batched inserts: callers encode their batch to RowBinary rows on their own task, queue it on a
-//! bounded channel and wait; one writer task takes everything queued, drops spans already stored
-//! (idempotent retries), inserts the group with one INSERT per table and only then acknowledges
-//! every request in it. ClickHouse answers an INSERT after the rows are written to its parts.
+//! Batched inserts: callers encode their batch to RowBinary rows on their own task, queue it on
+//! the bounded write queue (write_queue.rs) and wait; one writer task takes everything queued,
+//! drops spans already stored (idempotent retries), inserts the group with one INSERT per table
+//! and only then acknowledges every request in it. ClickHouse answers an INSERT after the rows
+//! are written to its parts.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 
 use sightline_core::normalize::workspace::workspace_of;
 use sightline_core::{ProjectId, WriteBatch};
-use tokio::sync::{mpsc, oneshot};
 
 use super::client::Client;
 use super::rowbinary::{bin, RowReader, RowWriter};
-use crate::sqlite::rows::{
-    encode_log_body, encode_log_detail, encode_resource, encode_span, kind_code,
+use crate::codec::{
+    encode_log_body, encode_log_detail, encode_resource, encode_span, kind_code, SearchColumns,
 };
+use crate::write_queue::{KnownResources, Receiver};
 use crate::{StoreError, WriteOutcome};
 
 pub(crate) const SPAN_COLUMNS: &str = "project_id, trace_id, span_id, parent_span_id, start_ns, \
@@ -47,24 +46,13 @@ pub(crate) struct WriteJob {
     spans: Vec<EncodedSpan>,
     /// One RowBinary log row each, without the trailing `seq`.
     logs: Vec<Vec<u8>>,
-    ack: oneshot::Sender<Result<WriteOutcome, StoreError>>,
-}
-
-impl WriteJob {
-    fn cost(&self) -> usize {
-        (self.spans.len() + self.logs.len()).max(1)
-    }
 }
 
 fn clamp_u64(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
-pub(crate) fn encode_job(
-    project: ProjectId,
-    batch: WriteBatch,
-    ack: oneshot::Sender<Result<WriteOutcome, StoreError>>,
-) -> Result<WriteJob, StoreError> {
+pub(crate) fn encode_job(project: ProjectId, batch: WriteBatch) -> Result<WriteJob, StoreError> {
     let resources = batch
         .resources
         .iter()
@@ -107,7 +95,7 @@ pub(crate) fn encode_job(
         w.i64(resource_hash(o.resource_index));
         w.bytes(&encoded.detail);
         w.bytes(encoded.payload.as_deref().unwrap_or_default());
-        let search = super::query::SearchColumns::of(o);
+        let search = SearchColumns::of(o);
         w.str_array(&search.attr_keys);
         w.str_array(&search.attr_values);
         w.str_array(&o.tags);
@@ -150,50 +138,12 @@ pub(crate) fn encode_job(
         resources,
         spans,
         logs,
-        ack,
     })
 }
 
-/// The sending side, held by the store.
-pub(crate) struct WriterHandle {
-    tx: mpsc::Sender<WriteJob>,
-    queued: Arc<AtomicUsize>,
-    max_queued: usize,
-}
-
-impl WriterHandle {
-    pub fn spawn(client: Client, max_queued: usize) -> (Self, tokio::task::JoinHandle<()>) {
-        let (tx, rx) = mpsc::channel::<WriteJob>(4096);
-        let queued = Arc::new(AtomicUsize::new(0));
-        let task = tokio::spawn(run(client, rx, queued.clone()));
-        (
-            WriterHandle {
-                tx,
-                queued,
-                max_queued,
-            },
-            task,
-        )
-    }
-
-    /// Queues a job without waiting; refuses it when the queue is over its budget.
-    pub fn submit(&self, job: WriteJob) -> Result<(), StoreError> {
-        let cost = job.cost();
-        let before = self.queued.fetch_add(cost, Ordering::SeqCst);
-        if before > 0 && before + cost > self.max_queued {
-            self.queued.fetch_sub(cost, Ordering::SeqCst);
-            return Err(StoreError::Overloaded { queued: before });
-        }
-        self.tx.try_send(job).map_err(|e| {
-            self.queued.fetch_sub(cost, Ordering::SeqCst);
-            match e {
-                mpsc::error::TrySendError::Full(_) => StoreError::Overloaded { queued: before },
-                mpsc::error::TrySendError::Closed(_) => {
-                    StoreError::Unavailable("the store is shutting down".into())
-                }
-            }
-        })
-    }
+/// Starts the writer task, taking its jobs from `queue`.
+pub(crate) fn spawn(client: Client, queue: Receiver<WriteJob>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(run(client, queue))
 }
 
 /// Storage order for rows written by this node: nanoseconds since the epoch, strictly
@@ -207,42 +157,13 @@ impl Sequence {
     }
 }
 
-async fn run(client: Client, mut rx: mpsc::Receiver<WriteJob>, queued: Arc<AtomicUsize>) {
-    let mut known_resources: HashSet<(i64, i64)> = HashSet::new();
+async fn run(client: Client, mut queue: Receiver<WriteJob>) {
+    let mut known_resources = KnownResources::default();
     let mut seq = Sequence(0);
-    while let Some(first) = rx.recv().await {
-        let mut cost = first.cost();
-        let mut group = vec![first];
-        while cost < MAX_GROUP_COST {
-            match rx.try_recv() {
-                Ok(job) => {
-                    cost += job.cost();
-                    group.push(job);
-                }
-                Err(_) => break,
-            }
-        }
-        let result = write_group(&client, &group, &mut known_resources, &mut seq).await;
-        queued.fetch_sub(cost, Ordering::SeqCst);
-        match result {
-            Ok(outcomes) => {
-                for (job, outcome) in group.into_iter().zip(outcomes) {
-                    let _ = job.ack.send(Ok(outcome));
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "ClickHouse insert failed; the requests get a retryable error");
-                known_resources.clear();
-                for job in group {
-                    let _ = job.ack.send(Err(StoreError::Unavailable(format!(
-                        "the write failed: {e}"
-                    ))));
-                }
-            }
-        }
-        if known_resources.len() > 100_000 {
-            known_resources.clear();
-        }
+    while let Some(group) = queue.next_group(MAX_GROUP_COST).await {
+        let result = write_group(&client, &group.jobs, &mut known_resources, &mut seq).await;
+        known_resources.after_write(&result);
+        group.finish(result);
     }
 }
 
@@ -286,7 +207,7 @@ async fn stored_keys(
 async fn write_group(
     client: &Client,
     group: &[WriteJob],
-    known_resources: &mut HashSet<(i64, i64)>,
+    known_resources: &mut KnownResources,
     seq: &mut Sequence,
 ) -> Result<Vec<WriteOutcome>, StoreError> {
     let keys: Vec<SpanKey> = group

@@ -14,9 +14,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 use sightline_core::{AttrValue, ObservationKind, ProjectId};
 
-use super::rows::{decode_resource, kind_code};
 use super::SqliteStore;
 use crate::codec::unpack;
+use crate::codec::{decode_resource, kind_code};
 use crate::cost_agg::{
     needs_attributes, none_if_empty, rollup_plan, span_column, Aggregator, CallView, RawCall,
     RollupPlan, CALL_COLUMNS,

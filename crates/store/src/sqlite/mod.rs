@@ -14,15 +14,14 @@ mod session_rollup;
 mod writer;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, RwLock};
+use std::sync::Mutex;
 
+use crate::write_queue::{self, WriteQueue};
+use crate::{SpanWriter, StoreError, WriteOutcome};
 use async_trait::async_trait;
 use rusqlite::Connection;
 use sightline_core::{ProjectId, WriteBatch};
-use tokio::sync::oneshot;
-
-use crate::{SpanWriter, StoreError, WriteOutcome};
-use writer::WriterHandle;
+use writer::WriteJob;
 
 /// The database file's name inside the data directory.
 pub const DB_FILE: &str = "sightline.db";
@@ -37,7 +36,7 @@ pub struct SqliteConfig {
 
 pub struct SqliteStore {
     path: PathBuf,
-    writer: RwLock<Option<WriterHandle>>,
+    queue: WriteQueue<WriteJob>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     readers: Mutex<Vec<Connection>>,
 }
@@ -70,10 +69,11 @@ impl SqliteStore {
         let mut conn = open_connection(&path)?;
         schema::migrate(&mut conn)?;
         conn.execute_batch("PRAGMA cache_size = -65536;")?;
-        let (writer, thread) = WriterHandle::spawn(conn, config.max_queued)?;
+        let (queue, jobs) = write_queue::channel(config.max_queued);
+        let thread = writer::spawn(conn, jobs)?;
         Ok(SqliteStore {
             path,
-            writer: RwLock::new(Some(writer)),
+            queue,
             thread: Mutex::new(Some(thread)),
             readers: Mutex::new(Vec::new()),
         })
@@ -85,9 +85,7 @@ impl SqliteStore {
 
     /// Stops taking writes, commits everything already queued, and waits for the writer.
     pub fn shutdown(&self) {
-        if let Ok(mut w) = self.writer.write() {
-            w.take();
-        }
+        self.queue.close();
         let thread = self.thread.lock().ok().and_then(|mut t| t.take());
         if let Some(t) = thread {
             let _ = t.join();
@@ -137,22 +135,6 @@ impl SpanWriter for SqliteStore {
         project: ProjectId,
         batch: WriteBatch,
     ) -> Result<WriteOutcome, StoreError> {
-        if batch.is_empty() {
-            return Ok(WriteOutcome::default());
-        }
-        let (ack, done) = oneshot::channel();
-        let job = writer::encode_job(project, batch, ack)?;
-        {
-            let guard = self
-                .writer
-                .read()
-                .map_err(|_| StoreError::Unavailable("the writer is gone".into()))?;
-            let handle = guard
-                .as_ref()
-                .ok_or_else(|| StoreError::Unavailable("the store is shutting down".into()))?;
-            handle.submit(job)?;
-        }
-        done.await
-            .map_err(|_| StoreError::Unavailable("the writer stopped before committing".into()))?
+        self.queue.write(project, batch, writer::encode_job).await
     }
 }

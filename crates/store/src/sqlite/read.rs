@@ -5,10 +5,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 use sightline_core::{Observation, ProjectId, Resource, SpanId, TraceId};
 
 use super::query::{read_summary, ResourceSet, TRACE_SELECT};
-use super::rows::{
-    decode_log, decode_span, read_log_columns, read_span_columns, LOG_SELECT, SPAN_SELECT,
-};
+use super::rows::{read_log_columns, read_span_columns, LOG_SELECT, SPAN_SELECT};
 use super::SqliteStore;
+use crate::codec::{decode_log, decode_span};
 use crate::{
     ObservationPage, ObservationQuery, StoreError, TraceDetail, TracePage, TraceQuery, TraceReader,
     TraceSummary,

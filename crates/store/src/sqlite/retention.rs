@@ -13,9 +13,9 @@ use std::collections::BTreeSet;
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
-use super::rows::kind_code;
 use super::session_rollup::recompute_session;
 use super::SqliteStore;
+use crate::codec::kind_code;
 use crate::retention::{RetentionOutcome, RetentionScope, RetentionStore};
 use crate::StoreError;
 use sightline_core::time::day_start_ns;

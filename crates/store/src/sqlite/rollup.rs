@@ -11,7 +11,7 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use sightline_core::normalize::workspace::workspace_of;
 use sightline_core::{AttrValue, Observation, ObservationKind};
 
-use super::rows::{decode_span, kind_code, SpanColumns};
+use crate::codec::{decode_span, kind_code, SpanColumns};
 use crate::costs::LatencyHistogram;
 use crate::StoreError;
 

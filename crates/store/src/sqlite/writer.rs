@@ -1,18 +1,17 @@
-//! The group-commit writer: one thread owns the write connection; requests queue on a bounded
-//! channel; each loop takes everything queued, writes it in one transaction, commits (WAL,
-//! synchronous=FULL) and only then acknowledges every request in the group.
+//! The group-commit writer: one thread owns the write connection; requests wait on the bounded
+//! write queue (write_queue.rs); each loop takes everything queued, writes it in one
+//! transaction, commits (WAL, synchronous=FULL) and only then acknowledges every request in the
+//! group.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::collections::HashMap;
 
 use rusqlite::{params, Connection, Transaction};
 use sightline_core::{LogRecord, Observation, ObservationKind, ProjectId};
-use tokio::sync::{mpsc, oneshot};
 
 use super::rollup::Rollup;
-use super::rows::{encode_log_body, encode_log_detail, encode_span, kind_code, SpanRow};
 use super::session_rollup::{SessionRollup, TraceState, TRACE_STATE_COLUMNS};
+use crate::codec::{encode_log_body, encode_log_detail, encode_span, kind_code, SpanRow};
+use crate::write_queue::{KnownResources, Receiver};
 use crate::{StoreError, WriteOutcome};
 
 /// One observation with its encoded blobs; the payload fields of `obs` are already moved out.
@@ -36,14 +35,9 @@ pub(crate) struct WriteJob {
     pub resources: Vec<(i64, Vec<u8>)>,
     pub spans: Vec<EncodedSpan>,
     pub logs: Vec<EncodedLog>,
-    pub ack: oneshot::Sender<Result<WriteOutcome, StoreError>>,
 }
 
 impl WriteJob {
-    pub fn cost(&self) -> usize {
-        (self.spans.len() + self.logs.len()).max(1)
-    }
-
     /// The stored hash of the resource at `index` in this job's batch.
     fn resource_hash(&self, index: usize) -> i64 {
         self.resources.get(index).map(|r| r.0).unwrap_or(0)
@@ -53,12 +47,11 @@ impl WriteJob {
 pub(crate) fn encode_job(
     project: ProjectId,
     batch: sightline_core::WriteBatch,
-    ack: oneshot::Sender<Result<WriteOutcome, StoreError>>,
 ) -> Result<WriteJob, StoreError> {
     let resources = batch
         .resources
         .iter()
-        .map(|r| super::rows::encode_resource(&r.attributes))
+        .map(|r| crate::codec::encode_resource(&r.attributes))
         .collect::<Result<Vec<_>, _>>()?;
     let mut spans = Vec::with_capacity(batch.observations.len());
     for mut obs in batch.observations {
@@ -96,104 +89,36 @@ pub(crate) fn encode_job(
         resources,
         spans,
         logs,
-        ack,
     })
 }
 
 /// Most spans one transaction takes before committing (bounds commit latency).
 const MAX_GROUP_COST: usize = 50_000;
 
-/// The sending side, held by the store.
-pub(crate) struct WriterHandle {
-    tx: mpsc::Sender<WriteJob>,
-    queued: Arc<AtomicUsize>,
-    max_queued: usize,
+/// Starts the writer thread on `conn`, taking its jobs from `queue`.
+pub(crate) fn spawn(
+    conn: Connection,
+    queue: Receiver<WriteJob>,
+) -> Result<std::thread::JoinHandle<()>, StoreError> {
+    std::thread::Builder::new()
+        .name("sqlite-writer".into())
+        .spawn(move || run(conn, queue))
+        .map_err(|e| StoreError::Engine(format!("cannot start the writer thread: {e}")))
 }
 
-impl WriterHandle {
-    pub fn spawn(
-        conn: Connection,
-        max_queued: usize,
-    ) -> Result<(Self, std::thread::JoinHandle<()>), StoreError> {
-        let (tx, rx) = mpsc::channel::<WriteJob>(4096);
-        let queued = Arc::new(AtomicUsize::new(0));
-        let q = queued.clone();
-        let thread = std::thread::Builder::new()
-            .name("sqlite-writer".into())
-            .spawn(move || run(conn, rx, q))
-            .map_err(|e| StoreError::Engine(format!("cannot start the writer thread: {e}")))?;
-        Ok((
-            WriterHandle {
-                tx,
-                queued,
-                max_queued,
-            },
-            thread,
-        ))
-    }
-
-    /// Queues a job without waiting; refuses it when the queue is over its budget.
-    pub fn submit(&self, job: WriteJob) -> Result<(), StoreError> {
-        let cost = job.cost();
-        let before = self.queued.fetch_add(cost, Ordering::SeqCst);
-        if before > 0 && before + cost > self.max_queued {
-            self.queued.fetch_sub(cost, Ordering::SeqCst);
-            return Err(StoreError::Overloaded { queued: before });
-        }
-        self.tx.try_send(job).map_err(|e| {
-            self.queued.fetch_sub(cost, Ordering::SeqCst);
-            match e {
-                mpsc::error::TrySendError::Full(_) => StoreError::Overloaded { queued: before },
-                mpsc::error::TrySendError::Closed(_) => {
-                    StoreError::Unavailable("the store is shutting down".into())
-                }
-            }
-        })
-    }
-}
-
-fn run(mut conn: Connection, mut rx: mpsc::Receiver<WriteJob>, queued: Arc<AtomicUsize>) {
-    let mut known_resources: HashSet<(i64, i64)> = HashSet::new();
-    while let Some(first) = rx.blocking_recv() {
-        let mut cost = first.cost();
-        let mut group = vec![first];
-        while cost < MAX_GROUP_COST {
-            match rx.try_recv() {
-                Ok(job) => {
-                    cost += job.cost();
-                    group.push(job);
-                }
-                Err(_) => break,
-            }
-        }
-        let result = write_group(&mut conn, &group, &mut known_resources);
-        queued.fetch_sub(cost, Ordering::SeqCst);
-        match result {
-            Ok(outcomes) => {
-                for (job, outcome) in group.into_iter().zip(outcomes) {
-                    let _ = job.ack.send(Ok(outcome));
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "write transaction failed; the requests get a retryable error");
-                known_resources.clear();
-                for job in group {
-                    let _ = job.ack.send(Err(StoreError::Unavailable(format!(
-                        "the write failed: {e}"
-                    ))));
-                }
-            }
-        }
-        if known_resources.len() > 100_000 {
-            known_resources.clear();
-        }
+fn run(mut conn: Connection, mut queue: Receiver<WriteJob>) {
+    let mut known_resources = KnownResources::default();
+    while let Some(group) = queue.blocking_next_group(MAX_GROUP_COST) {
+        let result = write_group(&mut conn, &group.jobs, &mut known_resources);
+        known_resources.after_write(&result);
+        group.finish(result);
     }
 }
 
 fn write_group(
     conn: &mut Connection,
     group: &[WriteJob],
-    known_resources: &mut HashSet<(i64, i64)>,
+    known_resources: &mut KnownResources,
 ) -> Result<Vec<WriteOutcome>, StoreError> {
     let tx = conn.transaction()?;
     let mut outcomes = Vec::with_capacity(group.len());

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use sightline_core::{
     AttrValue, Cost, CostSource, Observation, ObservationKind, ProjectId, SpanId, TraceId, Usage,
 };
-use sightline_store::{CostBucket, CostDimension, CostOrder, CostQuery};
+use sightline_store::{CostBucket, CostDimension, CostOrder, CostQuery, Engine};
 
-use super::{batch, Engine};
+use super::batch;
 
 const P1: ProjectId = ProjectId(1);
 const P2: ProjectId = ProjectId(2);
@@ -347,13 +347,4 @@ pub async fn cost_latency_is_close(store: Arc<dyn Engine>) {
             "{got} vs {exact}"
         );
     }
-}
-
-pub async fn run_costs<F, Fut>(make: &F)
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Arc<dyn Engine>>,
-{
-    costs_match_brute_force(make().await).await;
-    cost_latency_is_close(make().await).await;
 }

@@ -1,51 +1,23 @@
-//! The store behaviour suite: every engine must pass it. `sqlite.rs` runs it on the embedded
-//! engine; other engines add a file that calls [`run_all`] with their store.
+//! The store behaviour suite: every engine must pass it. An engine's test file implements
+//! [`Harness`] (where a case's fresh store lives) and calls [`store_suite!`], which makes one
+//! test per behaviour case, each on its own store, so one failure hides none of the others.
 
+pub mod core;
 pub mod costs;
 pub mod prices;
 pub mod query;
 pub mod query_data;
 pub mod query_more;
+pub mod queue;
 pub mod retention;
 
+use std::future::Future;
 use std::sync::Arc;
 
 use sightline_core::{
-    AttrValue, LogRecord, Message, Observation, ObservationKind, Payload, ProjectId, Resource,
-    SpanId, StatusCode, TraceId, Usage, WriteBatch,
+    AttrValue, Observation, ObservationKind, Resource, SpanId, TraceId, WriteBatch,
 };
-use sightline_store::{
-    ChangeFeed, KeyStore, LogReader, MetricsReader, PriceStore, SessionReader, SpanWriter,
-    TraceReader,
-};
-
-/// Every contract an engine implements.
-pub trait Engine:
-    SpanWriter
-    + TraceReader
-    + KeyStore
-    + SessionReader
-    + LogReader
-    + MetricsReader
-    + ChangeFeed
-    + PriceStore
-    + sightline_store::CostReader
-    + sightline_store::RetentionStore
-{
-}
-impl<T> Engine for T where
-    T: SpanWriter
-        + TraceReader
-        + KeyStore
-        + SessionReader
-        + LogReader
-        + MetricsReader
-        + ChangeFeed
-        + PriceStore
-        + sightline_store::CostReader
-        + sightline_store::RetentionStore
-{
-}
+use sightline_store::{Engine, EngineConfig, Store, StoreConfig};
 
 pub fn tid(n: u8) -> TraceId {
     TraceId([n; 16])
@@ -74,330 +46,106 @@ pub fn batch(observations: Vec<Observation>) -> WriteBatch {
     }
 }
 
-const P1: ProjectId = ProjectId(1);
-
-/// Every field written comes back as written.
-pub async fn round_trips_every_field(store: Arc<dyn Engine>) {
-    let mut o = span(1, 1, None, ObservationKind::Llm);
-    o.status = StatusCode::Error;
-    o.status_message = Some("boom".into());
-    o.error = Some(sightline_core::ErrorInfo {
-        error_type: Some("RateLimit".into()),
-        message: Some("slow down".into()),
-        stacktrace: Some("at x".into()),
-    });
-    o.service_name = Some("svc".into());
-    o.operation = Some("chat".into());
-    o.provider = Some("openai".into());
-    o.request_model = Some("gpt-4o".into());
-    o.response_model = Some("gpt-4o-2024-08-06".into());
-    o.usage = Usage {
-        input: Some(10),
-        output: Some(5),
-        total: Some(15),
-        cache_read: Some(2),
-        cache_write: None,
-        reasoning: Some(1),
-    };
-    o.finish_reasons = vec!["stop".into()];
-    o.request_params
-        .insert("temperature".into(), serde_json::json!(0.2));
-    o.ttft_ns = Some(120);
-    o.provided_cost_nano_usd = Some(1234);
-    o.cost = Some(sightline_core::Cost {
-        nano_usd: Some(1234),
-        source: sightline_core::CostSource::Provided,
-        reason: None,
-    });
-    o.agent_name = Some("planner".into());
-    o.agent_id = Some("a-1".into());
-    o.session_id = Some("s-1".into());
-    o.user_id = Some("u-1".into());
-    o.tenant_id = Some("t-1".into());
-    o.tool_call_id = Some("call-1".into());
-    o.tags = vec!["x".into()];
-    o.input = Some(Payload::Messages(vec![Message {
-        role: "user".into(),
-        content: Some("hi".into()),
-        ..Default::default()
-    }]));
-    o.output = Some(Payload::Value(serde_json::json!({"answer": 42})));
-    o.attributes = vec![("custom.key".into(), AttrValue::Int(7))];
-    o.links = vec![(tid(9), sid(9))];
-    store.write(P1, batch(vec![o.clone()])).await.unwrap();
-    let t = store.trace(P1, tid(1), true).await.unwrap().unwrap();
-    assert_eq!(t.observations.len(), 1);
-    let mut back = t.observations[0].clone();
-    back.resource_index = o.resource_index;
-    assert_eq!(back, o);
-    assert_eq!(
-        t.resources[0].attributes,
-        vec![("service.name".to_string(), AttrValue::Str("svc".into()))]
-    );
+/// Where an engine's test file keeps each case's fresh store.
+pub trait Harness: Sized {
+    /// A new, empty place for the case `test`: the engine to open there, and `Self`, which
+    /// keeps the place until [`remove`](Harness::remove).
+    fn place(test: &'static str) -> (EngineConfig, Self);
+    /// After the case passed and its store shut down: removes the place.
+    fn remove(self) -> impl Future<Output = ()>;
 }
 
-/// Rewriting a stored span (a client retry) stores nothing twice and leaves the summary alone.
-pub async fn writes_are_idempotent(store: Arc<dyn Engine>) {
-    let mut llm = span(2, 2, Some(1), ObservationKind::Llm);
-    llm.usage.input = Some(100);
-    llm.cost = Some(sightline_core::Cost {
-        nano_usd: Some(250),
-        source: sightline_core::CostSource::Computed,
-        reason: None,
-    });
-    let spans = vec![span(2, 1, None, ObservationKind::Agent), llm];
-    let first = store.write(P1, batch(spans.clone())).await.unwrap();
-    assert_eq!((first.observations, first.duplicates), (2, 0));
-    let again = store.write(P1, batch(spans)).await.unwrap();
-    assert_eq!((again.observations, again.duplicates), (0, 2));
-    let t = store.trace(P1, tid(2), true).await.unwrap().unwrap();
-    assert_eq!(t.observations.len(), 2);
-    assert_eq!(t.summary.span_count, 2);
-    assert_eq!(t.summary.input_tokens, 100);
-    assert_eq!(
-        t.summary.cost_nano_usd,
-        Some(250),
-        "retries do not count cost twice"
-    );
+/// What a case takes: the store's contracts, or the opened store (to shut it down).
+pub trait Given {
+    fn given(store: &Store) -> Self;
 }
 
-/// The summary is kept current across batches, whatever order spans arrive in.
-pub async fn summary_tracks_the_trace(store: Arc<dyn Engine>) {
-    let mut child = span(3, 2, Some(1), ObservationKind::Llm);
-    child.usage = Usage {
-        input: Some(10),
-        output: Some(4),
-        ..Default::default()
-    };
-    child.status = StatusCode::Error;
-    child.session_id = Some("from-child".into());
-    child.end_ns = 9_000_000_000;
-    store.write(P1, batch(vec![child])).await.unwrap();
-    let partial = store.trace(P1, tid(3), true).await.unwrap().unwrap();
-    assert_eq!(partial.summary.root_name, None, "no root yet");
-    assert_eq!(partial.summary.session_id.as_deref(), Some("from-child"));
-
-    let mut root = span(3, 1, None, ObservationKind::Agent);
-    root.name = "invoke_agent planner".into();
-    root.agent_name = Some("planner".into());
-    root.session_id = Some("from-root".into());
-    root.usage.input = Some(999); // agent spans repeat children's usage: not counted
-    store.write(P1, batch(vec![root])).await.unwrap();
-    let s = store
-        .trace(P1, tid(3), true)
-        .await
-        .unwrap()
-        .unwrap()
-        .summary;
-    assert_eq!(s.root_name.as_deref(), Some("invoke_agent planner"));
-    assert_eq!(s.span_count, 2);
-    assert_eq!(s.error_count, 1);
-    assert_eq!(
-        (s.input_tokens, s.output_tokens, s.total_tokens),
-        (10, 4, 14)
-    );
-    assert_eq!(
-        s.session_id.as_deref(),
-        Some("from-root"),
-        "the root's dimensions win"
-    );
-    assert_eq!(s.agent_name.as_deref(), Some("planner"));
-    assert_eq!(s.start_ns, 1_000_001_000);
-    assert_eq!(s.end_ns, 9_000_000_000);
+impl Given for Arc<dyn Engine> {
+    fn given(store: &Store) -> Self {
+        store.engine()
+    }
 }
 
-/// The same trace id in two projects stays two traces.
-pub async fn projects_are_isolated(store: Arc<dyn Engine>) {
-    let other = store.ensure_project("other", 0).await.unwrap();
-    assert_ne!(other, P1);
-    store
-        .write(P1, batch(vec![span(4, 1, None, ObservationKind::Span)]))
-        .await
-        .unwrap();
-    let mut b = span(4, 2, None, ObservationKind::Span);
-    b.name = "other's".into();
-    store.write(other, batch(vec![b])).await.unwrap();
-    let a = store.trace(P1, tid(4), true).await.unwrap().unwrap();
-    let o = store.trace(other, tid(4), true).await.unwrap().unwrap();
-    assert_eq!(
-        a.observations
-            .iter()
-            .map(|o| o.name.as_str())
-            .collect::<Vec<_>>(),
-        ["span-1"]
-    );
-    assert_eq!(
-        o.observations
-            .iter()
-            .map(|o| o.name.as_str())
-            .collect::<Vec<_>>(),
-        ["other's"]
-    );
-    assert!(store.trace(other, tid(1), true).await.unwrap().is_none());
+impl Given for Store {
+    fn given(store: &Store) -> Self {
+        store.clone()
+    }
 }
 
-/// Logs with a trace id come back with their trace.
-pub async fn logs_correlate_with_traces(store: Arc<dyn Engine>) {
-    let log = LogRecord {
-        time_ns: 5,
-        observed_ns: 6,
-        trace_id: Some(tid(5)),
-        span_id: Some(sid(1)),
-        severity_number: 17,
-        severity_text: Some("ERROR".into()),
-        body: Some(serde_json::json!("tool failed")),
-        service_name: Some("svc".into()),
-        session_id: Some("s".into()),
-        agent_name: Some("a".into()),
-        event_name: None,
-        scope_name: None,
-        resource_index: 0,
-        attributes: vec![("task.id".into(), AttrValue::Str("t1".into()))],
-    };
-    // A structured body comes back structured; a string that looks like JSON stays a string.
-    let structured = LogRecord {
-        time_ns: 7,
-        body: Some(serde_json::json!({"event": "retry", "n": 2})),
-        ..log.clone()
-    };
-    let json_text = LogRecord {
-        time_ns: 8,
-        body: Some(serde_json::json!("{\"a\":1}")),
-        ..log.clone()
-    };
-    let mut b = batch(vec![span(5, 1, None, ObservationKind::Span)]);
-    b.logs = vec![log.clone(), structured.clone(), json_text.clone()];
-    let out = store.write(P1, b).await.unwrap();
-    assert_eq!(out.logs, 3);
-    let t = store.trace(P1, tid(5), true).await.unwrap().unwrap();
-    assert_eq!(t.logs, vec![log.clone(), structured, json_text]);
-
-    // Logs whose spans never arrived still read back as a trace with no observations.
-    let orphan = LogRecord {
-        trace_id: Some(tid(6)),
-        ..log
-    };
-    store
-        .write(
-            P1,
-            WriteBatch {
-                logs: vec![orphan.clone()],
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    let t = store.trace(P1, tid(6), true).await.unwrap().unwrap();
-    assert!(t.observations.is_empty());
-    assert_eq!(t.summary.span_count, 0);
-    assert_eq!(t.logs.len(), 1);
-}
-
-/// Keys: stored by hash, found by hash or public key, scoped to their project.
-pub async fn keys_resolve_to_their_project(store: Arc<dyn Engine>) {
-    assert!(!store.has_keys().await.unwrap());
-    let k = store
-        .insert_key("team-a", "pk-1", "hash-1", 0)
-        .await
-        .unwrap();
-    assert!(store.has_keys().await.unwrap());
-    assert_eq!(
-        store
-            .key_by_secret_hash("hash-1")
-            .await
-            .unwrap()
-            .unwrap()
-            .project,
-        k.project
-    );
-    assert_eq!(
-        store
-            .key_by_public("pk-1")
-            .await
-            .unwrap()
-            .unwrap()
-            .secret_hash,
-        "hash-1"
-    );
-    assert!(store.key_by_secret_hash("nope").await.unwrap().is_none());
-    let k2 = store
-        .insert_key("team-a", "pk-2", "hash-2", 0)
-        .await
-        .unwrap();
-    assert_eq!(k2.project, k.project, "a second key for the same project");
-    assert_eq!(store.find_project("team-a").await.unwrap(), Some(k.project));
-    assert_eq!(store.find_project("team-z").await.unwrap(), None);
-    assert!(
-        store
-            .insert_key("team-b", "pk-1", "hash-3", 0)
-            .await
-            .is_err(),
-        "public keys are unique"
-    );
-}
-
-/// Tool arguments and results round-trip whether or not they are also the input and output.
-pub async fn tool_payloads_round_trip(store: Arc<dyn Engine>) {
-    let args = serde_json::json!({"city": "Paris"});
-    let result = serde_json::json!({"temp_c": 21});
-    let mut same = span(7, 1, None, ObservationKind::Tool);
-    same.tool_arguments = Some(args.clone());
-    same.tool_result = Some(result.clone());
-    same.input = Some(Payload::Value(args.clone()));
-    same.output = Some(Payload::Value(result.clone()));
-    let mut different = span(7, 2, Some(1), ObservationKind::Tool);
-    different.tool_arguments = Some(args.clone());
-    different.input = Some(Payload::Value(serde_json::json!("something else")));
-    different.tool_result = Some(result);
-    store
-        .write(P1, batch(vec![same.clone(), different.clone()]))
-        .await
-        .unwrap();
-    let t = store.trace(P1, tid(7), true).await.unwrap().unwrap();
-    assert_eq!(t.observations, vec![same, different]);
-}
-
-/// Runs every behaviour on fresh stores made by `make`.
-/// Every behaviour an engine must show.
-pub async fn run_all<F, Fut>(make: F)
+/// Runs `case` on a fresh store opened through `sightline_store::open` in `H`'s place.
+pub async fn run_case<H, T, F>(test: &'static str, max_queued: usize, case: impl FnOnce(T) -> F)
 where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Arc<dyn Engine>>,
+    H: Harness,
+    T: Given,
+    F: Future,
 {
-    run_core(&make).await;
-    run_explore(&make).await;
-    costs::run_costs(&make).await;
-    retention::retention_deletes_old_data_and_keeps_summaries_true(make().await).await;
+    let (engine, place) = H::place(test);
+    let store = sightline_store::open(&StoreConfig { engine, max_queued })
+        .await
+        .unwrap();
+    case(T::given(&store)).await;
+    store.shutdown().await;
+    drop(store);
+    place.remove().await;
 }
 
-/// Trace and observation lists, sessions, logs, metrics and the change feed.
-pub async fn run_explore<F, Fut>(make: &F)
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Arc<dyn Engine>>,
-{
-    query::trace_list_filters_and_sorts(make().await).await;
-    query::newest_first_pages_span_hours(make().await).await;
-    query::observation_list_filters_and_pages(make().await).await;
-    query::explore_reads_are_isolated_by_project(make().await).await;
-    query_more::sessions_aggregate_their_traces(make().await).await;
-    query_more::logs_filter_and_page(make().await).await;
-    query_more::metrics_match_brute_force(make().await).await;
-    query_more::feed_resumes_without_loss(make().await).await;
+/// One `#[tokio::test]` per behaviour case on the engine whose [`Harness`] is `$harness`, in a
+/// module `behaviour` (`cargo test behaviour::` runs just the suite). A case opens with a
+/// 10,000-item write queue unless it names its own (`= n`).
+#[allow(unused_macros)] // files that only use the builders do not expand it
+macro_rules! store_suite {
+    ($harness:ty) => {
+        $crate::suite::store_suite!(@cases $harness;
+            // Writes, whole-trace reads, isolation, keys and prices.
+            core::round_trips_every_field,
+            core::writes_are_idempotent,
+            core::summary_tracks_the_trace,
+            core::projects_are_isolated,
+            core::logs_correlate_with_traces,
+            core::keys_resolve_to_their_project,
+            core::tool_payloads_round_trip,
+            prices::price_overrides_round_trip_replace_and_delete,
+            // Trace and observation lists, sessions, logs, metrics and the change feed.
+            query::trace_list_filters_and_sorts,
+            query::newest_first_pages_span_hours,
+            query::observation_list_filters_and_pages,
+            query::explore_reads_are_isolated_by_project,
+            query_more::sessions_aggregate_their_traces,
+            query_more::sessions_follow_the_trace_summary,
+            query_more::logs_filter_and_page,
+            query_more::metrics_match_brute_force,
+            query_more::feed_resumes_without_loss,
+            // Costs and retention.
+            costs::costs_match_brute_force,
+            costs::cost_latency_is_close,
+            retention::retention_deletes_old_data_and_keeps_summaries_true,
+            // The write queue.
+            queue::a_full_queue_refuses_instead_of_growing = 100,
+            queue::shutdown_commits_what_was_queued_then_refuses = 100_000,
+        );
+    };
+    (@cases $harness:ty; $($module:ident :: $case:ident $(= $max_queued:expr)?),* $(,)?) => {
+        mod behaviour {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    $crate::suite::run_case::<$harness, _, _>(
+                        stringify!($case),
+                        $crate::suite::store_suite!(@max_queued $($max_queued)?),
+                        $crate::suite::$module::$case,
+                    )
+                    .await;
+                }
+            )*
+        }
+    };
+    (@max_queued) => {
+        10_000
+    };
+    (@max_queued $n:expr) => {
+        $n
+    };
 }
-
-/// Writes, whole-trace reads, isolation and keys.
-pub async fn run_core<F, Fut>(make: &F)
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Arc<dyn Engine>>,
-{
-    round_trips_every_field(make().await).await;
-    writes_are_idempotent(make().await).await;
-    summary_tracks_the_trace(make().await).await;
-    projects_are_isolated(make().await).await;
-    logs_correlate_with_traces(make().await).await;
-    keys_resolve_to_their_project(make().await).await;
-    tool_payloads_round_trip(make().await).await;
-    prices::price_overrides_round_trip_replace_and_delete(make().await).await;
-}
+#[allow(unused_imports)]
+pub(crate) use store_suite;

@@ -4,9 +4,7 @@
 use std::sync::Arc;
 
 use sightline_core::ProjectId;
-use sightline_store::PriceOverride;
-
-use super::Engine;
+use sightline_store::{Engine, PriceOverride};
 
 fn entry(id: &str, model: &str, input: &str, updated_ns: i64) -> PriceOverride {
     PriceOverride {

@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use sightline_core::{Observation, ObservationKind, ProjectId, TraceId};
 use sightline_store::{
-    FeedPosition, FeedQuery, LogFilter, LogQuery, MetricsQuery, ObservationFilter,
+    Engine, FeedPosition, FeedQuery, LogFilter, LogQuery, MetricsQuery, ObservationFilter,
     ObservationQuery, SessionQuery, StatusFilter, TraceQuery, TraceSort,
 };
 
 use super::query_data::*;
-use super::{batch, sid, tid, Engine};
+use super::{batch, sid, tid};
 
 /// (trace id, start, end, total tokens, cost, errors) per trace.
 struct Brute {

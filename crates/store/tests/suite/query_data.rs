@@ -7,9 +7,9 @@ use serde_json::json;
 use sightline_core::{
     AttrValue, ErrorInfo, Message, Observation, ObservationKind, Payload, ProjectId, StatusCode,
 };
-use sightline_store::{ObservationFilter, StatusFilter};
+use sightline_store::{Engine, ObservationFilter, StatusFilter};
 
-use super::{batch, sid, tid, Engine};
+use super::{batch, sid, tid};
 
 pub const P1: ProjectId = ProjectId(1);
 pub const BASE: i64 = 1_700_000_000_000_000_000;

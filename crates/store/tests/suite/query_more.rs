@@ -7,12 +7,12 @@ use std::sync::Arc;
 use serde_json::json;
 use sightline_core::{LogRecord, Observation, ObservationKind, Payload, WriteBatch};
 use sightline_store::{
-    FeedPosition, FeedQuery, GroupBy, LogFilter, LogQuery, MetricPoint, MetricsQuery,
+    Engine, FeedPosition, FeedQuery, GroupBy, LogFilter, LogQuery, MetricPoint, MetricsQuery,
     ObservationFilter, SessionQuery, SessionSummary, StatusFilter,
 };
 
 use super::query_data::{counts_usage, dataset, load, obs_match, total_of, BASE, P1};
-use super::{batch, tid, Engine};
+use super::{batch, tid};
 
 pub fn log(time_ns: i64, severity: i32, body: &str) -> LogRecord {
     LogRecord {

@@ -9,11 +9,11 @@ use sightline_core::{
 };
 use sightline_store::retention::DAY_NS;
 use sightline_store::{
-    CostQuery, LogQuery, ObservationQuery, RetentionOutcome, RetentionScope, SessionQuery,
+    CostQuery, Engine, LogQuery, ObservationQuery, RetentionOutcome, RetentionScope, SessionQuery,
     TraceQuery,
 };
 
-use super::{sid, tid, Engine};
+use super::{sid, tid};
 
 const P1: ProjectId = ProjectId(1);
 const P2: ProjectId = ProjectId(2);

@@ -15,13 +15,15 @@ use std::collections::HashMap;
 
 use sightline_core::ProjectId;
 
-use super::logs::decode_logs;
-use super::{log_predicates, span_predicates, Fields};
+use super::logs::{decode_logs, read_logs};
+use super::{log_predicates, span_predicates};
 use crate::clickhouse::client::Client;
 use crate::clickhouse::read::LOG_SELECT;
 use crate::clickhouse::read::{read_span, ResourceIndex, SPAN_SELECT};
 use crate::clickhouse::rowbinary::{bin, RowReader};
-use crate::sqlite::rows::decode_span;
+use crate::codec::decode_span;
+use crate::filter::Fields;
+use crate::paging;
 use crate::{FeedBatch, FeedPosition, FeedQuery, StoreError};
 
 async fn table_head(client: &Client, table: &str) -> Result<i64, StoreError> {
@@ -95,7 +97,7 @@ pub(crate) async fn feed(
             project.0,
             head.observations,
             span_predicates(filter, Fields::All),
-            q.limit + 1
+            paging::rows_for(q.limit)
         );
         let rows = client.query(&sql).await?;
         let mut r = RowReader::new(&rows);
@@ -104,8 +106,7 @@ pub(crate) async fn feed(
             let seq = r.i64()?;
             found.push((seq, read_span(&mut r)?));
         }
-        if found.len() > q.limit {
-            found.truncate(q.limit);
+        if paging::trim(&mut found, q.limit) {
             batch.more = true;
             batch.position.observations = found.last().map(|f| f.0).unwrap_or(after);
         }
@@ -136,15 +137,14 @@ pub(crate) async fn feed(
             project.0,
             head.logs,
             log_predicates(filter),
-            q.limit + 1
+            paging::rows_for(q.limit)
         );
-        let rows = client.query(&sql).await?;
-        let (logs, more) = decode_logs(&rows, q.limit, &mut index)?;
-        if more {
+        let mut rows = read_logs(&client.query(&sql).await?)?;
+        if paging::trim(&mut rows, q.limit) {
             batch.more = true;
-            batch.position.logs = logs.last().map(|l| l.0).unwrap_or(after);
+            batch.position.logs = rows.last().map(|l| l.0).unwrap_or(after);
         }
-        batch.logs = logs;
+        batch.logs = decode_logs(rows, &mut index)?;
     }
     batch.resources = index.resolve(client, project).await?;
     Ok(batch)

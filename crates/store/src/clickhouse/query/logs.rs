@@ -7,27 +7,30 @@ use super::{after, log_predicates, ns};
 use crate::clickhouse::client::Client;
 use crate::clickhouse::read::{read_log, ResourceIndex, LOG_SELECT};
 use crate::clickhouse::rowbinary::RowReader;
-use crate::sqlite::rows::decode_log;
+use crate::codec::{decode_log, LogColumns};
+use crate::paging;
 use crate::{LogCursor, LogPage, LogQuery, StoreError};
 
-/// Decodes the first `limit` rows of `seq, LOG_SELECT` into (store id, record) pointing into
-/// `index`; returns them and whether more rows followed.
-pub(super) fn decode_logs(
-    rows: &[u8],
-    limit: usize,
-    index: &mut ResourceIndex,
-) -> Result<(Vec<(i64, LogRecord)>, bool), StoreError> {
+/// Reads rows of `seq, LOG_SELECT` as (store id, columns, resource hash).
+pub(super) fn read_logs(rows: &[u8]) -> Result<Vec<(i64, LogColumns, i64)>, StoreError> {
     let mut r = RowReader::new(rows);
     let mut out = Vec::new();
     while !r.is_empty() {
         let seq = i64::try_from(r.u64()?).unwrap_or(i64::MAX);
         let (cols, hash) = read_log(&mut r)?;
-        if out.len() == limit {
-            return Ok((out, true));
-        }
-        out.push((seq, decode_log(cols, index.of(hash))?));
+        out.push((seq, cols, hash));
     }
-    Ok((out, false))
+    Ok(out)
+}
+
+/// Decodes log rows (with their store id) into records pointing into `index`.
+pub(super) fn decode_logs(
+    rows: Vec<(i64, LogColumns, i64)>,
+    index: &mut ResourceIndex,
+) -> Result<Vec<(i64, LogRecord)>, StoreError> {
+    rows.into_iter()
+        .map(|(seq, cols, hash)| Ok((seq, decode_log(cols, index.of(hash))?)))
+        .collect()
 }
 
 pub(crate) async fn list_logs(
@@ -53,18 +56,13 @@ pub(crate) async fn list_logs(
     let sql = format!(
         "SELECT seq, {LOG_SELECT} FROM logs WHERE {} ORDER BY time_ns {dir}, seq {dir} LIMIT {}",
         w.join(" AND "),
-        q.limit + 1
+        paging::rows_for(q.limit)
     );
-    let rows = client.query(&sql).await?;
+    let mut rows = read_logs(&client.query(&sql).await?)?;
+    let more = paging::trim(&mut rows, q.limit);
     let mut index = ResourceIndex::new();
-    let (logs, more) = decode_logs(&rows, q.limit, &mut index)?;
-    let next = match logs.last() {
-        Some((id, last)) if more => Some(LogCursor {
-            time_ns: last.time_ns,
-            id: *id,
-        }),
-        _ => None,
-    };
+    let logs = decode_logs(rows, &mut index)?;
+    let next = paging::next(&logs, more, LogCursor::after);
     Ok(LogPage {
         resources: index.resolve(client, project).await?,
         logs: logs.into_iter().map(|(_, l)| l).collect(),

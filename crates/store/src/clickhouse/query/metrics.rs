@@ -8,10 +8,11 @@ use std::collections::BTreeMap;
 
 use sightline_core::{ObservationKind, ProjectId};
 
-use super::{span_predicates, Fields};
+use super::span_predicates;
 use crate::clickhouse::client::Client;
 use crate::clickhouse::rowbinary::RowReader;
-use crate::sqlite::rows::{kind_code, kind_from_code};
+use crate::codec::{kind_code, kind_from_code};
+use crate::filter::Fields;
 use crate::{GroupBy, MetricPoint, MetricsQuery, MetricsResult, StoreError};
 
 /// The expression a group takes its value from (a Nullable(String), or the kind code).

@@ -3,31 +3,14 @@
 
 use sightline_core::{Observation, ProjectId};
 
-use super::{after, ns, span_predicates, Fields};
+use super::{after, ns, span_predicates};
 use crate::clickhouse::client::Client;
-use crate::clickhouse::read::{read_span, ResourceIndex, SPAN_SELECT};
-use crate::clickhouse::rowbinary::{bin, RowReader};
-use crate::sqlite::rows::decode_span;
+use crate::clickhouse::read::{read_spans, ResourceIndex, SPAN_SELECT};
+use crate::clickhouse::rowbinary::bin;
+use crate::codec::decode_span;
+use crate::filter::Fields;
+use crate::paging;
 use crate::{ObservationCursor, ObservationPage, ObservationQuery, StoreError};
-
-/// Decodes the first `limit` [`SPAN_SELECT`] rows into observations pointing into `index`;
-/// returns them and whether more rows followed.
-pub(super) fn decode_spans(
-    rows: &[u8],
-    limit: usize,
-    index: &mut ResourceIndex,
-) -> Result<(Vec<Observation>, bool), StoreError> {
-    let mut r = RowReader::new(rows);
-    let mut out = Vec::new();
-    while !r.is_empty() {
-        let (cols, hash) = read_span(&mut r)?;
-        if out.len() == limit {
-            return Ok((out, true));
-        }
-        out.push(decode_span(cols, index.of(hash))?);
-    }
-    Ok((out, false))
-}
 
 pub(crate) async fn list_observations(
     client: &Client,
@@ -54,19 +37,16 @@ pub(crate) async fn list_observations(
         "{select} WHERE {} ORDER BY start_ns {dir}, trace_id {dir}, span_id {dir} \
          LIMIT 1 BY trace_id, span_id LIMIT {}",
         w.join(" AND "),
-        q.limit + 1
+        paging::rows_for(q.limit)
     );
-    let rows = client.query(&sql).await?;
+    let mut rows = read_spans(&client.query(&sql).await?)?;
+    let more = paging::trim(&mut rows, q.limit);
     let mut index = ResourceIndex::new();
-    let (observations, more) = decode_spans(&rows, q.limit, &mut index)?;
-    let next = match observations.last() {
-        Some(last) if more => Some(ObservationCursor {
-            start_ns: last.start_ns,
-            trace_id: last.trace_id,
-            span_id: last.span_id,
-        }),
-        _ => None,
-    };
+    let observations = rows
+        .into_iter()
+        .map(|(cols, hash)| decode_span(cols, index.of(hash)))
+        .collect::<Result<Vec<Observation>, _>>()?;
+    let next = paging::next(&observations, more, ObservationCursor::after);
     let resources = index.resolve(client, project).await?;
     Ok(ObservationPage {
         resources,

@@ -10,7 +10,8 @@ use super::traces::summary_query;
 use crate::clickhouse::client::Client;
 use crate::clickhouse::rowbinary::{bin, quote, RowReader};
 use crate::clickhouse::summaries::read_summaries;
-use crate::sqlite::rows::decode_input_output;
+use crate::codec::decode_input_output;
+use crate::paging;
 use crate::{
     SessionCursor, SessionDetail, SessionPage, SessionQuery, SessionSummary, SessionTurn,
     StoreError,
@@ -119,16 +120,9 @@ pub(crate) async fn list_sessions(
             id = quote(&c.session_id)
         ));
     }
-    let mut sessions = aggregate(client, project, None, &having, q.limit + 1).await?;
-    let next = if sessions.len() > q.limit {
-        sessions.truncate(q.limit);
-        sessions.last().map(|s| SessionCursor {
-            last_seen_ns: s.last_seen_ns,
-            session_id: s.session_id.clone(),
-        })
-    } else {
-        None
-    };
+    let mut sessions = aggregate(client, project, None, &having, paging::rows_for(q.limit)).await?;
+    let more = paging::trim(&mut sessions, q.limit);
+    let next = paging::next(&sessions, more, SessionCursor::after);
     Ok(SessionPage { sessions, next })
 }
 

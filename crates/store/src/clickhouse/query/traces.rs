@@ -5,16 +5,16 @@
 //! summaries are then merged whole. Newest-first pages are looked for in the most recent hours
 //! first ([`newest_page`]).
 
-use sightline_core::{ProjectId, TraceId};
+use sightline_core::ProjectId;
 
-use super::{after, has_per_observation_fields, ns, span_predicates, Fields};
+use super::{after, ns, span_predicates};
 use crate::clickhouse::client::Client;
 use crate::clickhouse::rowbinary::{bin, RowReader};
 use crate::clickhouse::summaries::{hour_floor, merged, merged_only, read_summaries};
 use crate::cost_agg::HOUR_NS;
-use crate::{
-    StatusFilter, StoreError, TraceCursor, TracePage, TraceQuery, TraceSort, TraceSummary,
-};
+use crate::filter::{has_per_observation_fields, Fields};
+use crate::paging;
+use crate::{StatusFilter, StoreError, TraceCursor, TracePage, TraceQuery, TraceSort};
 
 /// The merged summaries (`trace_id`, then [`merged`]) of the project's traces among
 /// `candidates` (a predicate on `trace_summaries` rows, matching every row of a trace or none).
@@ -120,15 +120,6 @@ fn sort_expr(sort: TraceSort) -> &'static str {
     }
 }
 
-fn sort_value(sort: TraceSort, t: &TraceSummary) -> i64 {
-    match sort {
-        TraceSort::Start => t.start_ns,
-        TraceSort::Duration => t.end_ns - t.start_ns,
-        TraceSort::Tokens => t.total_tokens,
-        TraceSort::Cost => t.cost_nano_usd.unwrap_or(-1),
-    }
-}
-
 pub(crate) async fn list_traces(
     client: &Client,
     project: ProjectId,
@@ -218,7 +209,7 @@ pub(crate) async fn list_traces(
             numbers = merged_only(&numbers),
             candidates = candidates(from, to),
             p = project.0,
-            n = q.limit + 1
+            n = paging::rows_for(q.limit)
         )
     };
     let newest_first = q.sort == TraceSort::Start && q.descending && f.trace_id.is_none();
@@ -239,18 +230,7 @@ pub(crate) async fn list_traces(
     );
     let rows = client.query(&sql).await?;
     let mut traces = read_summaries(&rows)?.exact(client, project).await?;
-    let next = if traces.len() > q.limit {
-        traces.truncate(q.limit);
-        match traces.last() {
-            Some(last) => Some(TraceCursor {
-                sort_value: sort_value(q.sort, last),
-                trace_id: TraceId::from_hex(&last.trace_id)
-                    .map_err(|e| StoreError::Engine(format!("corrupt stored trace id: {e}")))?,
-            }),
-            None => None,
-        }
-    } else {
-        None
-    };
+    let more = paging::trim(&mut traces, q.limit);
+    let next = paging::next(&traces, more, |t| TraceCursor::after(q.sort, t)).transpose()?;
     Ok(TracePage { traces, next })
 }

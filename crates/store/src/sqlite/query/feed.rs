@@ -17,10 +17,12 @@ use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection};
 use sightline_core::ProjectId;
 
-use super::filter::{log_predicates, span_predicates, Fields, Where};
+use super::filter::{log_predicates, span_predicates, Where};
 use super::logs::decode_log_rows;
 use super::observations::decode_rows;
 use super::{snapshot, ResourceSet};
+use crate::filter::Fields;
+use crate::paging;
 use crate::sqlite::rows::{read_log_columns, read_span_columns, LOG_SELECT, SPAN_SELECT};
 use crate::sqlite::SqliteStore;
 use crate::{ChangeFeed, FeedBatch, FeedPosition, FeedQuery, StoreError};
@@ -83,7 +85,7 @@ fn feed(conn: &Connection, project: i64, q: &FeedQuery) -> Result<FeedBatch, Sto
         let sql = format!(
             "SELECT rowid, {SPAN_SELECT} FROM spans WHERE {} ORDER BY rowid LIMIT {}",
             w.sql(),
-            q.limit + 1
+            paging::rows_for(q.limit)
         );
         let mut stmt = conn.prepare_cached(&sql)?;
         let mut rows = stmt
@@ -91,8 +93,7 @@ fn feed(conn: &Connection, project: i64, q: &FeedQuery) -> Result<FeedBatch, Sto
                 Ok((r.get::<_, i64>(0)?, read_span_columns(r, 1, None)?))
             })?
             .collect::<Result<Vec<_>, _>>()?;
-        let full = rows.len() > q.limit;
-        rows.truncate(q.limit);
+        let full = paging::trim(&mut rows, q.limit);
         let positions: Vec<i64> = rows.iter().map(|(p, _)| *p).collect();
         if full {
             batch.position.observations = positions.last().copied().unwrap_or(lower);
@@ -125,7 +126,7 @@ fn feed(conn: &Connection, project: i64, q: &FeedQuery) -> Result<FeedBatch, Sto
         let sql = format!(
             "SELECT id, {LOG_SELECT} FROM logs WHERE {} ORDER BY id LIMIT {}",
             w.sql(),
-            q.limit + 1
+            paging::rows_for(q.limit)
         );
         let mut stmt = conn.prepare_cached(&sql)?;
         let mut rows = stmt
@@ -134,8 +135,7 @@ fn feed(conn: &Connection, project: i64, q: &FeedQuery) -> Result<FeedBatch, Sto
                 Ok((r.get::<_, i64>(0)?, cols, hash))
             })?
             .collect::<Result<Vec<_>, _>>()?;
-        let full = rows.len() > q.limit;
-        rows.truncate(q.limit);
+        let full = paging::trim(&mut rows, q.limit);
         if full {
             batch.position.logs = rows.last().map(|r| r.0).unwrap_or(lower);
         }

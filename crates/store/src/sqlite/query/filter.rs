@@ -1,10 +1,12 @@
 //! SQL predicates for the query filters: column tests first (index-friendly, cheap), blob tests
-//! (`sl_detail`, `sl_text`) last, with their parameters in text order.
+//! (`sl_detail`, `sl_text`) last, with their parameters in text order. Which column each
+//! exact-match filter tests is shared with ClickHouse (`crate::filter`).
 
 use rusqlite::types::Value;
 
 use super::detail_spec;
-use crate::sqlite::rows::kind_code;
+use crate::codec::kind_code;
+use crate::filter::{log_equalities, span_equalities, Fields};
 use crate::{LogFilter, ObservationFilter, StatusFilter};
 
 /// A conjunction of SQL predicates and the values of their `?` placeholders, in text order.
@@ -45,17 +47,9 @@ fn text(s: &str) -> Value {
     Value::Text(s.to_owned())
 }
 
-/// Which fields of an [`ObservationFilter`] a predicate covers.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Fields {
-    /// Every field.
-    All,
-    /// Everything but the time window, trace id, status and minimum duration: what the trace
-    /// list asks of "one observation of the trace".
-    PerObservation,
-}
-
-/// Predicates on the `spans` columns (prefixed with `alias`) for `f`.
+/// Predicates on the `spans` columns (prefixed with `alias`) for `f`. ClickHouse's
+/// `span_predicates` tests the same fields; the two differ only in SQL (bound values here, and
+/// attribute, tag and text tests on the blobs rather than on search columns).
 pub(super) fn span_predicates(f: &ObservationFilter, alias: &str, fields: Fields) -> Where {
     let mut w = Where::new();
     let col = |c: &str| format!("{alias}{c}");
@@ -87,16 +81,7 @@ pub(super) fn span_predicates(f: &ObservationFilter, alias: &str, fields: Fields
             [Value::Integer(kind_code(k))],
         );
     }
-    for (column, value) in [
-        ("name", &f.name),
-        ("service", &f.service),
-        ("agent", &f.agent),
-        ("model", &f.model),
-        ("provider", &f.provider),
-        ("user_id", &f.user_id),
-        ("session_id", &f.session_id),
-        ("tenant_id", &f.tenant_id),
-    ] {
+    for (column, value) in span_equalities(f) {
         if let Some(v) = value {
             w.push(format!("{} = ?", col(column)), [text(v)]);
         }
@@ -116,22 +101,6 @@ pub(super) fn span_predicates(f: &ObservationFilter, alias: &str, fields: Fields
     w
 }
 
-/// Whether `f` sets any field that the trace list tests on single observations.
-pub(super) fn has_per_observation_fields(f: &ObservationFilter) -> bool {
-    f.kind.is_some()
-        || f.name.is_some()
-        || f.service.is_some()
-        || f.agent.is_some()
-        || f.model.is_some()
-        || f.provider.is_some()
-        || f.user_id.is_some()
-        || f.session_id.is_some()
-        || f.tenant_id.is_some()
-        || !f.attributes.is_empty()
-        || !f.tags.is_empty()
-        || f.text.is_some()
-}
-
 /// Predicates on the `logs` columns for `f`.
 pub(super) fn log_predicates(f: &LogFilter) -> Where {
     let mut w = Where::new();
@@ -144,11 +113,7 @@ pub(super) fn log_predicates(f: &LogFilter) -> Where {
     if let Some(s) = f.min_severity {
         w.push("severity >= ?", [Value::Integer(i64::from(s))]);
     }
-    for (column, value) in [
-        ("service", &f.service),
-        ("agent", &f.agent),
-        ("session_id", &f.session_id),
-    ] {
+    for (column, value) in log_equalities(f) {
         if let Some(v) = value {
             w.push(format!("{column} = ?"), [text(v)]);
         }
@@ -163,7 +128,8 @@ pub(super) fn log_predicates(f: &LogFilter) -> Where {
 }
 
 /// A keyset predicate: the row's `(columns...)` is strictly after `values` in the given
-/// direction. The first column is also bounded alone so an index on it can seek.
+/// direction. The first column is also bounded alone so an index on it can seek. (ClickHouse
+/// writes the same test as OR-ed prefixes: 18.16 has no tuple comparison.)
 pub(super) fn after(columns: &[&str], values: Vec<Value>, descending: bool) -> Where {
     let op = if descending { "<" } else { ">" };
     let lead = if descending { "<=" } else { ">=" };

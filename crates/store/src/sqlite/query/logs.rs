@@ -7,7 +7,9 @@ use sightline_core::{LogRecord, ProjectId};
 
 use super::filter::{after, log_predicates, Where};
 use super::ResourceSet;
-use crate::sqlite::rows::{decode_log, read_log_columns, LogColumns, LOG_SELECT};
+use crate::codec::{decode_log, LogColumns};
+use crate::paging;
+use crate::sqlite::rows::{read_log_columns, LOG_SELECT};
 use crate::sqlite::SqliteStore;
 use crate::{LogCursor, LogPage, LogQuery, LogReader, StoreError};
 
@@ -53,7 +55,7 @@ fn list_logs(conn: &Connection, project: i64, q: &LogQuery) -> Result<LogPage, S
     let sql = format!(
         "SELECT id, {LOG_SELECT} FROM logs WHERE {} ORDER BY time_ns {dir}, id {dir} LIMIT {}",
         w.sql(),
-        q.limit + 1
+        paging::rows_for(q.limit)
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt
@@ -62,17 +64,10 @@ fn list_logs(conn: &Connection, project: i64, q: &LogQuery) -> Result<LogPage, S
             Ok((r.get::<_, i64>(0)?, cols, hash))
         })?
         .collect::<Result<Vec<_>, _>>()?;
-    let more = rows.len() > q.limit;
-    rows.truncate(q.limit);
+    let more = paging::trim(&mut rows, q.limit);
     let mut resources = ResourceSet::default();
     let logs = decode_log_rows(conn, project, rows, &mut resources)?;
-    let next = match logs.last() {
-        Some((id, last)) if more => Some(LogCursor {
-            time_ns: last.time_ns,
-            id: *id,
-        }),
-        _ => None,
-    };
+    let next = paging::next(&logs, more, LogCursor::after);
     Ok(LogPage {
         resources: resources.resources,
         logs: logs.into_iter().map(|(_, l)| l).collect(),

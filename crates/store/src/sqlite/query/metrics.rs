@@ -8,8 +8,9 @@ use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection};
 use sightline_core::ProjectId;
 
-use super::filter::{span_predicates, Fields, Where};
-use crate::sqlite::rows::kind_from_code;
+use super::filter::{span_predicates, Where};
+use crate::codec::kind_from_code;
+use crate::filter::Fields;
 use crate::sqlite::SqliteStore;
 use crate::{GroupBy, MetricPoint, MetricsQuery, MetricsReader, MetricsResult, StoreError};
 

@@ -24,7 +24,7 @@ use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, OptionalExtension};
 use sightline_core::Resource;
 
-use super::rows::{contains_ci, decode_resource, detail_matches, payload_contains};
+use crate::codec::{contains_ci, decode_resource, detail_matches, payload_contains};
 use crate::StoreError;
 
 pub(crate) use traces::{read_summary, TRACE_SELECT};

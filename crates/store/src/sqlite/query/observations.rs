@@ -5,9 +5,12 @@ use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use sightline_core::{Observation, ProjectId, Resource, SpanId, TraceId};
 
-use super::filter::{after, span_predicates, Fields, Where};
+use super::filter::{after, span_predicates, Where};
 use super::ResourceSet;
-use crate::sqlite::rows::{decode_span, read_span_columns, SpanColumns, SPAN_SELECT};
+use crate::codec::{decode_span, SpanColumns};
+use crate::filter::Fields;
+use crate::paging;
+use crate::sqlite::rows::{read_span_columns, SPAN_SELECT};
 use crate::sqlite::SqliteStore;
 use crate::{ObservationCursor, ObservationPage, ObservationQuery, StoreError};
 
@@ -76,7 +79,7 @@ fn list_observations(
         "SELECT {SPAN_SELECT}, {payload} FROM spans WHERE {} \
          ORDER BY start_ns {dir}, trace_id {dir}, span_id {dir} LIMIT {}",
         w.sql(),
-        q.limit + 1
+        paging::rows_for(q.limit)
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt
@@ -84,18 +87,10 @@ fn list_observations(
             read_span_columns(r, 0, Some(25))
         })?
         .collect::<Result<Vec<_>, _>>()?;
-    let more = rows.len() > q.limit;
-    rows.truncate(q.limit);
+    let more = paging::trim(&mut rows, q.limit);
     let mut resources = ResourceSet::default();
     let observations = decode_rows(conn, project, rows, &mut resources)?;
-    let next = match observations.last() {
-        Some(last) if more => Some(ObservationCursor {
-            start_ns: last.start_ns,
-            trace_id: last.trace_id,
-            span_id: last.span_id,
-        }),
-        _ => None,
-    };
+    let next = paging::next(&observations, more, ObservationCursor::after);
     Ok(ObservationPage {
         resources: resources.resources,
         observations,

@@ -8,7 +8,8 @@ use sightline_core::{Payload, ProjectId};
 
 use super::filter::Where;
 use super::{read_summary, snapshot, TRACE_SELECT};
-use crate::sqlite::rows::decode_input_output;
+use crate::codec::decode_input_output;
+use crate::paging;
 use crate::sqlite::SqliteStore;
 use crate::{
     SessionCursor, SessionDetail, SessionPage, SessionQuery, SessionReader, SessionSummary,
@@ -131,16 +132,9 @@ fn list_sessions(
             [Value::Text(t.clone())],
         );
     }
-    let mut sessions = read_sessions(conn, project, filter, q.limit + 1)?;
-    let next = if sessions.len() > q.limit {
-        sessions.truncate(q.limit);
-        sessions.last().map(|s| SessionCursor {
-            last_seen_ns: s.last_seen_ns,
-            session_id: s.session_id.clone(),
-        })
-    } else {
-        None
-    };
+    let mut sessions = read_sessions(conn, project, filter, paging::rows_for(q.limit))?;
+    let more = paging::trim(&mut sessions, q.limit);
+    let next = paging::next(&sessions, more, SessionCursor::after);
     Ok(SessionPage { sessions, next })
 }
 

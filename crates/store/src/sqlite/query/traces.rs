@@ -4,9 +4,11 @@
 
 use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection};
-use sightline_core::{ProjectId, TraceId};
+use sightline_core::ProjectId;
 
-use super::filter::{after, has_per_observation_fields, span_predicates, Fields, Where};
+use super::filter::{after, span_predicates, Where};
+use crate::filter::{has_per_observation_fields, Fields};
+use crate::paging;
 use crate::sqlite::SqliteStore;
 use crate::{
     StatusFilter, StoreError, TraceCursor, TracePage, TraceQuery, TraceSort, TraceSummary,
@@ -50,16 +52,6 @@ fn sort_expr(sort: TraceSort) -> &'static str {
         TraceSort::Duration => "(t.end_ns - t.start_ns)",
         TraceSort::Tokens => "t.total_tokens",
         TraceSort::Cost => "COALESCE(t.cost_nano_usd, -1)",
-    }
-}
-
-/// The sort value of a listed trace (what its cursor holds).
-fn sort_value(sort: TraceSort, t: &TraceSummary) -> i64 {
-    match sort {
-        TraceSort::Start => t.start_ns,
-        TraceSort::Duration => t.end_ns - t.start_ns,
-        TraceSort::Tokens => t.total_tokens,
-        TraceSort::Cost => t.cost_nano_usd.unwrap_or(-1),
     }
 }
 
@@ -130,24 +122,13 @@ fn list_traces(conn: &Connection, project: i64, q: &TraceQuery) -> Result<TraceP
             .collect::<Vec<_>>()
             .join(", "),
         w.sql(),
-        q.limit + 1
+        paging::rows_for(q.limit)
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut traces = stmt
         .query_map(params_from_iter(w.params.iter()), |r| read_summary(r, 0))?
         .collect::<Result<Vec<_>, _>>()?;
-    let next = if traces.len() > q.limit {
-        traces.truncate(q.limit);
-        match traces.last() {
-            Some(last) => Some(TraceCursor {
-                sort_value: sort_value(q.sort, last),
-                trace_id: TraceId::from_hex(&last.trace_id)
-                    .map_err(|e| StoreError::Engine(format!("corrupt stored trace id: {e}")))?,
-            }),
-            None => None,
-        }
-    } else {
-        None
-    };
+    let more = paging::trim(&mut traces, q.limit);
+    let next = paging::next(&traces, more, |t| TraceCursor::after(q.sort, t)).transpose()?;
     Ok(TracePage { traces, next })
 }

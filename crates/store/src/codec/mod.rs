@@ -1,5 +1,20 @@
-//! Compact encodings shared by the engines: zstd-compressed JSON for the parts of an
-//! observation that are not promoted to columns, and a stable hash for resources.
+//! The engine-neutral row encoding both engines store: the model <-> promoted columns plus
+//! zstd-compressed JSON blobs, one file per model type (`span.rs`, `log.rs`, `resource.rs`),
+//! the `kind` column's codes (`kind.rs`) and what the attribute, tag and text filters read
+//! (`search.rs`). This file is the blob codec they all use (compression, and a stable hash).
+//! Engines only bind and read the columns.
+
+mod kind;
+mod log;
+mod resource;
+mod search;
+mod span;
+
+pub(crate) use kind::{kind_code, kind_from_code};
+pub(crate) use log::{decode_log, encode_log_body, encode_log_detail, LogColumns};
+pub(crate) use resource::{decode_resource, encode_resource};
+pub(crate) use search::{contains_ci, detail_matches, payload_contains, SearchColumns};
+pub(crate) use span::{decode_input_output, decode_span, encode_span, SpanColumns, SpanRow};
 
 use std::cell::RefCell;
 
@@ -70,6 +85,11 @@ pub fn unpack<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
     let json = decompress(bytes)?;
     serde_json::from_slice(&json)
         .map_err(|e| StoreError::Engine(format!("corrupt stored blob: {e}")))
+}
+
+/// For `skip_serializing_if`: a false flag is left out of a blob.
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// FNV-1a 64-bit, folded to a non-negative i64: stable across runs and machines.
