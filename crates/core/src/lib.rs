@@ -3,6 +3,7 @@
 
 pub mod cost;
 pub mod ids;
+pub mod introspect;
 pub mod model;
 pub mod normalize;
 pub mod raw;
