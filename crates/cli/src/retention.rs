@@ -3,7 +3,7 @@
 //! every hour; this is for a one-off clean-up or a cron job.
 
 use anyhow::Context;
-use sightline_server::config::{RawConfig, MAX_RETENTION_DAYS};
+use sightline_server::config::MAX_RETENTION_DAYS;
 use sightline_server::ingest::{Clock, SystemClock};
 use sightline_server::store::Store;
 use sightline_store::retention::cutoff_for;
@@ -41,7 +41,7 @@ pub async fn run(cmd: RetentionCommand) -> anyhow::Result<()> {
     if days == 0 || days > MAX_RETENTION_DAYS {
         anyhow::bail!("--days must be 1 to {MAX_RETENTION_DAYS} (whole days of data to keep)");
     }
-    let config = load(&store, RawConfig::default())?;
+    let config = load(&store, vec![])?;
     let opened = Store::open(&config, 1000)
         .await
         .context("opening the store")?;

@@ -33,12 +33,12 @@ pub struct Listeners {
 
 impl Listeners {
     pub async fn bind(config: &Config) -> std::io::Result<Listeners> {
-        let http = TcpListener::bind(config.http_addr)
+        let http = TcpListener::bind(config.server.http_addr)
             .await
-            .map_err(|e| with_addr(e, "HTTP", config.http_addr))?;
-        let grpc = TcpListener::bind(config.grpc_addr)
+            .map_err(|e| with_addr(e, "HTTP", config.server.http_addr))?;
+        let grpc = TcpListener::bind(config.server.grpc_addr)
             .await
-            .map_err(|e| with_addr(e, "gRPC", config.grpc_addr))?;
+            .map_err(|e| with_addr(e, "gRPC", config.server.grpc_addr))?;
         Ok(Listeners { http, grpc })
     }
 }
@@ -86,7 +86,7 @@ pub async fn run(
     listeners: Listeners,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), StartError> {
-    let opened = Store::open(&config, config.max_queued_items).await?;
+    let opened = Store::open(&config, config.ingest.max_queued_items).await?;
     let store = opened.engine();
     let http_addr = listeners.http.local_addr()?;
     let grpc_addr = listeners.grpc.local_addr()?;
@@ -94,11 +94,11 @@ pub async fn run(
         .into_iter()
         .find(|a| !a.ip().is_loopback());
     if let Some(addr) = exposed {
-        if !config.allow_unauthenticated && !store.has_keys().await? {
+        if !config.server.allow_unauthenticated && !store.has_keys().await? {
             return Err(StartError::Unprotected { addr });
         }
     }
-    let anonymous_allowed = exposed.is_none() || config.allow_unauthenticated;
+    let anonymous_allowed = exposed.is_none() || config.server.allow_unauthenticated;
     let prices = Arc::new(PriceRegistry::bundled().map_err(|e| StartError::Prices(e.to_string()))?);
     let book = Arc::new(price_book(&config, &store, &prices).await?);
     let metrics = Arc::new(Metrics::default());
@@ -117,12 +117,12 @@ pub async fn run(
         costs: store.clone(),
         feed: store.clone(),
         shutdown: stop_rx.clone(),
-        admission: Admission::new(config.max_inflight_bytes),
-        max_http_body_bytes: config.max_http_body_bytes,
+        admission: Admission::new(config.ingest.max_inflight_bytes),
+        max_http_body_bytes: config.ingest.max_http_body_bytes,
         metrics: metrics.clone(),
         prices: book,
     };
-    let sweeper = config.retention_days.map(|days| {
+    let sweeper = config.retention.days.map(|days| {
         crate::retention::spawn(
             store.clone(),
             days,
@@ -133,10 +133,10 @@ pub async fn run(
     });
     let grpc = GrpcIngest {
         state: state.clone(),
-        max_message_bytes: config.max_grpc_message_bytes,
+        max_message_bytes: config.ingest.max_grpc_message_bytes,
     };
     // tonic's own cap is a backstop well above ours, so our check answers RESOURCE_EXHAUSTED.
-    let tonic_cap = config.max_grpc_message_bytes.saturating_mul(4);
+    let tonic_cap = config.ingest.max_grpc_message_bytes.saturating_mul(4);
 
     let mut http_stop = stop_rx.clone();
     let mut grpc_stop = stop_rx;

@@ -51,9 +51,9 @@ pub enum Store {
 impl Store {
     /// Opens (and migrates) the configured engine; `max_queued` bounds its write queue.
     pub async fn open(config: &Config, max_queued: usize) -> Result<Store, StoreError> {
-        Ok(match &config.store {
+        Ok(match &config.store.engine {
             StoreChoice::Sqlite => Store::Sqlite(Arc::new(SqliteStore::open(&SqliteConfig {
-                data_dir: config.data_dir.clone(),
+                data_dir: config.store.data_dir.clone(),
                 max_queued,
             })?)),
             StoreChoice::ClickHouse { url, cluster } => {
