@@ -398,3 +398,48 @@ fn settings_and_the_raw_config_sections_list_the_same_fields() {
         "a flat name aliased twice"
     );
 }
+
+/// The `SIGHTLINE_*` names in the rows of the Markdown tables of `text`.
+fn table_variables(text: &str) -> BTreeSet<String> {
+    text.lines()
+        .filter(|l| l.starts_with('|'))
+        .flat_map(|l| l.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')))
+        .filter(|w| w.starts_with("SIGHTLINE_"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn readme_and_the_reference_list_exactly_the_settings_variables() {
+    let every: BTreeSet<String> = SETTINGS
+        .iter()
+        .flat_map(|s| [Some(s.env()), s.legacy_env()])
+        .flatten()
+        .collect();
+    let readme = include_str!("../../../README.md");
+    let section = readme
+        .split("\n## Configuration\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("README has a Configuration section");
+    assert_eq!(
+        table_variables(section),
+        every,
+        "README's configuration table"
+    );
+    let reference = include_str!("../../../docs/configuration.md");
+    assert_eq!(table_variables(reference), every, "docs/configuration.md");
+    for s in SETTINGS {
+        let row = reference
+            .lines()
+            .find(|l| l.starts_with('|') && l.contains(&format!("`{}`", s.env())))
+            .unwrap_or_else(|| panic!("docs/configuration.md has no row for {}", s.path()));
+        assert!(
+            row.contains(&format!("`{}`", s.key)) && row.contains(s.default) && row.contains(s.doc),
+            "docs/configuration.md's row for {} should show its key, `{}` and `{}`: {row}",
+            s.path(),
+            s.default,
+            s.doc
+        );
+    }
+}
