@@ -4,7 +4,7 @@
 
 use anyhow::Context;
 use sightline_core::time::{Clock, SystemClock};
-use sightline_server::app::config::{RawConfig, MAX_RETENTION_DAYS};
+use sightline_server::app::config::MAX_RETENTION_DAYS;
 use sightline_server::app::store_config;
 use sightline_store::retention::cutoff_for;
 use sightline_store::RetentionScope;
@@ -42,7 +42,7 @@ pub async fn run(cmd: RetentionCommand) -> anyhow::Result<()> {
     if days == 0 || days > MAX_RETENTION_DAYS {
         anyhow::bail!("--days must be 1 to {MAX_RETENTION_DAYS} (whole days of data to keep)");
     }
-    let config = load(&store, RawConfig::default())?;
+    let config = load(&store, vec![])?;
     let opened = sightline_store::open(&StoreConfig {
         max_queued: 1000,
         ..store_config(&config)

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use sightline_core::time::{Clock, SystemClock};
-use sightline_server::app::config::{self, Config, RawConfig};
+use sightline_server::app::config::{self, Config, Flag};
 use sightline_server::app::store_config;
 use sightline_store::StoreConfig;
 
@@ -61,33 +61,77 @@ pub struct ServeArgs {
     pub retention_days: Option<u32>,
 }
 
-pub(crate) fn load(store: &StoreArgs, flags: RawConfig) -> anyhow::Result<Config> {
+impl StoreArgs {
+    /// The store flags given, as settings over the file and the environment.
+    fn flags(&self) -> Vec<Flag> {
+        given([
+            (
+                "store",
+                "data_dir",
+                self.data_dir.as_ref().map(|p| p.display().to_string()),
+            ),
+            ("store", "engine", self.store.clone()),
+            ("store", "clickhouse_url", self.clickhouse_url.clone()),
+            (
+                "store",
+                "clickhouse_cluster",
+                self.clickhouse_cluster.clone(),
+            ),
+            ("store", "clickhouse_shards", self.clickhouse_shards.clone()),
+        ])
+    }
+}
+
+impl ServeArgs {
+    /// The flags given besides the store's, as settings over the file and the environment.
+    fn flags(&self) -> Vec<Flag> {
+        let number = |n: Option<usize>| n.map(|n| n.to_string());
+        given([
+            ("server", "http_addr", self.http_addr.clone()),
+            ("server", "grpc_addr", self.grpc_addr.clone()),
+            (
+                "server",
+                "allow_unauthenticated",
+                self.allow_unauthenticated.then(|| "true".into()),
+            ),
+            (
+                "ingest",
+                "max_http_body_bytes",
+                number(self.max_http_body_bytes),
+            ),
+            (
+                "ingest",
+                "max_grpc_message_bytes",
+                number(self.max_grpc_message_bytes),
+            ),
+            ("ingest", "max_queued_items", number(self.max_queued_items)),
+            (
+                "retention",
+                "days",
+                self.retention_days.map(|d| d.to_string()),
+            ),
+        ])
+    }
+}
+
+/// The flags that were given.
+fn given<const N: usize>(flags: [(&'static str, &'static str, Option<String>); N]) -> Vec<Flag> {
+    flags
+        .into_iter()
+        .filter_map(|(section, key, value)| Some((section, key, value?)))
+        .collect()
+}
+
+/// The configuration of a command that opens the store: its flags (`store`'s and `more`) over
+/// the environment over the file `--config` names.
+pub(crate) fn load(store: &StoreArgs, more: Vec<Flag>) -> anyhow::Result<Config> {
     let env: HashMap<String, String> = std::env::vars().collect();
-    let flags = RawConfig {
-        data_dir: store.data_dir.clone(),
-        store: store.store.clone(),
-        clickhouse_url: store.clickhouse_url.clone(),
-        clickhouse_cluster: store.clickhouse_cluster.clone(),
-        clickhouse_shards: store.clickhouse_shards.clone(),
-        ..flags
-    };
-    Ok(config::load(store.config.as_deref(), &env, flags)?)
+    let flags = [store.flags(), more].concat();
+    Ok(config::load(store.config.as_deref(), &env, &flags)?)
 }
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let config = load(
-        &args.store,
-        RawConfig {
-            http_addr: args.http_addr,
-            grpc_addr: args.grpc_addr,
-            allow_unauthenticated: args.allow_unauthenticated.then_some(true),
-            max_http_body_bytes: args.max_http_body_bytes,
-            max_grpc_message_bytes: args.max_grpc_message_bytes,
-            max_queued_items: args.max_queued_items,
-            retention_days: args.retention_days,
-            ..Default::default()
-        },
-    )?;
+    let config = load(&args.store, args.flags())?;
     let stop = shutdown_signal()?;
     let listeners = sightline_server::app::Listeners::bind(&config).await?;
     sightline_server::app::run(config, listeners, stop).await?;
@@ -140,7 +184,7 @@ pub async fn keys(cmd: KeysCommand) -> anyhow::Result<()> {
             store,
             json,
         } => {
-            let config = load(&store, RawConfig::default())?;
+            let config = load(&store, vec![])?;
             let opened = sightline_store::open(&StoreConfig {
                 max_queued: 1000,
                 ..store_config(&config)
@@ -167,5 +211,52 @@ pub async fn keys(cmd: KeysCommand) -> anyhow::Result<()> {
             opened.shutdown().await;
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+    use sightline_server::app::config::StoreChoice;
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    #[test]
+    fn every_flag_arrives_in_its_setting() {
+        let args = Cli::try_parse_from([
+            "serve",
+            "--data-dir=/d",
+            "--store=clickhouse",
+            "--clickhouse-url=http://h/",
+            "--clickhouse-cluster=c",
+            "--clickhouse-shards=http://a/",
+            "--http-addr=127.0.0.1:1",
+            "--grpc-addr=127.0.0.1:2",
+            "--allow-unauthenticated",
+            "--max-http-body-bytes=3",
+            "--max-grpc-message-bytes=4",
+            "--max-queued-items=5",
+            "--retention-days=6",
+        ])
+        .unwrap()
+        .serve;
+        let flags = [args.store.flags(), args.flags()].concat();
+        let c = config::load(None, &HashMap::new(), &flags).unwrap();
+        assert_eq!(c.store.data_dir, PathBuf::from("/d"));
+        let cluster = Some(("c".to_owned(), vec!["http://a/".to_owned()]));
+        let url = "http://h/".to_owned();
+        assert_eq!(c.store.engine, StoreChoice::ClickHouse { url, cluster });
+        assert_eq!(c.server.http_addr.port(), 1);
+        assert_eq!(c.server.grpc_addr.port(), 2);
+        assert!(c.server.allow_unauthenticated);
+        let i = &c.ingest;
+        assert_eq!((i.max_http_body_bytes, i.max_grpc_message_bytes), (3, 4));
+        assert_eq!(i.max_queued_items, 5);
+        assert_eq!(c.retention.days, Some(6));
     }
 }

@@ -4,6 +4,7 @@
 pub mod calls;
 pub mod cost;
 pub mod ids;
+pub mod introspect;
 pub mod model;
 pub mod money;
 pub mod normalize;

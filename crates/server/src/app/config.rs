@@ -1,25 +1,55 @@
 //! Configuration in two stages: [`RawConfig`] is what a TOML file, `SIGHTLINE_*` environment
-//! variables and command-line flags say (every field optional, unknown keys refused); [`Config`]
-//! is the validated result. Precedence: flags > environment > file > defaults.
+//! variables and command-line flags say, one table per subsystem (every field optional, unknown
+//! keys refused); [`Config`] is the validated result. The three sources are TOML tables merged
+//! before one deserialization, so a new setting is a field plus its [`SETTINGS`] line; the flat
+//! names from before sections are aliases kept in that table. Precedence: flags > environment >
+//! file > defaults.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use toml::{Table, Value};
 
-/// Every setting, as written in `sightline.toml`. The doc comments are the reference.
+/// Every setting, as written in `sightline.toml`: one table per subsystem. The doc comments are
+/// the reference for developers; [`SETTINGS`] says the same to users.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RawConfig {
-    /// Where the embedded store keeps its files. Default `./sightline-data`.
-    pub data_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub server: RawServer,
+    #[serde(default)]
+    pub ingest: RawIngest,
+    #[serde(default)]
+    pub store: RawStore,
+    #[serde(default)]
+    pub retention: RawRetention,
+    /// Per-project prices over the bundled table, one `[[price_overrides]]` table each:
+    /// `project`, `model` (exact name or `*` pattern), `input` and `output` (USD per million
+    /// tokens as decimal strings), optional `provider`, `cache_read`, `cache_write`,
+    /// `reasoning`, `effective_from` (YYYY-MM-DD). Held in memory (not stored); overrides set
+    /// through the API win over them. File only.
+    #[serde(default)]
+    pub price_overrides: Vec<RawPriceOverride>,
+}
+
+/// `[server]`: the listeners and who may use them.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
     /// OTLP/HTTP and API listener. Default `127.0.0.1:4318`.
     pub http_addr: Option<String>,
     /// OTLP/gRPC listener. Default `127.0.0.1:4317`.
     pub grpc_addr: Option<String>,
     /// Accept unauthenticated requests on a non-loopback listener when no keys exist. Default false.
     pub allow_unauthenticated: Option<bool>,
+}
+
+/// `[ingest]`: how much ingest takes in and holds before it answers "retry later".
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawIngest {
     /// Largest HTTP request body, after decompression, in bytes. Default 20 MiB.
     pub max_http_body_bytes: Option<usize>,
     /// Largest gRPC message, after decompression, in bytes. Default 4 MiB.
@@ -28,9 +58,17 @@ pub struct RawConfig {
     pub max_queued_items: Option<usize>,
     /// Most bytes of request bodies being decoded at once before ingest answers "retry later". Default 256 MiB.
     pub max_inflight_bytes: Option<usize>,
-    /// The store engine: `sqlite` (embedded, in `data_dir`) or `clickhouse` (shared by many
-    /// nodes, at `clickhouse_url`). Default `sqlite`, or `clickhouse` when `clickhouse_url` is set.
-    pub store: Option<String>,
+}
+
+/// `[store]`: which engine keeps the data, and where.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawStore {
+    /// `sqlite` (embedded, in `data_dir`) or `clickhouse` (shared by many nodes, at
+    /// `clickhouse_url`). Default `sqlite`, or `clickhouse` when `clickhouse_url` is set.
+    pub engine: Option<String>,
+    /// Where the embedded store keeps its files. Default `./sightline-data`.
+    pub data_dir: Option<PathBuf>,
     /// The ClickHouse HTTP interface and database, e.g. `http://127.0.0.1:8123/?database=sightline`
     /// (`user` and `password` parameters are passed on).
     pub clickhouse_url: Option<String>,
@@ -39,17 +77,16 @@ pub struct RawConfig {
     pub clickhouse_cluster: Option<String>,
     /// The sharded layout: every shard's HTTP URL, comma-separated (used for DDL and retention).
     pub clickhouse_shards: Option<String>,
+}
+
+/// `[retention]`: how long spans and logs are kept.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetention {
     /// Delete every project's spans and logs older than this many whole days (UTC; today is
     /// kept too), at start-up and then hourly. Unset: keep everything. On ClickHouse one node
     /// sweeping is enough (see docs/retention.md).
-    pub retention_days: Option<u32>,
-    /// Per-project prices over the bundled table, one `[[price_overrides]]` table each:
-    /// `project`, `model` (exact name or `*` pattern), `input` and `output` (USD per million
-    /// tokens as decimal strings), optional `provider`, `cache_read`, `cache_write`,
-    /// `reasoning`, `effective_from` (YYYY-MM-DD). Held in memory (not stored); overrides set
-    /// through the API win over them. File only.
-    #[serde(default)]
-    pub price_overrides: Vec<RawPriceOverride>,
+    pub days: Option<u32>,
 }
 
 /// One `[[price_overrides]]` entry of the config file.
@@ -74,21 +111,135 @@ pub struct ConfigPriceOverride {
     pub entry: sightline_core::cost::PriceEntry,
 }
 
-/// The environment variables Sightline reads, one per setting, plus the few the CLI uses.
-pub const ENV_VARS: &[(&str, &str)] = &[
-    ("SIGHTLINE_DATA_DIR", "data_dir"),
-    ("SIGHTLINE_HTTP_ADDR", "http_addr"),
-    ("SIGHTLINE_GRPC_ADDR", "grpc_addr"),
-    ("SIGHTLINE_ALLOW_UNAUTHENTICATED", "allow_unauthenticated"),
-    ("SIGHTLINE_MAX_HTTP_BODY_BYTES", "max_http_body_bytes"),
-    ("SIGHTLINE_MAX_GRPC_MESSAGE_BYTES", "max_grpc_message_bytes"),
-    ("SIGHTLINE_MAX_QUEUED_ITEMS", "max_queued_items"),
-    ("SIGHTLINE_MAX_INFLIGHT_BYTES", "max_inflight_bytes"),
-    ("SIGHTLINE_STORE", "store"),
-    ("SIGHTLINE_CLICKHOUSE_URL", "clickhouse_url"),
-    ("SIGHTLINE_CLICKHOUSE_CLUSTER", "clickhouse_cluster"),
-    ("SIGHTLINE_CLICKHOUSE_SHARDS", "clickhouse_shards"),
-    ("SIGHTLINE_RETENTION_DAYS", "retention_days"),
+/// One setting as users see it: its place in the file, its environment variables, its default
+/// and one line of doc. README and docs/configuration.md show this table (a test holds them to
+/// it, and it to the [`RawConfig`] sections).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Setting {
+    /// The file's `[section]`; `<SECTION>` in `SIGHTLINE_<SECTION>__<KEY>`.
+    pub section: &'static str,
+    /// The field in that section; `<KEY>` in `SIGHTLINE_<SECTION>__<KEY>`.
+    pub key: &'static str,
+    /// The flat name it had before sections, still read as a top-level file key and as
+    /// `SIGHTLINE_<NAME>`: the one table of aliases.
+    pub legacy: Option<&'static str>,
+    /// The default, in Markdown, as users read it.
+    pub default: &'static str,
+    /// What it does, one line of Markdown.
+    pub doc: &'static str,
+}
+
+impl Setting {
+    /// `section.key`, the name errors use.
+    pub fn path(&self) -> String {
+        format!("{}.{}", self.section, self.key)
+    }
+
+    /// `SIGHTLINE_<SECTION>__<KEY>`.
+    pub fn env(&self) -> String {
+        format!("SIGHTLINE_{}__{}", self.section, self.key).to_ascii_uppercase()
+    }
+
+    /// `SIGHTLINE_<LEGACY>`, for a setting that had a flat name.
+    pub fn legacy_env(&self) -> Option<String> {
+        self.legacy
+            .map(|name| format!("SIGHTLINE_{name}").to_ascii_uppercase())
+    }
+}
+
+/// Every setting of `sightline serve` (except the file-only `[[price_overrides]]`).
+pub const SETTINGS: &[Setting] = &[
+    Setting {
+        section: "server",
+        key: "http_addr",
+        legacy: Some("http_addr"),
+        default: "`127.0.0.1:4318`",
+        doc: "OTLP/HTTP and API listener, IP:PORT.",
+    },
+    Setting {
+        section: "server",
+        key: "grpc_addr",
+        legacy: Some("grpc_addr"),
+        default: "`127.0.0.1:4317`",
+        doc: "OTLP/gRPC listener, IP:PORT.",
+    },
+    Setting {
+        section: "server",
+        key: "allow_unauthenticated",
+        legacy: Some("allow_unauthenticated"),
+        default: "`false`",
+        doc: "Accept requests without a key on a non-loopback listener while no key exists.",
+    },
+    Setting {
+        section: "ingest",
+        key: "max_http_body_bytes",
+        legacy: Some("max_http_body_bytes"),
+        default: "20 MiB",
+        doc: "Largest HTTP request body, after decompression, in bytes.",
+    },
+    Setting {
+        section: "ingest",
+        key: "max_grpc_message_bytes",
+        legacy: Some("max_grpc_message_bytes"),
+        default: "4 MiB",
+        doc: "Largest gRPC message, after decompression, in bytes.",
+    },
+    Setting {
+        section: "ingest",
+        key: "max_queued_items",
+        legacy: Some("max_queued_items"),
+        default: "100000",
+        doc: "Most spans and log records awaiting commit before ingest answers \"retry later\".",
+    },
+    Setting {
+        section: "ingest",
+        key: "max_inflight_bytes",
+        legacy: Some("max_inflight_bytes"),
+        default: "256 MiB",
+        doc: "Most bytes of request bodies being decoded at once before ingest answers \"retry later\".",
+    },
+    Setting {
+        section: "store",
+        key: "engine",
+        legacy: Some("store"),
+        default: "`sqlite`, or `clickhouse` when `clickhouse_url` is set",
+        doc: "The store engine: `sqlite` (embedded, in `data_dir`) or `clickhouse`.",
+    },
+    Setting {
+        section: "store",
+        key: "data_dir",
+        legacy: Some("data_dir"),
+        default: "`./sightline-data`",
+        doc: "Where the embedded store keeps its files.",
+    },
+    Setting {
+        section: "store",
+        key: "clickhouse_url",
+        legacy: Some("clickhouse_url"),
+        default: "none",
+        doc: "ClickHouse HTTP interface and database, e.g. `http://127.0.0.1:8123/?database=sightline`.",
+    },
+    Setting {
+        section: "store",
+        key: "clickhouse_cluster",
+        legacy: Some("clickhouse_cluster"),
+        default: "none",
+        doc: "Sharded layout (docs/clickhouse.md): the cluster's name in `<remote_servers>`.",
+    },
+    Setting {
+        section: "store",
+        key: "clickhouse_shards",
+        legacy: Some("clickhouse_shards"),
+        default: "none",
+        doc: "Sharded layout: every shard's HTTP URL, comma-separated.",
+    },
+    Setting {
+        section: "retention",
+        key: "days",
+        legacy: Some("retention_days"),
+        default: "keep everything",
+        doc: "Delete spans and logs older than this many whole days (UTC), at start-up and hourly (docs/retention.md).",
+    },
 ];
 
 /// Variables with the prefix that are not settings of `serve` but are known (not errors).
@@ -99,21 +250,44 @@ pub const OTHER_ENV_VARS: &[&str] = &[
     "SIGHTLINE_API_KEY",
 ];
 
-/// The validated configuration of `sightline serve`.
+/// One setting given on the command line: section, key, and the value as text.
+pub type Flag = (&'static str, &'static str, String);
+
+/// The validated configuration of `sightline serve`, one part per `RawConfig` section.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
-    pub data_dir: PathBuf,
+    pub server: ServerConfig,
+    pub ingest: IngestConfig,
+    pub store: StoreConfig,
+    pub retention: RetentionConfig,
+    pub price_overrides: Vec<ConfigPriceOverride>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerConfig {
     pub http_addr: SocketAddr,
     pub grpc_addr: SocketAddr,
     pub allow_unauthenticated: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct IngestConfig {
     pub max_http_body_bytes: usize,
     pub max_grpc_message_bytes: usize,
     pub max_queued_items: usize,
     pub max_inflight_bytes: usize,
-    pub store: StoreChoice,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreConfig {
+    pub engine: StoreChoice,
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetentionConfig {
     /// Whole days of data kept by the hourly retention sweep; `None`: keep everything.
-    pub retention_days: Option<u32>,
-    pub price_overrides: Vec<ConfigPriceOverride>,
+    pub days: Option<u32>,
 }
 
 /// Which engine stores the data.
@@ -133,8 +307,8 @@ pub enum StoreChoice {
 pub enum ConfigError {
     #[error("cannot read the config file {path}: {reason}")]
     Read { path: String, reason: String },
-    #[error("config file {path}: {reason}")]
-    File { path: String, reason: String },
+    #[error("{source_name}: {reason}")]
+    Source { source_name: String, reason: String },
     #[error("unknown environment variable {name}; known: {known}")]
     UnknownEnv { name: String, known: String },
     #[error("{source_name}: {key} = {value:?} is not valid: {reason}")]
@@ -144,190 +318,333 @@ pub enum ConfigError {
         value: String,
         reason: String,
     },
+    #[error("{source_name}: {first} and {second} both set {key}; set it once")]
+    Twice {
+        source_name: String,
+        first: String,
+        second: String,
+        key: String,
+    },
+}
+
+/// Loads the configuration: defaults, then the file (if any), then the environment, then flags.
+pub fn load(
+    file: Option<&Path>,
+    env: &HashMap<String, String>,
+    flags: &[Flag],
+) -> Result<Config, ConfigError> {
+    let mut table = match file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+            file_table(&text, &path.display().to_string())?
+        }
+        None => Table::new(),
+    };
+    merge(&mut table, env_table(env)?);
+    merge(&mut table, flag_table(flags)?);
+    deserialize(table, "configuration")?.validate()
 }
 
 impl RawConfig {
-    /// Parses a TOML file's text; unknown keys are an error naming the key.
+    /// Parses a TOML file's text, flat names moved into their sections; unknown keys are an
+    /// error naming the key.
     pub fn from_toml(text: &str, path: &str) -> Result<Self, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError::File {
-            path: path.to_owned(),
-            reason: e.to_string(),
-        })
+        deserialize(file_table(text, path)?, &format!("config file {path}"))
+    }
+}
+
+/// The settings of one source as a table of sections, and which name set each setting, so that
+/// two names for one setting in one source are an error naming both.
+struct Layer {
+    source_name: String,
+    table: Table,
+    set_by: HashMap<String, String>,
+}
+
+impl Layer {
+    fn new(source_name: String) -> Layer {
+        Layer {
+            source_name,
+            table: Table::new(),
+            set_by: HashMap::new(),
+        }
     }
 
-    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
-        Self::from_toml(&text, &path.display().to_string())
+    fn put(
+        &mut self,
+        section: &str,
+        key: &str,
+        value: Value,
+        name: &str,
+    ) -> Result<(), ConfigError> {
+        let path = format!("{section}.{key}");
+        if let Some(first) = self.set_by.insert(path.clone(), name.to_owned()) {
+            return Err(ConfigError::Twice {
+                source_name: self.source_name.clone(),
+                first,
+                second: name.to_owned(),
+                key: path,
+            });
+        }
+        let section = self
+            .table
+            .entry(section)
+            .or_insert_with(|| Value::Table(Table::new()));
+        // Always a table: only `put` writes sections, and the file adds its other keys after.
+        if let Value::Table(section) = section {
+            section.insert(key.to_owned(), value);
+        }
+        Ok(())
     }
+}
 
-    /// Reads the `SIGHTLINE_*` variables from `env`; an unknown one is an error.
-    pub fn from_env(env: &HashMap<String, String>) -> Result<Self, ConfigError> {
-        let mut raw = RawConfig::default();
-        let mut names: Vec<&String> = env.keys().filter(|k| k.starts_with("SIGHTLINE_")).collect();
-        names.sort();
-        for name in names {
-            let value = &env[name];
-            let Some((_, key)) = ENV_VARS.iter().find(|(n, _)| n == name) else {
-                if OTHER_ENV_VARS.contains(&name.as_str()) {
-                    continue;
+/// A config file as a table of sections, its flat (pre-section) keys moved into place; checked
+/// whole, so a bad key or value is named with the file.
+fn file_table(text: &str, path: &str) -> Result<Table, ConfigError> {
+    let mut layer = Layer::new(format!("config file {path}"));
+    let parsed: Table = toml::from_str(text).map_err(|e| ConfigError::Source {
+        source_name: layer.source_name.clone(),
+        reason: e.to_string(),
+    })?;
+    let mut rest = Table::new();
+    for (name, value) in parsed {
+        let alias = SETTINGS.iter().find(|s| s.legacy == Some(name.as_str()));
+        match (value, alias) {
+            (Value::Table(keys), _) if SETTINGS.iter().any(|s| s.section == name) => {
+                for (key, value) in keys {
+                    layer.put(&name, &key, value, &format!("{name}.{key}"))?;
                 }
-                let known: Vec<&str> = ENV_VARS
-                    .iter()
-                    .map(|(n, _)| *n)
-                    .chain(OTHER_ENV_VARS.iter().copied())
-                    .collect();
-                return Err(ConfigError::UnknownEnv {
-                    name: name.clone(),
-                    known: known.join(", "),
-                });
-            };
-            let invalid = |reason: &str| ConfigError::Invalid {
-                source_name: format!("environment variable {name}"),
-                key: (*key).to_owned(),
-                value: value.clone(),
-                reason: reason.to_owned(),
-            };
-            let num = || {
-                value
-                    .trim()
-                    .parse::<usize>()
-                    .map_err(|_| invalid("expected a whole number of bytes or items"))
-            };
-            match *key {
-                "data_dir" => raw.data_dir = Some(PathBuf::from(value)),
-                "http_addr" => raw.http_addr = Some(value.clone()),
-                "grpc_addr" => raw.grpc_addr = Some(value.clone()),
-                "allow_unauthenticated" => {
-                    raw.allow_unauthenticated =
-                        Some(match value.trim().to_ascii_lowercase().as_str() {
-                            "1" | "true" | "yes" => true,
-                            "0" | "false" | "no" | "" => false,
-                            _ => return Err(invalid("expected true or false")),
-                        })
-                }
-                "max_http_body_bytes" => raw.max_http_body_bytes = Some(num()?),
-                "max_grpc_message_bytes" => raw.max_grpc_message_bytes = Some(num()?),
-                "max_queued_items" => raw.max_queued_items = Some(num()?),
-                "max_inflight_bytes" => raw.max_inflight_bytes = Some(num()?),
-                "store" => raw.store = Some(value.clone()),
-                "clickhouse_url" => raw.clickhouse_url = Some(value.clone()),
-                "clickhouse_cluster" => raw.clickhouse_cluster = Some(value.clone()),
-                "clickhouse_shards" => raw.clickhouse_shards = Some(value.clone()),
-                "retention_days" => {
-                    raw.retention_days = Some(
-                        value
-                            .trim()
-                            .parse::<u32>()
-                            .map_err(|_| invalid("expected a whole number of days"))?,
-                    )
-                }
-                _ => {}
+            }
+            (value, Some(s)) if !value.is_table() => layer.put(s.section, s.key, value, &name)?,
+            // `[[price_overrides]]`, and unknown keys for serde to name.
+            (value, _) => {
+                rest.insert(name, value);
             }
         }
-        Ok(raw)
     }
+    let mut table = layer.table;
+    table.extend(rest);
+    deserialize(table.clone(), &layer.source_name)?;
+    Ok(table)
+}
 
-    /// `self` with every field that `over` sets replaced.
-    pub fn overridden_by(self, over: RawConfig) -> RawConfig {
-        RawConfig {
-            data_dir: over.data_dir.or(self.data_dir),
-            http_addr: over.http_addr.or(self.http_addr),
-            grpc_addr: over.grpc_addr.or(self.grpc_addr),
-            allow_unauthenticated: over.allow_unauthenticated.or(self.allow_unauthenticated),
-            max_http_body_bytes: over.max_http_body_bytes.or(self.max_http_body_bytes),
-            max_grpc_message_bytes: over.max_grpc_message_bytes.or(self.max_grpc_message_bytes),
-            max_queued_items: over.max_queued_items.or(self.max_queued_items),
-            max_inflight_bytes: over.max_inflight_bytes.or(self.max_inflight_bytes),
-            store: over.store.or(self.store),
-            clickhouse_url: over.clickhouse_url.or(self.clickhouse_url),
-            clickhouse_cluster: over.clickhouse_cluster.or(self.clickhouse_cluster),
-            clickhouse_shards: over.clickhouse_shards.or(self.clickhouse_shards),
-            retention_days: over.retention_days.or(self.retention_days),
-            price_overrides: if over.price_overrides.is_empty() {
-                self.price_overrides
-            } else {
-                over.price_overrides
-            },
+/// The `SIGHTLINE_*` variables as a table of sections; an unknown one is an error listing the
+/// known ones.
+fn env_table(env: &HashMap<String, String>) -> Result<Table, ConfigError> {
+    let mut layer = Layer::new("environment".into());
+    let mut names: Vec<&String> = env.keys().filter(|k| k.starts_with("SIGHTLINE_")).collect();
+    names.sort();
+    for name in names {
+        if OTHER_ENV_VARS.contains(&name.as_str()) {
+            continue;
+        }
+        let Some(s) = SETTINGS
+            .iter()
+            .find(|s| s.env() == *name || s.legacy_env().as_ref() == Some(name))
+        else {
+            let known: Vec<String> = SETTINGS
+                .iter()
+                .map(|s| match s.legacy_env() {
+                    Some(legacy) => format!("{} (or {legacy})", s.env()),
+                    None => s.env(),
+                })
+                .chain(OTHER_ENV_VARS.iter().map(|n| n.to_string()))
+                .collect();
+            return Err(ConfigError::UnknownEnv {
+                name: name.clone(),
+                known: known.join(", "),
+            });
+        };
+        let value = typed(
+            s.section,
+            s.key,
+            &env[name],
+            &format!("environment variable {name}"),
+        )?;
+        layer.put(s.section, s.key, value, name)?;
+    }
+    Ok(layer.table)
+}
+
+/// The command-line flags as a table of sections.
+fn flag_table(flags: &[Flag]) -> Result<Table, ConfigError> {
+    let mut layer = Layer::new("command line".into());
+    for (section, key, text) in flags {
+        let value = typed(section, key, text, "command line")?;
+        layer.put(section, key, value, &format!("{section}.{key}"))?;
+    }
+    Ok(layer.table)
+}
+
+/// A text from the environment or a flag as the value `section.key` takes: a TOML integer,
+/// float or boolean when it is one (and `1`/`yes`/`0`/`no`/empty as a boolean, as before
+/// sections), else the text itself, so a path or URL (or a directory named `2024`) stays text.
+fn typed(section: &str, key: &str, text: &str, source_name: &str) -> Result<Value, ConfigError> {
+    let trimmed = text.trim();
+    let scalar = trimmed
+        .parse::<Value>()
+        .ok()
+        .filter(|v| matches!(v, Value::Integer(_) | Value::Float(_) | Value::Boolean(_)));
+    let word = match trimmed.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" => Some(Value::Boolean(true)),
+        "0" | "false" | "no" | "" => Some(Value::Boolean(false)),
+        _ => None,
+    };
+    let fits = |value: &Value| {
+        let entry = Table::from_iter([(key.to_owned(), value.clone())]);
+        Table::from_iter([(section.to_owned(), Value::Table(entry))]).try_into::<RawConfig>()
+    };
+    if let Some(value) = [scalar, word]
+        .into_iter()
+        .flatten()
+        .find(|v| fits(v).is_ok())
+    {
+        return Ok(value);
+    }
+    let text_value = Value::String(text.to_owned());
+    match fits(&text_value) {
+        Ok(_) => Ok(text_value),
+        Err(e) => Err(ConfigError::Invalid {
+            source_name: source_name.to_owned(),
+            key: format!("{section}.{key}"),
+            value: text.to_owned(),
+            reason: plain(e.message()),
+        }),
+    }
+}
+
+/// `over`'s settings on top of `base`'s, section by section.
+fn merge(base: &mut Table, over: Table) {
+    for (name, value) in over {
+        match (base.get_mut(&name), value) {
+            (Some(Value::Table(base)), Value::Table(over)) => merge(base, over),
+            (_, value) => {
+                base.insert(name, value);
+            }
         }
     }
+}
 
-    /// Applies defaults and checks every value.
+/// The one deserialization of merged settings into `RawConfig`.
+fn deserialize(table: Table, source_name: &str) -> Result<RawConfig, ConfigError> {
+    table
+        .try_into()
+        .map_err(|e: toml::de::Error| ConfigError::Source {
+            source_name: source_name.to_owned(),
+            reason: plain(e.to_string().trim_end()).replace('\n', " "),
+        })
+}
+
+/// serde's name for what a field takes, as a user says it.
+fn plain(reason: &str) -> String {
+    reason
+        .replace("expected usize", "expected a whole number")
+        .replace("expected u32", "expected a whole number")
+        .replace("expected a boolean", "expected true or false")
+}
+
+impl RawConfig {
+    /// Applies defaults and checks every value, section by section.
     pub fn validate(self) -> Result<Config, ConfigError> {
-        let addr =
-            |key: &str, v: Option<String>, default: &str| -> Result<SocketAddr, ConfigError> {
-                let v = v.unwrap_or_else(|| default.to_owned());
-                v.parse().map_err(|_| ConfigError::Invalid {
-                    source_name: "configuration".into(),
-                    key: key.into(),
-                    value: v.clone(),
-                    reason: "expected IP:PORT, e.g. 127.0.0.1:4318".into(),
-                })
-            };
-        let positive =
-            |key: &str, v: Option<usize>, default: usize| -> Result<usize, ConfigError> {
-                match v.unwrap_or(default) {
-                    0 => Err(ConfigError::Invalid {
-                        source_name: "configuration".into(),
-                        key: key.into(),
-                        value: "0".into(),
-                        reason: "must be greater than zero".into(),
-                    }),
-                    n => Ok(n),
-                }
-            };
         Ok(Config {
-            data_dir: self
-                .data_dir
-                .unwrap_or_else(|| PathBuf::from("./sightline-data")),
-            http_addr: addr("http_addr", self.http_addr, "127.0.0.1:4318")?,
-            grpc_addr: addr("grpc_addr", self.grpc_addr, "127.0.0.1:4317")?,
-            allow_unauthenticated: self.allow_unauthenticated.unwrap_or(false),
-            max_http_body_bytes: positive(
-                "max_http_body_bytes",
-                self.max_http_body_bytes,
-                20 << 20,
-            )?,
-            max_grpc_message_bytes: positive(
-                "max_grpc_message_bytes",
-                self.max_grpc_message_bytes,
-                4 << 20,
-            )?,
-            max_queued_items: positive("max_queued_items", self.max_queued_items, 100_000)?,
-            max_inflight_bytes: positive("max_inflight_bytes", self.max_inflight_bytes, 256 << 20)?,
-            store: store_choice(self.store, self.clickhouse_url)?
-                .sharded(self.clickhouse_cluster, self.clickhouse_shards)?,
-            retention_days: retention_days(self.retention_days)?,
+            server: self.server.validate()?,
+            ingest: self.ingest.validate()?,
+            store: self.store.validate()?,
+            retention: self.retention.validate()?,
             price_overrides: price_overrides(self.price_overrides)?,
         })
     }
 }
 
-/// Most days `retention_days` takes (a hundred years).
-pub const MAX_RETENTION_DAYS: u32 = 36_500;
-
-fn retention_days(days: Option<u32>) -> Result<Option<u32>, ConfigError> {
-    match days {
-        Some(d) if d == 0 || d > MAX_RETENTION_DAYS => Err(ConfigError::Invalid {
-            source_name: "configuration".into(),
-            key: "retention_days".into(),
-            value: d.to_string(),
-            reason: format!("must be 1 to {MAX_RETENTION_DAYS}; leave it unset to keep everything"),
-        }),
-        d => Ok(d),
-    }
-}
-
-fn store_choice(store: Option<String>, url: Option<String>) -> Result<StoreChoice, ConfigError> {
-    let invalid = |key: &str, value: &str, reason: &str| ConfigError::Invalid {
+/// A value that `validate` refuses: the key as `section.key`, and how to fix it.
+fn invalid(key: &str, value: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
         source_name: "configuration".into(),
         key: key.into(),
         value: value.into(),
         reason: reason.into(),
-    };
-    let engine = store.unwrap_or_else(|| {
+    }
+}
+
+fn addr(key: &str, v: Option<String>, default: &str) -> Result<SocketAddr, ConfigError> {
+    let v = v.unwrap_or_else(|| default.to_owned());
+    v.parse()
+        .map_err(|_| invalid(key, &v, "expected IP:PORT, e.g. 127.0.0.1:4318"))
+}
+
+fn positive(key: &str, v: Option<usize>, default: usize) -> Result<usize, ConfigError> {
+    match v.unwrap_or(default) {
+        0 => Err(invalid(key, "0", "must be greater than zero")),
+        n => Ok(n),
+    }
+}
+
+impl RawServer {
+    fn validate(self) -> Result<ServerConfig, ConfigError> {
+        Ok(ServerConfig {
+            http_addr: addr("server.http_addr", self.http_addr, "127.0.0.1:4318")?,
+            grpc_addr: addr("server.grpc_addr", self.grpc_addr, "127.0.0.1:4317")?,
+            allow_unauthenticated: self.allow_unauthenticated.unwrap_or(false),
+        })
+    }
+}
+
+impl RawIngest {
+    fn validate(self) -> Result<IngestConfig, ConfigError> {
+        Ok(IngestConfig {
+            max_http_body_bytes: positive(
+                "ingest.max_http_body_bytes",
+                self.max_http_body_bytes,
+                20 << 20,
+            )?,
+            max_grpc_message_bytes: positive(
+                "ingest.max_grpc_message_bytes",
+                self.max_grpc_message_bytes,
+                4 << 20,
+            )?,
+            max_queued_items: positive("ingest.max_queued_items", self.max_queued_items, 100_000)?,
+            max_inflight_bytes: positive(
+                "ingest.max_inflight_bytes",
+                self.max_inflight_bytes,
+                256 << 20,
+            )?,
+        })
+    }
+}
+
+impl RawStore {
+    fn validate(self) -> Result<StoreConfig, ConfigError> {
+        Ok(StoreConfig {
+            engine: store_choice(self.engine, self.clickhouse_url)?
+                .sharded(self.clickhouse_cluster, self.clickhouse_shards)?,
+            data_dir: self
+                .data_dir
+                .unwrap_or_else(|| PathBuf::from("./sightline-data")),
+        })
+    }
+}
+
+/// Most days `retention.days` takes (a hundred years).
+pub const MAX_RETENTION_DAYS: u32 = 36_500;
+
+impl RawRetention {
+    fn validate(self) -> Result<RetentionConfig, ConfigError> {
+        match self.days {
+            Some(d) if d == 0 || d > MAX_RETENTION_DAYS => Err(invalid(
+                "retention.days",
+                &d.to_string(),
+                format!("must be 1 to {MAX_RETENTION_DAYS}; leave it unset to keep everything"),
+            )),
+            days => Ok(RetentionConfig { days }),
+        }
+    }
+}
+
+fn store_choice(engine: Option<String>, url: Option<String>) -> Result<StoreChoice, ConfigError> {
+    let engine = engine.unwrap_or_else(|| {
         if url.is_some() {
             "clickhouse"
         } else {
@@ -339,11 +656,11 @@ fn store_choice(store: Option<String>, url: Option<String>) -> Result<StoreChoic
         ("sqlite", _) => Ok(StoreChoice::Sqlite),
         ("clickhouse", Some(url)) => Ok(StoreChoice::ClickHouse { url, cluster: None }),
         ("clickhouse", None) => Err(invalid(
-            "clickhouse_url",
+            "store.clickhouse_url",
             "",
-            "store = clickhouse needs clickhouse_url, e.g. http://127.0.0.1:8123/?database=sightline",
+            "store.engine = clickhouse needs store.clickhouse_url, e.g. http://127.0.0.1:8123/?database=sightline",
         )),
-        _ => Err(invalid("store", &engine, "expected sqlite or clickhouse")),
+        _ => Err(invalid("store.engine", &engine, "expected sqlite or clickhouse")),
     }
 }
 
@@ -354,12 +671,6 @@ impl StoreChoice {
         cluster: Option<String>,
         shards: Option<String>,
     ) -> Result<StoreChoice, ConfigError> {
-        let invalid = |key: &str, reason: &str| ConfigError::Invalid {
-            source_name: "configuration".into(),
-            key: key.into(),
-            value: String::new(),
-            reason: reason.into(),
-        };
         let shards: Vec<String> = shards
             .iter()
             .flat_map(|s| s.split(','))
@@ -369,8 +680,9 @@ impl StoreChoice {
         match (self, cluster) {
             (choice, None) if shards.is_empty() => Ok(choice),
             (_, None) => Err(invalid(
-                "clickhouse_cluster",
-                "clickhouse_shards is set: also set clickhouse_cluster, the cluster name in <remote_servers>",
+                "store.clickhouse_cluster",
+                "",
+                "store.clickhouse_shards is set: also set store.clickhouse_cluster, the cluster name in <remote_servers>",
             )),
             (StoreChoice::ClickHouse { url, .. }, Some(name)) if !shards.is_empty() => {
                 Ok(StoreChoice::ClickHouse {
@@ -379,12 +691,14 @@ impl StoreChoice {
                 })
             }
             (StoreChoice::ClickHouse { .. }, Some(_)) => Err(invalid(
-                "clickhouse_shards",
-                "clickhouse_cluster needs every shard's HTTP URL, e.g. http://ch1:8123/,http://ch2:8123/",
+                "store.clickhouse_shards",
+                "",
+                "store.clickhouse_cluster needs every shard's HTTP URL, e.g. http://ch1:8123/,http://ch2:8123/",
             )),
             (StoreChoice::Sqlite, Some(_)) => Err(invalid(
-                "clickhouse_cluster",
-                "the sharded layout needs store = clickhouse and clickhouse_url",
+                "store.clickhouse_cluster",
+                "",
+                "the sharded layout needs store.engine = clickhouse and store.clickhouse_url",
             )),
         }
     }
@@ -438,188 +752,6 @@ fn price_overrides(raw: Vec<RawPriceOverride>) -> Result<Vec<ConfigPriceOverride
         .collect()
 }
 
-/// Loads the configuration: defaults, then the file (if any), then the environment, then flags.
-pub fn load(
-    file: Option<&Path>,
-    env: &HashMap<String, String>,
-    flags: RawConfig,
-) -> Result<Config, ConfigError> {
-    let from_file = match file {
-        Some(p) => RawConfig::from_file(p)?,
-        None => RawConfig::default(),
-    };
-    from_file
-        .overridden_by(RawConfig::from_env(env)?)
-        .overridden_by(flags)
-        .validate()
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
-    #[test]
-    fn price_overrides_come_from_the_file_and_errors_name_the_field() {
-        let ok = RawConfig::from_toml(
-            "[[price_overrides]]\nproject = \"a\"\nprovider = \"openai\"\nmodel = \"gpt-4o\"\n\
-             input = \"1\"\noutput = \"2\"\n",
-            "f",
-        )
-        .unwrap()
-        .validate()
-        .unwrap();
-        assert_eq!(ok.price_overrides.len(), 1);
-        assert_eq!(ok.price_overrides[0].project, "a");
-        assert_eq!(ok.price_overrides[0].entry.output.to_string(), "2");
-        let bad = RawConfig::from_toml(
-            "[[price_overrides]]\nproject = \"a\"\nmodel = \"gpt-4o\"\ninput = \"x\"\noutput = \"2\"\n",
-            "f",
-        )
-        .unwrap()
-        .validate()
-        .unwrap_err()
-        .to_string();
-        assert!(bad.contains("price_overrides[0].input"), "{bad}");
-        let unknown = RawConfig::from_toml(
-            "[[price_overrides]]\nproject = \"a\"\nmodle = \"gpt-4o\"\n",
-            "f",
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(unknown.contains("modle"), "{unknown}");
-    }
-
-    #[test]
-    fn defaults_need_nothing() {
-        let c = load(None, &HashMap::new(), RawConfig::default()).unwrap();
-        assert_eq!(c.data_dir, PathBuf::from("./sightline-data"));
-        assert_eq!(c.http_addr.to_string(), "127.0.0.1:4318");
-        assert_eq!(c.grpc_addr.to_string(), "127.0.0.1:4317");
-        assert_eq!(c.max_http_body_bytes, 20 << 20);
-        assert_eq!(c.max_grpc_message_bytes, 4 << 20);
-        assert!(!c.allow_unauthenticated);
-    }
-
-    #[test]
-    fn environment_wins_over_file_and_flags_win_over_environment() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("sightline.toml");
-        std::fs::write(&file, "data_dir = \"/from/file\"\nhttp_addr = \"127.0.0.1:1000\"\ngrpc_addr = \"127.0.0.1:1001\"\n").unwrap();
-        let e = env(&[
-            ("SIGHTLINE_HTTP_ADDR", "127.0.0.1:2000"),
-            ("SIGHTLINE_GRPC_ADDR", "127.0.0.1:2001"),
-        ]);
-        let flags = RawConfig {
-            grpc_addr: Some("127.0.0.1:3001".into()),
-            ..Default::default()
-        };
-        let c = load(Some(&file), &e, flags).unwrap();
-        assert_eq!(c.data_dir, PathBuf::from("/from/file"));
-        assert_eq!(c.http_addr.to_string(), "127.0.0.1:2000");
-        assert_eq!(c.grpc_addr.to_string(), "127.0.0.1:3001");
-    }
-
-    #[test]
-    fn retention_days_come_from_file_environment_or_flag_and_zero_is_refused() {
-        let c = load(None, &HashMap::new(), RawConfig::default()).unwrap();
-        assert_eq!(c.retention_days, None);
-        let raw = RawConfig::from_toml("retention_days = 30", "s.toml").unwrap();
-        assert_eq!(raw.validate().unwrap().retention_days, Some(30));
-        let c = load(
-            None,
-            &env(&[("SIGHTLINE_RETENTION_DAYS", "7")]),
-            RawConfig::default(),
-        );
-        assert_eq!(c.unwrap().retention_days, Some(7));
-        let err = RawConfig::from_env(&env(&[("SIGHTLINE_RETENTION_DAYS", "7d")])).unwrap_err();
-        assert!(err.to_string().contains("whole number of days"), "{err}");
-        for bad in [0, MAX_RETENTION_DAYS + 1] {
-            let flags = RawConfig {
-                retention_days: Some(bad),
-                ..Default::default()
-            };
-            let err = load(None, &HashMap::new(), flags).unwrap_err().to_string();
-            assert!(
-                err.contains("retention_days") && err.contains("unset"),
-                "{err}"
-            );
-        }
-    }
-
-    #[test]
-    fn unknown_keys_are_errors_that_name_them() {
-        let err = RawConfig::from_toml("data_dirr = \"x\"", "s.toml").unwrap_err();
-        assert!(err.to_string().contains("data_dirr"), "{err}");
-        let err = RawConfig::from_env(&env(&[("SIGHTLINE_HTTP_ADRR", "x")])).unwrap_err();
-        assert!(err.to_string().contains("SIGHTLINE_HTTP_ADRR"), "{err}");
-        assert!(err.to_string().contains("SIGHTLINE_HTTP_ADDR"), "{err}");
-    }
-
-    #[test]
-    fn bad_values_name_the_key_and_the_fix() {
-        let err = load(
-            None,
-            &env(&[("SIGHTLINE_HTTP_ADDR", "localhost")]),
-            RawConfig::default(),
-        )
-        .unwrap_err();
-        assert!(
-            err.to_string().contains("http_addr") && err.to_string().contains("IP:PORT"),
-            "{err}"
-        );
-        let err =
-            RawConfig::from_env(&env(&[("SIGHTLINE_MAX_HTTP_BODY_BYTES", "20MB")])).unwrap_err();
-        assert!(
-            err.to_string().contains("SIGHTLINE_MAX_HTTP_BODY_BYTES"),
-            "{err}"
-        );
-        let err =
-            RawConfig::from_env(&env(&[("SIGHTLINE_ALLOW_UNAUTHENTICATED", "maybe")])).unwrap_err();
-        assert!(err.to_string().contains("true or false"), "{err}");
-    }
-
-    #[test]
-    fn the_store_is_sqlite_unless_clickhouse_is_chosen() {
-        let none = RawConfig::default;
-        assert_eq!(
-            load(None, &env(&[]), none()).unwrap().store,
-            StoreChoice::Sqlite
-        );
-        let url = "http://127.0.0.1:8123/?database=s";
-        let c = load(None, &env(&[("SIGHTLINE_CLICKHOUSE_URL", url)]), none()).unwrap();
-        assert_eq!(
-            c.store,
-            StoreChoice::ClickHouse {
-                url: url.into(),
-                cluster: None
-            }
-        );
-        let env_store = env(&[("SIGHTLINE_STORE", "clickhouse")]);
-        let err = load(None, &env_store, none()).unwrap_err().to_string();
-        assert!(err.contains("clickhouse_url"), "{err}");
-        let c = RawConfig::from_toml(
-            "store = \"clickhouse\"\nclickhouse_url = \"http://h:1/\"",
-            "s.toml",
-        );
-        assert!(matches!(
-            c.unwrap().validate().unwrap().store,
-            StoreChoice::ClickHouse { .. }
-        ));
-        let err = load(None, &env(&[("SIGHTLINE_STORE", "postgres")]), none()).unwrap_err();
-        assert!(err.to_string().contains("sqlite or clickhouse"), "{err}");
-    }
-
-    #[test]
-    fn unrelated_variables_are_ignored() {
-        assert!(
-            RawConfig::from_env(&env(&[("PATH", "/bin"), ("SIGHTLINE_URL", "http://x")])).is_ok()
-        );
-    }
-}
+#[path = "config_tests.rs"]
+mod tests;

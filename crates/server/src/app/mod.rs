@@ -49,12 +49,12 @@ pub struct Listeners {
 
 impl Listeners {
     pub async fn bind(config: &Config) -> std::io::Result<Listeners> {
-        let http = TcpListener::bind(config.http_addr)
+        let http = TcpListener::bind(config.server.http_addr)
             .await
-            .map_err(|e| with_addr(e, "HTTP", config.http_addr))?;
-        let grpc = TcpListener::bind(config.grpc_addr)
+            .map_err(|e| with_addr(e, "HTTP", config.server.http_addr))?;
+        let grpc = TcpListener::bind(config.server.grpc_addr)
             .await
-            .map_err(|e| with_addr(e, "gRPC", config.grpc_addr))?;
+            .map_err(|e| with_addr(e, "gRPC", config.server.grpc_addr))?;
         Ok(Listeners { http, grpc })
     }
 }
@@ -97,9 +97,9 @@ async fn price_book(
 
 /// The store the configuration chose; `max_queued_items` bounds its write queue.
 pub fn store_config(config: &Config) -> StoreConfig {
-    let engine = match &config.store {
+    let engine = match &config.store.engine {
         StoreChoice::Sqlite => EngineConfig::Sqlite {
-            data_dir: config.data_dir.clone(),
+            data_dir: config.store.data_dir.clone(),
         },
         StoreChoice::ClickHouse { url, cluster } => EngineConfig::ClickHouse {
             url: url.clone(),
@@ -111,7 +111,7 @@ pub fn store_config(config: &Config) -> StoreConfig {
     };
     StoreConfig {
         engine,
-        max_queued: config.max_queued_items,
+        max_queued: config.ingest.max_queued_items,
     }
 }
 
@@ -130,11 +130,11 @@ pub async fn run(
         .into_iter()
         .find(|a| !a.ip().is_loopback());
     if let Some(addr) = exposed {
-        if !config.allow_unauthenticated && !store.has_keys().await? {
+        if !config.server.allow_unauthenticated && !store.has_keys().await? {
             return Err(StartError::Unprotected { addr });
         }
     }
-    let anonymous_allowed = exposed.is_none() || config.allow_unauthenticated;
+    let anonymous_allowed = exposed.is_none() || config.server.allow_unauthenticated;
     let prices = Arc::new(PriceRegistry::bundled().map_err(|e| StartError::Prices(e.to_string()))?);
     let book = Arc::new(price_book(&config, &store, &prices).await?);
     let metrics = Arc::new(Metrics::default());
@@ -150,8 +150,8 @@ pub async fn run(
         auth: Arc::new(Authenticator::new(store.clone(), anonymous_allowed)),
         ingest: IngestState {
             service: service.clone(),
-            admission: Admission::new(config.max_inflight_bytes),
-            max_http_body_bytes: config.max_http_body_bytes,
+            admission: Admission::new(config.ingest.max_inflight_bytes),
+            max_http_body_bytes: config.ingest.max_http_body_bytes,
         },
         api: ApiState {
             traces: store.clone(),
@@ -167,7 +167,7 @@ pub async fn run(
         },
         metrics: metrics.clone(),
     };
-    if let Some(days) = config.retention_days {
+    if let Some(days) = config.retention.days {
         supervisor.spawn(
             "retention",
             crate::jobs::retention::run(
@@ -182,10 +182,10 @@ pub async fn run(
     let grpc = GrpcIngest {
         state: state.ingest.clone(),
         auth: state.auth.clone(),
-        max_message_bytes: config.max_grpc_message_bytes,
+        max_message_bytes: config.ingest.max_grpc_message_bytes,
     };
     // tonic's own cap is a backstop well above ours, so our check answers RESOURCE_EXHAUSTED.
-    let tonic_cap = config.max_grpc_message_bytes.saturating_mul(4);
+    let tonic_cap = config.ingest.max_grpc_message_bytes.saturating_mul(4);
 
     let mut http_stop = stop.clone();
     let mut grpc_stop = stop;
