@@ -1,7 +1,7 @@
 //! Ingest benchmark: drives a running server over OTLP/HTTP or gRPC and reports its figures.
 //!
 //! A pool of distinct export requests is generated up front from the seed and encoded once;
-//! each send copies one and re-stamps its ids (see [`crate::loadgen::wire`]), so the load
+//! each send copies one and re-stamps its ids (see [`sightline_loadgen::traffic::wire`]), so the load
 //! generator spends its CPU on sending, not on building protobuf. Only 2xx / OK counts as
 //! acknowledged (minus any spans rejected through OTLP partial success); 429, 503 and gRPC
 //! `UNAVAILABLE` / `RESOURCE_EXHAUSTED` count as throttled and are retried after a short
@@ -22,8 +22,8 @@ use prost::Message as _;
 use tokio::task::JoinSet;
 use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
 
-use crate::loadgen::wire::{mask_for, EncodedRequest};
-use crate::loadgen::TrafficGen;
+use sightline_loadgen::traffic::wire::{mask_for, EncodedRequest};
+use sightline_loadgen::traffic::TrafficGen;
 use stored::{StoreSource, Stored};
 
 const GRPC_EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";

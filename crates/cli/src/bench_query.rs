@@ -17,7 +17,7 @@ use serde_json::Value as Json;
 
 use crate::bench::percentile;
 use crate::bench::stored::{self, StoreSource, Stored};
-use crate::otlp_http::OtlpHttp;
+use sightline_loadgen::send::OtlpHttp;
 
 const NS_PER_DAY: u64 = 86_400_000_000_000;
 /// Requests per query that warm caches before timing starts.

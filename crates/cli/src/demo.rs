@@ -1,6 +1,6 @@
 //! `sightline demo`: realistic multi-agent traffic into a running server over OTLP/HTTP.
 //!
-//! Traces come from [`crate::loadgen::swarm`]: an orchestrator delegating to worker agents, llm
+//! Traces come from [`sightline_loadgen::traffic::swarm`]: an orchestrator delegating to worker agents, llm
 //! calls across providers, tool calls, retries, failures, sessions and correlated logs. Each
 //! trace is stamped to end "now", so it shows up at once in recent queries.
 
@@ -10,8 +10,8 @@ use anyhow::bail;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::trace::v1::Span;
 
-use crate::loadgen::swarm::{self, SwarmGen, SwarmTrace};
-use crate::otlp_http::OtlpHttp;
+use sightline_loadgen::send::OtlpHttp;
+use sightline_loadgen::traffic::swarm::{self, SwarmGen, SwarmTrace};
 
 /// Ticks never come closer than this: faster rates send several traces per request.
 const MIN_TICK: Duration = Duration::from_millis(100);

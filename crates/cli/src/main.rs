@@ -6,8 +6,6 @@ mod costs;
 mod demo;
 mod explore;
 mod grafana;
-mod loadgen;
-mod otlp_http;
 mod prices;
 mod retention;
 mod serve;
