@@ -1,7 +1,6 @@
 //! The `sightline` binary: `serve` runs the server; the other subcommands are thin clients.
 
 mod bench;
-mod bench_query;
 mod costs;
 mod demo;
 mod explore;

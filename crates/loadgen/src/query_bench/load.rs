@@ -14,8 +14,8 @@ use prost::Message as _;
 use tokio::sync::{mpsc, Mutex};
 use tokio::task::JoinSet;
 
-use sightline_loadgen::send::OtlpHttp;
-use sightline_loadgen::traffic::{logs, TrafficGen, SCOPE_NAME};
+use crate::send::OtlpHttp;
+use crate::traffic::{logs, TrafficGen, SCOPE_NAME};
 
 /// What to load.
 pub struct LoadPlan {
