@@ -6,6 +6,9 @@
 //! (new names), message payloads of a few hundred bytes, and about 3% failures carrying an
 //! `exception` event. The caller decides timing: traces start at the generator's clock, which
 //! drifts forward a little per trace and can be moved with [`TrafficGen::set_now`].
+//!
+//! Beside it: [`logs`], the logs these agents write; [`swarm`], the demo's multi-agent traces;
+//! [`wire`], encoded requests whose ids are re-stamped per send.
 
 mod agents;
 mod catalog;
