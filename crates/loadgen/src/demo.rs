@@ -8,11 +8,11 @@ use std::io::Write;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::bail;
-use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::trace::v1::Span;
 
 use crate::send::OtlpHttp;
 use crate::traffic::swarm::{self, SwarmGen, SwarmTrace};
+use crate::traffic::{attr, failed};
 
 /// Ticks never come closer than this: faster rates send several traces per request.
 const MIN_TICK: Duration = Duration::from_millis(100);
@@ -168,20 +168,6 @@ fn print_batch(out: &mut dyn Write, batch: &[SwarmTrace]) -> std::io::Result<()>
 
 fn root(t: &SwarmTrace) -> Option<&Span> {
     t.spans.iter().find(|s| s.parent_span_id.is_empty())
-}
-
-fn failed(span: &Span) -> bool {
-    span.status.as_ref().is_some_and(|s| s.code == 2)
-}
-
-fn attr<'a>(span: &'a Span, key: &str) -> Option<&'a str> {
-    span.attributes
-        .iter()
-        .find(|kv| kv.key == key)
-        .and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
-            Value::StringValue(s) => Some(s.as_str()),
-            _ => None,
-        })
 }
 
 fn now_ns() -> anyhow::Result<u64> {

@@ -199,6 +199,22 @@ impl TrafficGen {
     }
 }
 
+/// A string attribute of a generated span.
+pub(crate) fn attr<'a>(span: &'a Span, key: &str) -> Option<&'a str> {
+    span.attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
+            Value::StringValue(s) => Some(s.as_str()),
+            _ => None,
+        })
+}
+
+/// Whether a generated span ended in error.
+pub(crate) fn failed(span: &Span) -> bool {
+    span.status.as_ref().is_some_and(|s| s.code == 2)
+}
+
 fn kv(key: &str, value: Value) -> KeyValue {
     KeyValue {
         key: key.to_string(),
