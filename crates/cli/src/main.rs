@@ -1,13 +1,10 @@
 //! The `sightline` binary: `serve` runs the server; the other subcommands are thin clients.
 
 mod bench;
-mod bench_query;
 mod costs;
 mod demo;
 mod explore;
 mod grafana;
-mod loadgen;
-mod otlp_http;
 mod prices;
 mod retention;
 mod serve;

@@ -1,5 +1,5 @@
-//! A small OTLP/HTTP protobuf exporter for the CLI's traffic generators (`demo`, `bench query`):
-//! posts traces and logs, waits out 429/503 as the server asks, and turns every other failure
+//! A small OTLP/HTTP protobuf exporter for the demo and the query benchmark's loading: posts
+//! traces and logs, waits out 429/503 as the server asks, and turns every other failure
 //! into a message that names the URL and what to do about it.
 
 use std::time::{Duration, Instant};

@@ -8,23 +8,9 @@ use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::Span;
 
-use super::{kv_str, SCOPE_NAME};
+use super::{attr, failed, kv_str, SCOPE_NAME};
 
 const MS: u64 = 1_000_000;
-
-fn attr<'a>(span: &'a Span, key: &str) -> Option<&'a str> {
-    span.attributes
-        .iter()
-        .find(|kv| kv.key == key)
-        .and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
-            Value::StringValue(s) => Some(s.as_str()),
-            _ => None,
-        })
-}
-
-fn failed(span: &Span) -> bool {
-    span.status.as_ref().is_some_and(|s| s.code == 2)
-}
 
 /// The log records of one trace, by time.
 pub fn for_trace(spans: &[Span]) -> Vec<LogRecord> {

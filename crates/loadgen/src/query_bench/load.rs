@@ -14,8 +14,8 @@ use prost::Message as _;
 use tokio::sync::{mpsc, Mutex};
 use tokio::task::JoinSet;
 
-use crate::loadgen::{logs, TrafficGen, SCOPE_NAME};
-use crate::otlp_http::OtlpHttp;
+use crate::send::OtlpHttp;
+use crate::traffic::{logs, TrafficGen, SCOPE_NAME};
 
 /// What to load.
 pub struct LoadPlan {

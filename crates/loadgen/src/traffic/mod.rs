@@ -6,6 +6,9 @@
 //! (new names), message payloads of a few hundred bytes, and about 3% failures carrying an
 //! `exception` event. The caller decides timing: traces start at the generator's clock, which
 //! drifts forward a little per trace and can be moved with [`TrafficGen::set_now`].
+//!
+//! Beside it: [`logs`], the logs these agents write; [`swarm`], the demo's multi-agent traces;
+//! [`wire`], encoded requests whose ids are re-stamped per send.
 
 mod agents;
 mod catalog;
@@ -194,6 +197,22 @@ impl TrafficGen {
         });
         self.sessions.len() - 1
     }
+}
+
+/// A string attribute of a generated span.
+pub(crate) fn attr<'a>(span: &'a Span, key: &str) -> Option<&'a str> {
+    span.attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
+            Value::StringValue(s) => Some(s.as_str()),
+            _ => None,
+        })
+}
+
+/// Whether a generated span ended in error.
+pub(crate) fn failed(span: &Span) -> bool {
+    span.status.as_ref().is_some_and(|s| s.code == 2)
 }
 
 fn kv(key: &str, value: Value) -> KeyValue {

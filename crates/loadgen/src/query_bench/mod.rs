@@ -8,60 +8,39 @@
 //! and the command that reproduces the run.
 
 mod load;
+mod report;
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context as _};
 use serde_json::Value as Json;
 
-use crate::bench::percentile;
-use crate::bench::stored::{self, StoreSource, Stored};
-use crate::otlp_http::OtlpHttp;
+use crate::measure::store_size::StoreSource;
+use crate::send::OtlpHttp;
 
 const NS_PER_DAY: u64 = 86_400_000_000_000;
 /// Requests per query that warm caches before timing starts.
 const WARMUP: usize = 5;
 
-#[derive(clap::Args)]
-pub struct QueryArgs {
-    /// The server's HTTP address.
-    #[arg(long, env = "SIGHTLINE_URL", default_value = "http://127.0.0.1:4318")]
-    url: String,
-    /// Sent as `Authorization: Bearer <key>`.
-    #[arg(long, env = "SIGHTLINE_API_KEY", hide_env_values = true)]
-    api_key: Option<String>,
-    /// Spans to load before measuring (0: measure what the server already holds).
-    #[arg(long, default_value_t = 0)]
-    load_spans: u64,
-    /// Loaded traces start over this many days before now (and queries look this far back).
-    #[arg(long, default_value_t = 7)]
-    days: u64,
-    /// Spans per export request while loading.
-    #[arg(long, default_value_t = 500)]
-    batch_spans: usize,
-    /// Concurrent exporters while loading.
-    #[arg(long, default_value_t = 4)]
-    concurrency: usize,
-    /// Load spans only, without the logs their agents would write.
-    #[arg(long)]
-    no_logs: bool,
-    /// Timed requests per query.
-    #[arg(long, default_value_t = 200)]
-    iterations: usize,
-    /// Seed of the loaded traffic.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// The server's data directory (SQLite store): report stored bytes per span.
-    #[arg(long)]
-    data_dir: Option<PathBuf>,
-    /// The server's ClickHouse URL with its database (ClickHouse store): report stored bytes per
-    /// span from the database's active parts.
-    #[arg(long)]
-    clickhouse_url: Option<String>,
+/// One run of `sightline bench query`: each field is the flag of the same name (errors and
+/// the reproducing command name the flags).
+pub struct QueryOptions {
+    pub url: String,
+    pub api_key: Option<String>,
+    pub load_spans: u64,
+    pub days: u64,
+    pub batch_spans: usize,
+    pub concurrency: usize,
+    pub no_logs: bool,
+    pub iterations: usize,
+    pub seed: u64,
+    pub data_dir: Option<PathBuf>,
+    pub clickhouse_url: Option<String>,
 }
 
-impl QueryArgs {
+impl QueryOptions {
     fn store_source(&self) -> StoreSource<'_> {
         StoreSource {
             data_dir: self.data_dir.as_deref(),
@@ -85,7 +64,8 @@ struct Timing {
     bytes: u64,
 }
 
-pub async fn run(args: QueryArgs) -> anyhow::Result<()> {
+/// Runs the benchmark; progress goes to stderr, the report to `out`.
+pub async fn run(args: QueryOptions, out: &mut (dyn Write + Send)) -> anyhow::Result<()> {
     if args.iterations == 0 || args.days == 0 || args.batch_spans == 0 || args.concurrency == 0 {
         bail!("--iterations, --days, --batch-spans and --concurrency must be at least 1");
     }
@@ -133,7 +113,8 @@ pub async fn run(args: QueryArgs) -> anyhow::Result<()> {
         _ => count_spans(&client).await,
     };
     let stored = args.store_source().measure().await?;
-    report(
+    report::report(
+        out,
         &args,
         loaded.as_ref(),
         &mut timings,
@@ -411,104 +392,4 @@ async fn count_spans(client: &OtlpHttp) -> Option<u64> {
         .filter_map(|p| p["requests"].as_u64())
         .sum();
     Some(total)
-}
-
-/// The command line that reproduces this run (the key itself is not printed).
-fn command_line(args: &QueryArgs) -> String {
-    let mut cmd = format!(
-        "sightline bench query --url {} --load-spans {} --days {} --batch-spans {} --concurrency {} \
-         --iterations {} --seed {}",
-        args.url, args.load_spans, args.days, args.batch_spans, args.concurrency, args.iterations, args.seed
-    );
-    if args.no_logs {
-        cmd.push_str(" --no-logs");
-    }
-    cmd.push_str(&stored::command_flags(
-        args.data_dir.as_ref(),
-        args.clickhouse_url.as_deref(),
-    ));
-    if args.api_key.is_some() {
-        cmd.push_str(" --api-key <key>");
-    }
-    cmd
-}
-
-fn report(
-    args: &QueryArgs,
-    loaded: Option<&load::Loaded>,
-    timings: &mut [Timing],
-    stored_spans: Option<u64>,
-    stored: Option<&Stored>,
-) -> anyhow::Result<()> {
-    let engine = args.store_source().engine();
-    println!(
-        "sightline bench query ({engine} store, {} timed requests per query, sequential)",
-        args.iterations
-    );
-    if let Some(l) = loaded {
-        println!(
-            "  loaded              {} spans, {} logs in {:.1}s ({:.0} spans/s)",
-            l.spans,
-            l.logs,
-            l.seconds,
-            l.spans as f64 / l.seconds.max(1e-9)
-        );
-    }
-    let disk = stored.map(|s| s.bytes);
-    let bytes_per_span = match (disk, stored_spans) {
-        (Some(d), Some(n)) if n > 0 => Some(d as f64 / n as f64),
-        _ => None,
-    };
-    println!(
-        "  stored              {} spans{}",
-        stored_spans.map_or("n/a".to_string(), |n| n.to_string()),
-        match (disk, bytes_per_span) {
-            (Some(d), Some(b)) => format!(
-                ", {:.1} MiB on disk, {b:.0} bytes/span (logs included; {})",
-                d as f64 / 1048576.0,
-                stored.map_or("", |s| s.includes.as_str())
-            ),
-            _ => String::new(),
-        }
-    );
-    let mut results = Vec::new();
-    for t in timings.iter_mut() {
-        t.latencies_us.sort_unstable();
-        let (p50, p99, max) = (
-            percentile(&t.latencies_us, 0.50),
-            percentile(&t.latencies_us, 0.99),
-            percentile(&t.latencies_us, 1.0),
-        );
-        let ok = t.latencies_us.len() as u64;
-        let avg_bytes = t.bytes.checked_div(ok).unwrap_or(0);
-        println!(
-            "  {:<26} p50 {p50:>8.2} ms  p99 {p99:>8.2} ms  max {max:>8.2} ms  {avg_bytes:>7} B/answer{}",
-            t.name,
-            if t.errors > 0 { format!("  {} errors", t.errors) } else { String::new() }
-        );
-        if let Some(e) = &t.error_sample {
-            println!("    e.g. {e}");
-        }
-        results.push(serde_json::json!({
-            "query": t.name, "p50_ms": p50, "p99_ms": p99, "max_ms": max,
-            "requests": ok, "errors": t.errors, "avg_answer_bytes": avg_bytes,
-        }));
-    }
-    println!("  command             {}", command_line(args));
-    let result = serde_json::json!({
-        "bench": "query",
-        "store": engine,
-        "iterations": args.iterations,
-        "loaded_spans": loaded.map(|l| l.spans),
-        "loaded_logs": loaded.map(|l| l.logs),
-        "load_seconds": loaded.map(|l| l.seconds),
-        "stored_spans": stored_spans,
-        "disk_bytes": disk,
-        "bytes_per_span": bytes_per_span,
-        "stored": stored.map(Stored::json),
-        "queries": results,
-        "command": command_line(args),
-    });
-    println!("RESULT {result}");
-    Ok(())
 }
