@@ -2,8 +2,7 @@
 //! spend, budgets and alert rules. Read once from the normalized, priced observation, so every
 //! consumer of committed data counts the same thing without seeing the whole batch.
 
-use crate::normalize::workspace::workspace_of;
-use crate::{Observation, ObservationKind, Resource, Usage, WriteBatch};
+use crate::{Observation, ObservationKind, Usage, WriteBatch};
 
 /// An llm or embedding call as counted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,14 +28,14 @@ pub struct ModelCall {
 
 impl ModelCall {
     /// The call `o` made; `None` unless it is an llm or embedding observation.
-    pub fn of(o: &Observation, resource: Option<&Resource>) -> Option<ModelCall> {
+    pub fn of(o: &Observation) -> Option<ModelCall> {
         if !matches!(o.kind, ObservationKind::Llm | ObservationKind::Embedding) {
             return None;
         }
         Some(ModelCall {
             kind: o.kind,
             tenant_id: o.tenant_id.clone(),
-            workspace_id: workspace_of(&o.attributes, resource.map(|r| r.attributes.as_slice())),
+            workspace_id: o.workspace_id.clone(),
             agent: o.agent_id.clone().or_else(|| o.agent_name.clone()),
             user_id: o.user_id.clone(),
             session_id: o.session_id.clone(),
@@ -55,7 +54,7 @@ impl ModelCall {
         batch
             .observations
             .iter()
-            .filter_map(|o| ModelCall::of(o, batch.resources.get(o.resource_index)))
+            .filter_map(ModelCall::of)
             .collect()
     }
 }
@@ -63,7 +62,7 @@ impl ModelCall {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{AttrValue, Cost, CostSource, SpanId, StatusCode, TraceId};
+    use crate::{Cost, CostSource, SpanId, StatusCode, TraceId};
 
     #[test]
     fn llm_and_embedding_calls_count_and_nothing_else_does() {
@@ -76,6 +75,7 @@ mod tests {
         llm.response_model = Some("gpt-4o-2024-08-06".into());
         llm.status = StatusCode::Error;
         llm.usage.input = Some(3);
+        llm.workspace_id = Some("w1".into());
         llm.cost = Some(Cost {
             nano_usd: Some(42),
             source: CostSource::Computed,
@@ -88,9 +88,7 @@ mod tests {
         embed.agent_id = Some("a-7".into());
         embed.start_ns = 0;
         let batch = WriteBatch {
-            resources: vec![Resource {
-                attributes: vec![("workspace.id".into(), AttrValue::Str("w1".into()))],
-            }],
+            resources: Vec::new(),
             observations: vec![llm, tool, embed],
             logs: Vec::new(),
         };

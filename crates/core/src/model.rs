@@ -284,6 +284,9 @@ pub struct Observation {
     pub session_id: Option<String>,
     pub user_id: Option<String>,
     pub tenant_id: Option<String>,
+    /// From the `workspace.id`, `sightline.workspace_id` or `workspace_id` attribute, on the
+    /// span first, then on its resource (the attributes stay in `attributes` too).
+    pub workspace_id: Option<String>,
     pub tool_name: Option<String>,
     pub tool_call_id: Option<String>,
     pub tool_arguments: Option<Json>,
@@ -335,6 +338,7 @@ impl Observation {
             session_id: None,
             user_id: None,
             tenant_id: None,
+            workspace_id: None,
             tool_name: None,
             tool_call_id: None,
             tool_arguments: None,

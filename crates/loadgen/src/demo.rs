@@ -5,7 +5,9 @@
 //! trace is stamped to end "now", so it shows up at once in recent queries.
 
 use std::io::Write;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
+
+use sightline_core::time::{Clock, SystemClock};
 
 use anyhow::bail;
 use opentelemetry_proto::tonic::trace::v1::Span;
@@ -171,7 +173,5 @@ fn root(t: &SwarmTrace) -> Option<&Span> {
 }
 
 fn now_ns() -> anyhow::Result<u64> {
-    Ok(u64::try_from(
-        SystemTime::now().duration_since(UNIX_EPOCH)?.as_nanos(),
-    )?)
+    Ok(u64::try_from(SystemClock.now_ns())?)
 }

@@ -5,9 +5,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Map, Value as Json};
-use sightline_core::normalize::workspace::WORKSPACE_KEYS;
 use sightline_core::AttrValue;
 
+use crate::codec::StoredWorkspace;
 use crate::costs::{CostDimension, CostOrder, CostQuery, CostReport, CostRow, LatencyHistogram};
 
 /// One group's running sums (shared by both engines).
@@ -290,8 +290,8 @@ pub(crate) fn needs_attributes(q: &CostQuery) -> bool {
 pub(crate) struct CallView<'a> {
     /// The [`CALL_COLUMNS`] values.
     pub columns: &'a [Option<String>; 7],
-    /// The span's attributes, when the scan read `detail`.
-    pub attributes: Option<&'a Map<String, Json>>,
+    /// The span's attributes and stored workspace, when the scan read `detail`.
+    pub detail: Option<&'a StoredWorkspace>,
     /// The resource's attributes, when the scan read them.
     pub resource: Option<&'a [(String, AttrValue)]>,
 }
@@ -308,12 +308,12 @@ impl CallView<'_> {
             CostDimension::Model => column(4),
             CostDimension::Provider => column(5),
             CostDimension::Service => column(6),
-            CostDimension::Workspace => {
-                attribute_value(self.attributes, self.resource, &WORKSPACE_KEYS)
-            }
-            CostDimension::Attribute(k) => {
-                attribute_value(self.attributes, self.resource, &[k.as_str()])
-            }
+            CostDimension::Workspace => self.detail.and_then(|d| d.of(self.resource)),
+            CostDimension::Attribute(k) => attribute_value(
+                self.detail.map(|d| &d.attributes),
+                self.resource,
+                &[k.as_str()],
+            ),
         })
     }
 

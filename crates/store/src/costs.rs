@@ -13,8 +13,8 @@ use crate::StoreError;
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum CostDimension {
     Tenant,
-    /// From the `workspace.id`, `sightline.workspace_id` or `workspace_id` attribute, on the
-    /// span first, then on its resource (see `sightline_core::normalize::workspace`).
+    /// The observation's `workspace_id` (normalization reads it from the span's attributes,
+    /// then its resource's; see `sightline_core::normalize::workspace`).
     Workspace,
     /// The agent name.
     Agent,

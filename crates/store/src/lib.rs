@@ -37,9 +37,12 @@ pub enum StoreError {
     /// The engine failed; the data of this call was not stored.
     #[error("storage error: {0}")]
     Engine(String),
-    /// The caller asked for something the store cannot do (e.g. a duplicate name).
+    /// The caller asked for something that contradicts what is stored (e.g. a duplicate name).
     #[error("{0}")]
     Conflict(String),
+    /// The caller's question is malformed (the message names the field and the fix).
+    #[error("{0}")]
+    Invalid(String),
     /// A read needs more than the engine allows (ClickHouse's memory limit); the same read
     /// would fail again, so it is not retryable.
     #[error("{0}")]

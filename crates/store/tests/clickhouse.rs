@@ -309,13 +309,7 @@ async fn the_cost_rollup_covers_hours_after_the_upgrade() {
         client.execute(sql).await.unwrap();
     }
     let store = open(&db, 1000).await;
-    let now = i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos(),
-    )
-    .unwrap();
+    let now = sightline_core::time::Clock::now_ns(&sightline_core::time::SystemClock);
     let raw = store.costs(P1, &by_model(20 * hour)).await.unwrap();
     assert_eq!(raw.rows[0].input_tokens, 5, "calls from before read raw");
     assert!(!raw.approximate_latency, "no rollup before its first hour");

@@ -140,11 +140,12 @@ async fn cost_rollup_migration_backfills_stored_spans() {
         for chunk in spans.chunks(1000) {
             store.write(p1, batch(chunk.to_vec())).await.unwrap();
         }
-        // Calls whose workspace comes from their resource.
+        // Calls whose workspace comes from their resource (normalization puts it on them).
         let mut on_resource = random_spans(40);
         for (i, o) in on_resource.iter_mut().enumerate() {
             o.span_id = sightline_core::SpanId((100_000 + i as u64).to_be_bytes());
             o.attributes.clear();
+            o.workspace_id = Some("w-res".into());
         }
         let resource = Resource {
             attributes: vec![("workspace_id".into(), AttrValue::Str("w-res".into()))],

@@ -4,6 +4,7 @@ use crate::model::Observation;
 use crate::raw::Resource;
 
 use super::attrs::{json_of, string_list};
+use super::workspace::{attribute_text, WORKSPACE_KEYS};
 use super::{resource_text, Ctx};
 
 pub(super) fn fill(ctx: &mut Ctx, obs: &mut Observation, resource: &Resource) {
@@ -19,6 +20,11 @@ pub(super) fn fill(ctx: &mut Ctx, obs: &mut Observation, resource: &Resource) {
     obs.tenant_id = a
         .take_text(&["tenant.id"])
         .or_else(|| resource_text(resource, "tenant.id"));
+    // The workspace attributes stay in `attributes`: attribute filters and groups read them.
+    obs.workspace_id = WORKSPACE_KEYS
+        .iter()
+        .find_map(|k| a.get(k).and_then(|v| v.to_text()).filter(|s| !s.is_empty()))
+        .or_else(|| attribute_text(&resource.attributes, &WORKSPACE_KEYS));
     obs.tool_name = a.take_text(&["gen_ai.tool.name", "tool.name"]);
     obs.tool_call_id = a.take_text(&["gen_ai.tool.call.id", "tool.id", "tool_call.id"]);
     obs.tool_arguments = take_json(ctx, &["gen_ai.tool.call.arguments", "tool.parameters"]);

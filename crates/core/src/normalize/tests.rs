@@ -101,6 +101,7 @@ fn view(n: &Normalized<Observation>) -> Json {
     put("session_id", json!(o.session_id));
     put("user_id", json!(o.user_id));
     put("tenant_id", json!(o.tenant_id));
+    put("workspace_id", json!(o.workspace_id));
     put("tool_name", json!(o.tool_name));
     put("tool_call_id", json!(o.tool_call_id));
     put("tool_arguments", json!(o.tool_arguments));

@@ -1,5 +1,6 @@
-//! The workspace rule: the model has no workspace field, so it is read from attributes, on the
-//! span first, then on its resource. Shared by the Prometheus series and the cost rollups.
+//! The workspace rule: the workspace id is read from attributes, on the span first, then on its
+//! resource. Normalization applies it once into `Observation::workspace_id`; stores apply it
+//! to rows written before that field existed.
 
 use crate::value::AttrValue;
 

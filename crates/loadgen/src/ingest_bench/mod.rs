@@ -15,7 +15,9 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
+
+use sightline_core::time::{Clock, SystemClock};
 
 use anyhow::bail;
 use bytes::Bytes;
@@ -118,7 +120,7 @@ pub async fn run(args: IngestOptions, out: &mut (dyn Write + Send)) -> anyhow::R
     if args.concurrency == 0 || args.batch_spans == 0 || args.duration == 0 || args.pool == 0 {
         bail!("--concurrency, --batch-spans, --duration and --pool must be at least 1");
     }
-    let now_ns = u64::try_from(SystemTime::now().duration_since(UNIX_EPOCH)?.as_nanos())?;
+    let now_ns = u64::try_from(SystemClock.now_ns())?;
 
     // Traffic, generated and encoded once.
     let started = Instant::now();
@@ -249,7 +251,7 @@ fn render(request: &EncodedRequest, mask: u64, gzip: bool) -> anyhow::Result<Byt
 /// Sends one small trace so a wrong URL or a missing key fails fast with a clear message.
 async fn preflight(args: &IngestOptions, http: &reqwest::Client) -> anyhow::Result<()> {
     let (request, spans) = TrafficGen::new(args.seed ^ 0x5eed, 0).request(1);
-    let nonce = u64::try_from(SystemTime::now().duration_since(UNIX_EPOCH)?.as_nanos())?;
+    let nonce = u64::try_from(SystemClock.now_ns())?;
     let body = render(
         &EncodedRequest::new(&request, spans)?,
         mask_for(nonce),

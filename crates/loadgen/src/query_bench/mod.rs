@@ -12,7 +12,9 @@ mod report;
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
+
+use sightline_core::time::{Clock, SystemClock};
 
 use anyhow::{bail, Context as _};
 use serde_json::Value as Json;
@@ -70,7 +72,7 @@ pub async fn run(args: QueryOptions, out: &mut (dyn Write + Send)) -> anyhow::Re
         bail!("--iterations, --days, --batch-spans and --concurrency must be at least 1");
     }
     let client = OtlpHttp::new(&args.url, args.api_key.clone())?;
-    let now = u64::try_from(SystemTime::now().duration_since(UNIX_EPOCH)?.as_nanos())?;
+    let now = u64::try_from(SystemClock.now_ns())?;
     let loaded = if args.load_spans > 0 {
         eprintln!(
             "loading {} spans over the last {} days into {}",

@@ -160,6 +160,7 @@ impl From<StoreError> for ApiError {
             StoreError::Unavailable(_) => ErrorCode::Unavailable,
             StoreError::Engine(_) => ErrorCode::Unavailable,
             StoreError::Conflict(_) => ErrorCode::Conflict,
+            StoreError::Invalid(_) => ErrorCode::InvalidArgument,
             StoreError::TooLarge(_) => ErrorCode::Internal,
         };
         ApiError::new(code, e.to_string())
@@ -197,6 +198,14 @@ mod tests {
         let e = ApiError::from(StoreError::TooLarge("over max_memory_usage".into()));
         assert_eq!(e.code.http_status(), 500);
         assert!(!e.code.is_retryable());
+        assert_eq!(
+            ApiError::from(StoreError::Conflict("key in use".into())).code,
+            ErrorCode::Conflict
+        );
+        assert_eq!(
+            ApiError::from(StoreError::Invalid("bucket_ns".into())).code,
+            ErrorCode::InvalidArgument
+        );
         assert!(ApiError::from(StoreError::Unavailable("down".into()))
             .code
             .is_retryable());

@@ -178,6 +178,7 @@ fn calls_are_counted_per_label_set_with_tokens_errors_and_cost() {
     failed
         .attributes
         .push(("workspace.id".into(), AttrValue::Str("ws-1".into())));
+    failed.workspace_id = Some("ws-1".into());
     let mut tool = call("acme", "gpt-4o", 5, Some(1_000_000_000));
     tool.kind = ObservationKind::Tool;
     feed(
@@ -312,16 +313,12 @@ fn a_batch_stored_before_adds_no_calls() {
 }
 
 #[test]
-fn workspace_comes_from_the_resource_when_the_span_has_none_and_long_labels_are_cut() {
+fn the_workspace_label_is_the_observations_and_long_labels_are_cut() {
+    // Normalization puts the resource's workspace on the observation (core's tests check it).
     let mut o = call(&"é".repeat(100), "m", 5, None);
     o.kind = ObservationKind::Embedding;
-    let resource = Resource {
-        attributes: vec![(
-            "sightline.workspace_id".into(),
-            AttrValue::Str("ws-r".into()),
-        )],
-    };
-    let call = ModelCall::of(&o, Some(&resource)).unwrap();
+    o.workspace_id = Some("ws-r".into());
+    let call = ModelCall::of(&o).unwrap();
     let key = Key::of(ProjectId(9), &call);
     assert_eq!(key.workspace_id, "ws-r");
     assert_eq!(key.tenant_id.len(), 128);

@@ -11,26 +11,18 @@ use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use serde::Deserialize;
-use serde_json::{Map, Value as Json};
 use sightline_core::{AttrValue, ObservationKind, ProjectId};
 
 use super::cost_rollup;
 use super::rowbinary::{quote, RowReader};
 use super::ClickHouseStore;
-use crate::codec::unpack;
 use crate::codec::{decode_resource, kind_code};
+use crate::codec::{unpack, StoredWorkspace};
 use crate::cost_agg::{
     needs_attributes, rollup_plan, span_column, Aggregator, CallView, RawCall, CALL_COLUMNS,
 };
 use crate::costs::{CostQuery, CostReader, CostReport};
 use crate::StoreError;
-
-#[derive(Deserialize)]
-struct DetailAttributes {
-    #[serde(rename = "a", default)]
-    attributes: Map<String, Json>,
-}
 
 #[async_trait]
 impl CostReader for ClickHouseStore {
@@ -109,11 +101,11 @@ impl ClickHouseStore {
                 *c = r.opt_string()?;
             }
             let resource_hash = r.i64()?;
-            let detail = r.bytes()?;
-            let attributes = if detail.is_empty() {
+            let blob = r.bytes()?;
+            let detail = if blob.is_empty() {
                 None
             } else {
-                Some(unpack::<DetailAttributes>(&detail)?.attributes)
+                Some(unpack::<StoredWorkspace>(&blob)?)
             };
             if needs_detail {
                 if let Entry::Vacant(slot) = resources.entry(resource_hash) {
@@ -122,7 +114,7 @@ impl ClickHouseStore {
             }
             let view = CallView {
                 columns: &columns,
-                attributes: attributes.as_ref(),
+                detail: detail.as_ref(),
                 resource: resources.get(&resource_hash).map(Vec::as_slice),
             };
             let Some(group) = view.group(q) else {

@@ -57,11 +57,11 @@ pub struct ClickHouseStore {
     rollup_from_ns: i64,
 }
 
+/// The wall clock, for the writer's insert sequence and migration stamps (not for data: the
+/// store writes the times it is given).
 fn now_ns() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
+    use sightline_core::time::{Clock, SystemClock};
+    u64::try_from(SystemClock.now_ns()).unwrap_or(0)
 }
 
 impl ClickHouseStore {

@@ -6,7 +6,6 @@
 
 use std::collections::HashSet;
 
-use sightline_core::normalize::workspace::workspace_of;
 use sightline_core::{ProjectId, WriteBatch};
 
 use super::client::Client;
@@ -100,16 +99,7 @@ pub(crate) fn encode_job(project: ProjectId, batch: WriteBatch) -> Result<WriteJ
         w.str_array(&search.attr_values);
         w.str_array(&o.tags);
         w.str(&search.text);
-        w.opt_str(
-            workspace_of(
-                &o.attributes,
-                batch
-                    .resources
-                    .get(o.resource_index)
-                    .map(|r| r.attributes.as_slice()),
-            )
-            .as_deref(),
-        );
+        w.opt_str(o.workspace_id.as_deref());
         spans.push(EncodedSpan {
             key: (project.0, o.trace_id.0, o.span_id.0),
             start_ns: clamp_u64(o.start_ns),

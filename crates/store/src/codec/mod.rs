@@ -14,7 +14,9 @@ pub(crate) use kind::{kind_code, kind_from_code};
 pub(crate) use log::{decode_log, encode_log_body, encode_log_detail, LogColumns};
 pub(crate) use resource::{decode_resource, encode_resource};
 pub(crate) use search::{contains_ci, detail_matches, payload_contains, SearchColumns};
-pub(crate) use span::{decode_input_output, decode_span, encode_span, SpanColumns, SpanRow};
+pub(crate) use span::{
+    decode_input_output, decode_span, encode_span, SpanColumns, SpanRow, StoredWorkspace,
+};
 
 use std::cell::RefCell;
 

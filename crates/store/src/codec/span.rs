@@ -11,6 +11,8 @@ use sightline_core::{
     StatusCode, TraceId,
 };
 
+use sightline_core::normalize::workspace::{attribute_text, WORKSPACE_KEYS};
+
 use super::kind::kind_from_code;
 use super::{is_false, pack, unpack};
 use crate::StoreError;
@@ -46,6 +48,10 @@ struct SpanDetail {
     ttft_ns: Option<i64>,
     #[serde(rename = "ai", default, skip_serializing_if = "Option::is_none")]
     agent_id: Option<String>,
+    /// The workspace, only when the span's own attributes do not give it (it came from the
+    /// resource; `""`: none although they name one). See [`StoredWorkspace`].
+    #[serde(rename = "ws", default, skip_serializing_if = "Option::is_none")]
+    workspace_id: Option<String>,
     #[serde(rename = "tn", default, skip_serializing_if = "Option::is_none")]
     tool_name: Option<String>,
     #[serde(rename = "tc", default, skip_serializing_if = "Option::is_none")]
@@ -129,6 +135,11 @@ pub fn encode_span(obs: &Observation) -> Result<SpanRow, StoreError> {
         request_params: obs.request_params.clone(),
         ttft_ns: obs.ttft_ns,
         agent_id: obs.agent_id.clone(),
+        workspace_id: if obs.workspace_id == attribute_text(&obs.attributes, &WORKSPACE_KEYS) {
+            None
+        } else {
+            Some(obs.workspace_id.clone().unwrap_or_default())
+        },
         tool_name: obs.tool_name.clone(),
         tool_call_id: obs.tool_call_id.clone(),
         tags: obs.tags.clone(),
@@ -280,6 +291,7 @@ pub fn decode_span(c: SpanColumns, resource_index: usize) -> Result<Observation,
     };
     obs.agent_name = c.agent;
     obs.agent_id = detail.agent_id;
+    obs.workspace_id = StoredWorkspace::workspace(&detail.workspace_id, &detail.attributes, None);
     obs.session_id = c.session_id;
     obs.user_id = c.user_id;
     obs.tenant_id = c.tenant_id;
@@ -331,4 +343,83 @@ pub fn decode_input_output(
 ) -> Result<(Option<Payload>, Option<Payload>), StoreError> {
     let view: PayloadTextView = unpack(payload)?;
     Ok((view.input, view.output))
+}
+
+/// What a raw scan reads of a `detail` blob without decoding the whole span: the attributes
+/// and the stored workspace (serde skips the rest).
+#[derive(Deserialize, Default)]
+pub struct StoredWorkspace {
+    #[serde(rename = "a", default)]
+    pub attributes: Map<String, Json>,
+    #[serde(rename = "ws", default)]
+    pub workspace_id: Option<String>,
+}
+
+impl StoredWorkspace {
+    /// The span's workspace: the stored one when there is one, else the workspace rule on its
+    /// attributes, then on its `resource` (rows stored before normalization kept it, and rows
+    /// whose attributes give it).
+    pub fn of(&self, resource: Option<&[(String, AttrValue)]>) -> Option<String> {
+        Self::workspace(&self.workspace_id, &self.attributes, resource)
+    }
+
+    fn workspace(
+        stored: &Option<String>,
+        attributes: &Map<String, Json>,
+        resource: Option<&[(String, AttrValue)]>,
+    ) -> Option<String> {
+        if let Some(w) = stored {
+            return (!w.is_empty()).then(|| w.clone());
+        }
+        let text = |v: &Json| match v {
+            Json::String(s) => Some(s.clone()),
+            Json::Null => None,
+            other => Some(other.to_string()),
+        };
+        WORKSPACE_KEYS
+            .iter()
+            .find_map(|k| attributes.get(*k).and_then(text).filter(|s| !s.is_empty()))
+            .or_else(|| resource.and_then(|r| attribute_text(r, &WORKSPACE_KEYS)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stored_workspace_wins_then_the_attributes_then_the_resource() {
+        let attrs = |pairs: &[(&str, Json)]| -> Map<String, Json> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect()
+        };
+        let resource = [("workspace_id".to_string(), AttrValue::Str("w-res".into()))];
+        let stored = |ws: Option<&str>, a: Map<String, Json>| StoredWorkspace {
+            attributes: a,
+            workspace_id: ws.map(str::to_owned),
+        };
+        let named = attrs(&[("workspace.id", Json::from("w-span"))]);
+        let cases = [
+            (stored(Some("w-1"), named.clone()), Some("w-1")),
+            (stored(Some(""), named.clone()), None),
+            (stored(None, named), Some("w-span")),
+            (
+                stored(None, attrs(&[("workspace_id", Json::from(7))])),
+                Some("7"),
+            ),
+            // A row stored before the workspace was kept: the resource's.
+            (stored(None, Map::new()), Some("w-res")),
+        ];
+        for (s, want) in cases {
+            assert_eq!(
+                s.of(Some(&resource)).as_deref(),
+                want,
+                "{:?}",
+                s.workspace_id
+            );
+        }
+        assert_eq!(stored(None, Map::new()).of(None), None);
+    }
 }

@@ -10,13 +10,11 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
-use serde::Deserialize;
-use serde_json::{Map, Value as Json};
 use sightline_core::{AttrValue, ObservationKind, ProjectId};
 
 use super::SqliteStore;
-use crate::codec::unpack;
 use crate::codec::{decode_resource, kind_code};
+use crate::codec::{unpack, StoredWorkspace};
 use crate::cost_agg::{
     needs_attributes, none_if_empty, rollup_plan, span_column, Aggregator, CallView, RawCall,
     RollupPlan, CALL_COLUMNS,
@@ -36,13 +34,6 @@ impl CostReader for SqliteStore {
         })
         .await
     }
-}
-
-/// The attributes of a `detail` blob (serde skips the rest).
-#[derive(Deserialize)]
-struct DetailAttributes {
-    #[serde(rename = "a", default)]
-    attributes: Map<String, Json>,
 }
 
 fn costs(conn: &Connection, project: i64, q: &CostQuery) -> Result<CostReport, StoreError> {
@@ -155,12 +146,12 @@ fn scan_raw(
             *c = r.get(10 + i)?;
         }
         let resource_hash: i64 = r.get(17)?;
-        let attributes: Option<Map<String, Json>> = match r
+        let detail: Option<StoredWorkspace> = match r
             .get_ref(18)?
             .as_blob_or_null()
             .map_err(|e| StoreError::Engine(e.to_string()))?
         {
-            Some(b) => Some(unpack::<DetailAttributes>(b)?.attributes),
+            Some(b) => Some(unpack::<StoredWorkspace>(b)?),
             None => None,
         };
         if needs_detail {
@@ -170,7 +161,7 @@ fn scan_raw(
         }
         let view = CallView {
             columns: &columns,
-            attributes: attributes.as_ref(),
+            detail: detail.as_ref(),
             resource: resources.get(&resource_hash).map(Vec::as_slice),
         };
         if let Some(group) = view.group(q) {

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use rusqlite::{params, OptionalExtension, Transaction};
-use sightline_core::normalize::workspace::workspace_of;
+use sightline_core::normalize::workspace::{attribute_text, WORKSPACE_KEYS};
 use sightline_core::{AttrValue, Observation, ObservationKind};
 
 use crate::codec::{decode_span, kind_code, SpanColumns};
@@ -70,20 +70,14 @@ pub(crate) struct Rollup {
 
 impl Rollup {
     /// Counts a newly stored observation (other kinds than llm and embedding are skipped).
-    pub fn add(
-        &mut self,
-        project: i64,
-        o: &Observation,
-        model: Option<&str>,
-        workspace: Option<&str>,
-    ) {
+    pub fn add(&mut self, project: i64, o: &Observation, model: Option<&str>) {
         if !matches!(o.kind, ObservationKind::Llm | ObservationKind::Embedding) {
             return;
         }
         let s = |v: Option<&str>| v.unwrap_or("").to_owned();
         let dims = [
             s(o.tenant_id.as_deref()),
-            s(workspace),
+            s(o.workspace_id.as_deref()),
             s(o.agent_name.as_deref()),
             s(o.user_id.as_deref()),
             s(model),
@@ -168,7 +162,8 @@ impl Rollup {
 const BACKFILL_STEP: i64 = 5_000;
 
 /// Counts every model call already stored into the rollup, as the writer counts new ones (the
-/// same [`Rollup::add`], with the workspace read by the same rule from the stored attributes).
+/// same [`Rollup::add`]; these rows predate the stored workspace, so it is read by the same
+/// rule from the stored attributes and the resource).
 /// Runs inside the migration that creates the rollup, so a database that had spans before it
 /// answers cost queries from the rollup exactly as from the raw spans. Reads spans in rowid
 /// order, [`BACKFILL_STEP`] at a time, flushing after each step. Returns the calls counted.
@@ -225,15 +220,17 @@ pub(crate) fn backfill(tx: &Transaction<'_>) -> Result<i64, StoreError> {
                 payload: None,
             };
             let model = columns.model.clone();
-            let obs = decode_span(columns, 0)?;
+            let mut obs = decode_span(columns, 0)?;
             let resource = match resources.entry((project, resource_hash)) {
                 std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                 std::collections::hash_map::Entry::Vacant(e) => {
                     e.insert(super::costs::resource(tx, project, resource_hash)?)
                 }
             };
-            let workspace = workspace_of(&obs.attributes, Some(resource));
-            rollup.add(project, &obs, model.as_deref(), workspace.as_deref());
+            if obs.workspace_id.is_none() {
+                obs.workspace_id = attribute_text(resource, &WORKSPACE_KEYS);
+            }
+            rollup.add(project, &obs, model.as_deref());
             read += 1;
         }
         drop(rows); // ends the read before the step's writes

@@ -18,8 +18,6 @@ use crate::{StoreError, WriteOutcome};
 pub(crate) struct EncodedSpan {
     pub obs: Observation,
     pub row: SpanRow,
-    /// Read from the attributes before they are moved out (for the cost rollup).
-    pub workspace: Option<String>,
 }
 
 pub(crate) struct EncodedLog {
@@ -56,13 +54,6 @@ pub(crate) fn encode_job(
     let mut spans = Vec::with_capacity(batch.observations.len());
     for mut obs in batch.observations {
         let row = encode_span(&obs)?;
-        let workspace = sightline_core::normalize::workspace::workspace_of(
-            &obs.attributes,
-            batch
-                .resources
-                .get(obs.resource_index)
-                .map(|r| r.attributes.as_slice()),
-        );
         obs.input = None;
         obs.output = None;
         obs.attributes = Vec::new();
@@ -70,11 +61,7 @@ pub(crate) fn encode_job(
         obs.tool_arguments = None;
         obs.tool_result = None;
         obs.request_params = Default::default();
-        spans.push(EncodedSpan {
-            obs,
-            row,
-            workspace,
-        });
+        spans.push(EncodedSpan { obs, row });
     }
     let mut logs = Vec::with_capacity(batch.logs.len());
     for mut log in batch.logs {
@@ -147,12 +134,7 @@ fn write_group(
                     .entry((project, span.obs.trace_id.0))
                     .or_default()
                     .add(&span.obs);
-                rollup.add(
-                    project,
-                    &span.obs,
-                    span.row.model.as_deref(),
-                    span.workspace.as_deref(),
-                );
+                rollup.add(project, &span.obs, span.row.model.as_deref());
             } else {
                 outcome.duplicates += 1;
             }

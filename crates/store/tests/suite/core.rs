@@ -51,6 +51,7 @@ pub async fn round_trips_every_field(store: Arc<dyn Engine>) {
     o.session_id = Some("s-1".into());
     o.user_id = Some("u-1".into());
     o.tenant_id = Some("t-1".into());
+    o.workspace_id = Some("w-from-resource".into());
     o.tool_call_id = Some("call-1".into());
     o.tags = vec!["x".into()];
     o.input = Some(Payload::Messages(vec![Message {
@@ -71,6 +72,20 @@ pub async fn round_trips_every_field(store: Arc<dyn Engine>) {
         t.resources[0].attributes,
         vec![("service.name".to_string(), AttrValue::Str("svc".into()))]
     );
+    // A workspace the span's own attributes give, and none although they name one.
+    let mut named = span(1, 2, Some(1), ObservationKind::Llm);
+    named.attributes = vec![("workspace.id".into(), AttrValue::Str("w-2".into()))];
+    named.workspace_id = Some("w-2".into());
+    let mut unnamed = span(1, 3, Some(1), ObservationKind::Llm);
+    unnamed.attributes = named.attributes.clone();
+    store
+        .write(P1, batch(vec![named.clone(), unnamed.clone()]))
+        .await
+        .unwrap();
+    let t = store.trace(P1, tid(1), true).await.unwrap().unwrap();
+    let by_span = |s: u8| t.observations.iter().find(|o| o.span_id == sid(s)).unwrap();
+    assert_eq!(by_span(2).workspace_id, named.workspace_id);
+    assert_eq!(by_span(3).workspace_id, None);
 }
 
 /// Rewriting a stored span (a client retry) stores nothing twice and leaves the summary alone.

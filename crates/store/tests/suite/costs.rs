@@ -53,8 +53,10 @@ fn random_span(rng: &mut Rng, n: u32) -> Observation {
     o.service_name = rng.pick(&["api"]).map(str::to_owned);
     o.response_model = rng.pick(&["gpt-4o", "claude", "emb-3"]).map(str::to_owned);
     if let Some(ws) = rng.pick(&["w1", "w2"]) {
+        // As normalization leaves it: the attribute kept, the workspace on the observation.
         o.attributes
             .push(("workspace.id".into(), AttrValue::Str(ws.into())));
+        o.workspace_id = Some(ws.into());
     }
     if let Some(team) = rng.pick(&["red", "blue"]) {
         o.attributes
@@ -103,7 +105,7 @@ fn dim_value(o: &Observation, d: &CostDimension) -> Option<String> {
     };
     match d {
         CostDimension::Tenant => o.tenant_id.clone(),
-        CostDimension::Workspace => attr("workspace.id"),
+        CostDimension::Workspace => o.workspace_id.clone(),
         CostDimension::Agent => o.agent_name.clone(),
         CostDimension::User => o.user_id.clone(),
         CostDimension::Session => o.session_id.clone(),

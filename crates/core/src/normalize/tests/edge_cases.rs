@@ -202,6 +202,24 @@ fn tenant_and_service_come_from_the_resource_unless_the_span_says() {
 }
 
 #[test]
+fn workspace_comes_from_the_span_then_the_resource_and_its_attributes_stay() {
+    let resource = Resource {
+        attributes: kv(vec![("sightline.workspace_id", AttrValue::Int(7))]),
+    };
+    check_in(
+        span(vec![]),
+        &resource,
+        json!({"kind": "span", "workspace_id": "7"}),
+    );
+    check_in(
+        span(vec![("workspace_id", s("")), ("workspace.id", s("w1"))]),
+        &resource,
+        json!({"kind": "span", "workspace_id": "w1",
+               "attributes": [["workspace_id", ""], ["workspace.id", "w1"]]}),
+    );
+}
+
+#[test]
 fn status_error_with_error_type_and_exception_event() {
     let raw = with_events(
         with_status(

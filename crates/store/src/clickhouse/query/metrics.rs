@@ -34,7 +34,7 @@ pub(crate) async fn metrics(
     q: &MetricsQuery,
 ) -> Result<MetricsResult, StoreError> {
     if q.bucket_ns <= 0 {
-        return Err(StoreError::Conflict(format!(
+        return Err(StoreError::Invalid(format!(
             "bucket_ns: must be a positive number of nanoseconds, got {}",
             q.bucket_ns
         )));

@@ -22,7 +22,7 @@ impl MetricsReader for SqliteStore {
         query: &MetricsQuery,
     ) -> Result<MetricsResult, StoreError> {
         if query.bucket_ns <= 0 {
-            return Err(StoreError::Conflict(format!(
+            return Err(StoreError::Invalid(format!(
                 "bucket_ns: must be a positive number of nanoseconds, got {}",
                 query.bucket_ns
             )));
