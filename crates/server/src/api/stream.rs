@@ -212,6 +212,9 @@ pub fn event_id(p: FeedPosition) -> String {
 fn sse_response(producer: Producer) -> Response {
     // One slot more than the buffer: the final `dropped` event always fits.
     let (tx, rx) = mpsc::channel::<Bytes>(producer.config.buffer + 1);
+    // One task per connection, not a background job: it ends when the client goes away or the
+    // shutdown signal it watches turns true.
+    #[allow(clippy::disallowed_methods)]
     tokio::spawn(producer.run(tx));
     let body = Body::from_stream(ReceiverStream::new(rx).map(Ok::<Bytes, Infallible>));
     let mut resp = (StatusCode::OK, body).into_response();

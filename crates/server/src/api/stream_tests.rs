@@ -125,6 +125,7 @@ fn start(
     let (tx, rx) = mpsc::channel(config.buffer + 1);
     Running {
         rx,
+        #[allow(clippy::disallowed_methods)] // the test joins it
         task: tokio::spawn(producer.run(tx)),
         stop,
     }

@@ -133,6 +133,8 @@ pub(crate) fn encode_job(project: ProjectId, batch: WriteBatch) -> Result<WriteJ
 
 /// Starts the writer task, taking its jobs from `queue`.
 pub(crate) fn spawn(client: Client, queue: Receiver<WriteJob>) -> tokio::task::JoinHandle<()> {
+    // Owned by the store: `shutdown` closes the queue and joins this handle.
+    #[allow(clippy::disallowed_methods)]
     tokio::spawn(run(client, queue))
 }
 

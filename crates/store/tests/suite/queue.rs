@@ -2,6 +2,9 @@
 //! (what was queued is stored, later writes are refused). These cases take the opened store to
 //! shut it down, and the suite opens them with their own queue size.
 
+// Concurrent writers are the point of these tests.
+#![allow(clippy::disallowed_methods)]
+
 use sightline_core::{ObservationKind, ProjectId};
 use sightline_store::{Store, StoreError};
 
