@@ -8,6 +8,8 @@ pub mod cursor;
 mod logs;
 mod metrics;
 mod observations;
+#[cfg(test)]
+mod openapi_check;
 pub mod params;
 mod prices;
 mod sessions;
