@@ -31,62 +31,39 @@ fn name(s: &'static str) -> BorrowedStrDeserializer<'static, Error> {
     BorrowedStrDeserializer::new(s)
 }
 
+/// Deserializer methods that visit one fixed value.
+macro_rules! scalars {
+    ($($method:ident => $visit:ident($($value:expr)?),)*) => {
+        $(fn $method<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
+            v.$visit($($value)?)
+        })*
+    };
+}
+
 impl<'de> de::Deserializer<'de> for Sample {
     type Error = Error;
 
-    fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
-        v.visit_borrowed_str(ANY)
-    }
-    fn deserialize_bool<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
-        v.visit_bool(true)
-    }
-    fn deserialize_i8<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
-        v.visit_i64(1)
-    }
-    fn deserialize_i16<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
-        v.visit_i64(1)
-    }
-    fn deserialize_i32<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
-        v.visit_i64(1)
-    }
-    fn deserialize_i64<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
-        v.visit_i64(1)
-    }
-    fn deserialize_u8<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
-        v.visit_u64(1)
-    }
-    fn deserialize_u16<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
-        v.visit_u64(1)
-    }
-    fn deserialize_u32<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
-        v.visit_u64(1)
-    }
-    fn deserialize_u64<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
-        v.visit_u64(1)
-    }
-    fn deserialize_f32<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
-        v.visit_f64(1.5)
-    }
-    fn deserialize_f64<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
-        v.visit_f64(1.5)
-    }
-    fn deserialize_char<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
-        v.visit_char('x')
-    }
-    fn deserialize_str<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
-        v.visit_borrowed_str("x")
-    }
-    fn deserialize_string<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
-        v.visit_borrowed_str("x")
-    }
-    fn deserialize_identifier<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
-        v.visit_borrowed_str("x")
-    }
-    fn deserialize_bytes<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
-        v.visit_borrowed_bytes(b"x")
-    }
-    fn deserialize_byte_buf<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
-        v.visit_borrowed_bytes(b"x")
+    scalars! {
+        deserialize_any => visit_borrowed_str(ANY),
+        deserialize_bool => visit_bool(true),
+        deserialize_i8 => visit_i64(1),
+        deserialize_i16 => visit_i64(1),
+        deserialize_i32 => visit_i64(1),
+        deserialize_i64 => visit_i64(1),
+        deserialize_u8 => visit_u64(1),
+        deserialize_u16 => visit_u64(1),
+        deserialize_u32 => visit_u64(1),
+        deserialize_u64 => visit_u64(1),
+        deserialize_f32 => visit_f64(1.5),
+        deserialize_f64 => visit_f64(1.5),
+        deserialize_char => visit_char('x'),
+        deserialize_str => visit_borrowed_str("x"),
+        deserialize_string => visit_borrowed_str("x"),
+        deserialize_identifier => visit_borrowed_str("x"),
+        deserialize_bytes => visit_borrowed_bytes(b"x"),
+        deserialize_byte_buf => visit_borrowed_bytes(b"x"),
+        deserialize_unit => visit_unit(),
+        deserialize_ignored_any => visit_unit(),
     }
     fn deserialize_option<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
         if self.full {
@@ -95,17 +72,11 @@ impl<'de> de::Deserializer<'de> for Sample {
             v.visit_none()
         }
     }
-    fn deserialize_unit<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
-        v.visit_unit()
-    }
     fn deserialize_unit_struct<V: Visitor<'de>>(
         self,
         _: &'static str,
         v: V,
     ) -> Result<V::Value, Error> {
-        v.visit_unit()
-    }
-    fn deserialize_ignored_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
         v.visit_unit()
     }
     fn deserialize_newtype_struct<V: Visitor<'de>>(

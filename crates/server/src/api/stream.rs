@@ -355,12 +355,12 @@ impl Producer {
     async fn send_batch(&mut self, tx: &mpsc::Sender<Bytes>, b: &FeedBatch) -> Result<(), End> {
         for (pos, o) in &b.observations {
             self.delivered.observations = *pos;
-            let event = StreamEvent::Observation(Observation::new(o, &b.resources));
+            let event = StreamEvent::Observation(Box::new(Observation::new(o, &b.resources)));
             self.send_event(tx, &event).await?;
         }
         for (pos, l) in &b.logs {
             self.delivered.logs = *pos;
-            let event = StreamEvent::Log(Log::new(l, &b.resources));
+            let event = StreamEvent::Log(Box::new(Log::new(l, &b.resources)));
             self.send_event(tx, &event).await?;
         }
         Ok(())

@@ -5,14 +5,14 @@ use serde::{Deserialize, Serialize};
 
 use super::{Log, Observation};
 
-/// An event with its data.
+/// An event with its data (boxed, so a `dropped` event is not the size of an observation).
 #[derive(Serialize, Debug, Clone)]
 #[serde(untagged)]
 pub enum StreamEvent {
     /// `observation`: an observation as stored (without payloads).
-    Observation(Observation),
+    Observation(Box<Observation>),
     /// `log`: a log record.
-    Log(Log),
+    Log(Box<Log>),
     /// `dropped`: the last event; the server closes the stream after it.
     Dropped(Dropped),
 }
