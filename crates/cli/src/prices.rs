@@ -4,7 +4,7 @@
 
 use reqwest::Method;
 use serde_json::{json, Map, Value as Json};
-use sightline_server::api::shapes::{Price, PriceEntry, PriceList, PriceLookup, PriceOverride};
+use sightline_server::api::shapes::{PriceEntry, PriceList, PriceLookup};
 
 use crate::explore::args::{self, Conn, Params};
 use crate::explore::client::Client;
@@ -167,13 +167,13 @@ async fn set(a: SetArgs) -> anyhow::Result<()> {
         println!("{}", answer.trim_end());
         return Ok(());
     }
-    let set: PriceOverride = serde_json::from_str(&answer).map_err(|e| {
+    let set: PriceEntry = serde_json::from_str(&answer).map_err(|e| {
         anyhow::anyhow!(
             "the answer of PUT /api/v1/prices/overrides is not as docs/api.md says ({e}); try --json"
         )
     })?;
-    println!("set price override {}", text(&set.id));
-    print!("{}", entries_table(&[as_entry(&set)]));
+    println!("set price override {}", opt(&set.id));
+    print!("{}", entries_table(std::slice::from_ref(&set)));
     Ok(())
 }
 
@@ -201,23 +201,6 @@ fn text(s: &str) -> String {
 /// An optional field, `-` when absent or empty.
 fn opt(s: &Option<String>) -> String {
     text(s.as_deref().unwrap_or_default())
-}
-
-/// A stored override as a row of the table.
-fn as_entry(o: &PriceOverride) -> PriceEntry {
-    PriceEntry {
-        source: o.source.clone(),
-        id: Some(o.id.clone()),
-        provider: o.provider.clone(),
-        model: o.model.clone(),
-        input: o.input.clone(),
-        output: o.output.clone(),
-        cache_read: o.cache_read.clone(),
-        cache_write: o.cache_write.clone(),
-        reasoning: o.reasoning.clone(),
-        effective_from: o.effective_from.clone(),
-        ..PriceEntry::default()
-    }
 }
 
 /// One row per entry: where it comes from, what it matches, its rates (USD per 1M tokens).
@@ -253,22 +236,14 @@ fn entries_table(entries: &[PriceEntry]) -> String {
     out
 }
 
-fn list_text(v: &PriceList) -> String {
+fn list_text(v: &PriceList<PriceEntry>) -> String {
     if v.data.is_empty() {
         return "no prices match\n".into();
     }
-    let entries: Vec<PriceEntry> = v
-        .data
-        .iter()
-        .map(|p| match p {
-            Price::Override(o) => as_entry(o),
-            Price::Entry(e) => e.clone(),
-        })
-        .collect();
-    let mut out = entries_table(&entries);
+    let mut out = entries_table(&v.data);
     out.push_str(&format!(
         "{} entries; rates in USD per million tokens; bundled prices from {} (retrieved {})\n",
-        entries.len(),
+        v.data.len(),
         text(&v.bundled_source),
         text(&v.bundled_retrieved),
     ));

@@ -6,15 +6,26 @@
 use serde::{Deserialize, Serialize};
 use sightline_core::cost::{MatchRule, PriceMatch};
 
-/// `GET /api/v1/prices`.
-#[derive(Serialize, Deserialize, Debug, Clone, Default)]
+/// `GET /api/v1/prices`. A reader that only shows the table can take the rows as entries,
+/// `PriceList<PriceEntry>`: an override reads as an entry with its `id`.
+#[derive(Serialize, Deserialize, Debug, Clone)]
 #[serde(default)]
-pub struct PriceList {
-    pub data: Vec<Price>,
+pub struct PriceList<T = Price> {
+    pub data: Vec<T>,
     /// Where the bundled prices come from.
     pub bundled_source: String,
     /// YYYY-MM-DD.
     pub bundled_retrieved: String,
+}
+
+impl<T> Default for PriceList<T> {
+    fn default() -> Self {
+        PriceList {
+            data: Vec::new(),
+            bundled_source: String::new(),
+            bundled_retrieved: String::new(),
+        }
+    }
 }
 
 /// A row of the price table: an override set through the API, or an entry of the config
