@@ -2,10 +2,11 @@
 //! requests, errors and latency of model calls grouped (and filtered) by tenant, model, user,
 //! ..., as a text table for people or `--json` for the API's JSON as received.
 
-use serde_json::Value as Json;
+use sightline_server::api::shapes::Costs;
 
 use crate::explore::args::{self, Conn, Params, TimeArgs};
 use crate::explore::client::Client;
+use crate::explore::parse;
 use crate::explore::table::{Align, Table};
 
 #[derive(clap::Args)]
@@ -101,13 +102,12 @@ async fn costs(a: CostsArgs) -> anyhow::Result<()> {
     args::add(&mut params, "top", &a.top);
     args::add(&mut params, "order_by", &a.order_by);
     a.filters.add_to(&mut params);
-    let (body, value) = Client::new(&a.conn)?
-        .get(&["api", "v1", "costs"], &params)
-        .await?;
+    let segments = ["api", "v1", "costs"];
+    let (body, value) = Client::new(&a.conn)?.get(&segments, &params).await?;
     if a.conn.json {
         println!("{}", body.trim_end());
     } else {
-        print!("{}", render(&value));
+        print!("{}", render(&parse(&segments, value)?));
     }
     Ok(())
 }
@@ -127,21 +127,9 @@ fn header(dimension: &str) -> &'static str {
     }
 }
 
-/// A number field as text (`-` when absent).
-fn number(v: &Json, field: &str) -> String {
-    match v.get(field) {
-        Some(Json::Number(n)) => n.to_string(),
-        Some(Json::String(s)) => s.clone(),
-        _ => "-".into(),
-    }
-}
-
 /// Milliseconds with one decimal.
-fn millis(v: &Json, field: &str) -> String {
-    v.get(field)
-        .and_then(Json::as_f64)
-        .map(|ms| format!("{ms:.1}"))
-        .unwrap_or_else(|| "-".into())
+fn millis(ms: f64) -> String {
+    format!("{ms:.1}")
 }
 
 /// The bucket start as much of the RFC 3339 text as the bucket needs.
@@ -158,25 +146,12 @@ fn bucket_label(bucket: &str, start: &str) -> String {
     label
 }
 
-fn render(v: &Json) -> String {
-    let rows = v
-        .get("rows")
-        .and_then(Json::as_array)
-        .cloned()
-        .unwrap_or_default();
-    if rows.is_empty() {
+fn render(v: &Costs) -> String {
+    if v.rows.is_empty() {
         return "no model calls in the window\n".into();
     }
-    let dims: Vec<String> = v
-        .get("group_by")
-        .and_then(Json::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|d| d.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
-    let bucket = v.get("bucket").and_then(Json::as_str);
+    let dims = &v.group_by;
+    let bucket = v.bucket.as_deref();
     let mut columns: Vec<(&'static str, Align)> = Vec::new();
     if bucket.is_some() {
         columns.push(("BUCKET", Align::Left));
@@ -200,36 +175,33 @@ fn render(v: &Json) -> String {
         .map(|h| (h, Align::Right)),
     );
     let mut t = Table::new(&columns);
-    for r in &rows {
+    for r in &v.rows {
         let mut cells = Vec::new();
         if let Some(b) = bucket {
-            let start = r.get("bucket_start").and_then(Json::as_str).unwrap_or("-");
-            cells.push(bucket_label(b, start));
+            cells.push(bucket_label(b, r.bucket_start.as_deref().unwrap_or("-")));
         }
-        for d in &dims {
-            let value = r.get("group").and_then(|g| g.get(d)).and_then(Json::as_str);
-            cells.push(value.unwrap_or("-").to_owned());
+        for d in dims {
+            cells.push(r.group.get(d).map_or("-", String::as_str).to_owned());
         }
-        for f in [
-            "requests",
-            "errors",
-            "input_tokens",
-            "output_tokens",
-            "cache_read_tokens",
-            "cache_write_tokens",
-            "reasoning_tokens",
-            "total_tokens",
-            "cost_usd",
-        ] {
-            cells.push(number(r, f));
-        }
-        for f in ["latency_p50_ms", "latency_p95_ms", "latency_p99_ms"] {
-            cells.push(millis(r, f));
-        }
+        cells.extend(
+            [
+                r.requests,
+                r.errors,
+                r.input_tokens,
+                r.output_tokens,
+                r.cache_read_tokens,
+                r.cache_write_tokens,
+                r.reasoning_tokens,
+                r.total_tokens,
+            ]
+            .map(|n| n.to_string()),
+        );
+        cells.push(r.cost_usd.clone());
+        cells.extend([r.latency_p50_ms, r.latency_p95_ms, r.latency_p99_ms].map(millis));
         t.row(cells);
     }
     let mut out = t.render();
-    if let Some(key) = v.get("attribute_key").and_then(Json::as_str) {
+    if let Some(key) = &v.attribute_key {
         out.push_str(&format!("ATTRIBUTE is {key}\n"));
     }
     out
@@ -239,6 +211,10 @@ fn render(v: &Json) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn render(v: serde_json::Value) -> String {
+        super::render(&serde_json::from_value(v).unwrap())
+    }
 
     #[test]
     fn rows_become_a_table_with_group_and_bucket_columns() {
@@ -252,7 +228,7 @@ mod tests {
              "latency_p99_ms": 31.0},
             {"group": {}, "bucket_start": "2026-11-21T00:00:00.000000000Z", "requests": 1,
              "errors": 0, "total_tokens": 5, "cost_usd": "0"}]});
-        let out = render(&v);
+        let out = render(v);
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines.len(), 4, "{out}");
         assert!(
@@ -267,7 +243,7 @@ mod tests {
         assert!(lines[2].starts_with("2026-11-21  -       -"), "{out}");
         assert_eq!(lines[3], "ATTRIBUTE is team");
         assert_eq!(
-            render(&json!({"rows": []})),
+            render(json!({"rows": []})),
             "no model calls in the window\n"
         );
         assert_eq!(

@@ -4,9 +4,11 @@
 
 use reqwest::Method;
 use serde_json::{json, Map, Value as Json};
+use sightline_server::api::shapes::{PriceEntry, PriceList, PriceLookup};
 
 use crate::explore::args::{self, Conn, Params};
 use crate::explore::client::Client;
+use crate::explore::parse;
 use crate::explore::table::{Align, Table};
 
 #[derive(clap::Subcommand)]
@@ -113,13 +115,12 @@ async fn list(a: ListArgs) -> anyhow::Result<()> {
     args::add(&mut params, "provider", &a.provider);
     args::add(&mut params, "model", &a.model);
     args::add(&mut params, "source", &a.source);
-    let (body, value) = Client::new(&a.conn)?
-        .get(&["api", "v1", "prices"], &params)
-        .await?;
+    let segments = ["api", "v1", "prices"];
+    let (body, value) = Client::new(&a.conn)?.get(&segments, &params).await?;
     if a.conn.json {
         println!("{}", body.trim_end());
     } else {
-        print!("{}", list_text(&value));
+        print!("{}", list_text(&parse(&segments, value)?));
     }
     Ok(())
 }
@@ -128,13 +129,12 @@ async fn lookup(a: LookupArgs) -> anyhow::Result<()> {
     let mut params: Params = vec![("model", a.model.clone())];
     args::add(&mut params, "provider", &a.provider);
     args::add(&mut params, "at", &a.at);
-    let (body, value) = Client::new(&a.conn)?
-        .get(&["api", "v1", "prices", "lookup"], &params)
-        .await?;
+    let segments = ["api", "v1", "prices", "lookup"];
+    let (body, value) = Client::new(&a.conn)?.get(&segments, &params).await?;
     if a.conn.json {
         println!("{}", body.trim_end());
     } else {
-        print!("{}", lookup_text(&value));
+        print!("{}", lookup_text(&parse(&segments, value)?));
     }
     Ok(())
 }
@@ -167,11 +167,13 @@ async fn set(a: SetArgs) -> anyhow::Result<()> {
         println!("{}", answer.trim_end());
         return Ok(());
     }
-    let value: Json = serde_json::from_str(&answer).map_err(|e| {
-        anyhow::anyhow!("the answer of PUT /api/v1/prices/overrides is not JSON ({e}); try --json")
+    let set: PriceEntry = serde_json::from_str(&answer).map_err(|e| {
+        anyhow::anyhow!(
+            "the answer of PUT /api/v1/prices/overrides is not as docs/api.md says ({e}); try --json"
+        )
     })?;
-    println!("set price override {}", text(&value, "id"));
-    print!("{}", entries_table(std::slice::from_ref(&value)));
+    println!("set price override {}", opt(&set.id));
+    print!("{}", entries_table(std::slice::from_ref(&set)));
     Ok(())
 }
 
@@ -191,17 +193,18 @@ async fn delete(a: DeleteArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A field as text: strings as they are, numbers printed, absent or null as `-`.
-fn text(v: &Json, field: &str) -> String {
-    match v.get(field) {
-        Some(Json::String(s)) if !s.is_empty() => s.clone(),
-        Some(Json::Number(n)) => n.to_string(),
-        _ => "-".into(),
-    }
+/// A text field, `-` when empty.
+fn text(s: &str) -> String {
+    if s.is_empty() { "-" } else { s }.to_owned()
+}
+
+/// An optional field, `-` when absent or empty.
+fn opt(s: &Option<String>) -> String {
+    text(s.as_deref().unwrap_or_default())
 }
 
 /// One row per entry: where it comes from, what it matches, its rates (USD per 1M tokens).
-fn entries_table(entries: &[Json]) -> String {
+fn entries_table(entries: &[PriceEntry]) -> String {
     let mut t = Table::new(&[
         ("SOURCE", Align::Left),
         ("ID", Align::Left),
@@ -215,59 +218,49 @@ fn entries_table(entries: &[Json]) -> String {
         ("FROM", Align::Left),
     ]);
     for e in entries {
-        t.row(
-            [
-                "source",
-                "id",
-                "provider",
-                "model",
-                "input",
-                "output",
-                "cache_read",
-                "cache_write",
-                "reasoning",
-                "effective_from",
-            ]
-            .iter()
-            .map(|f| text(e, f))
-            .collect(),
-        );
+        t.row(vec![
+            text(&e.source),
+            opt(&e.id),
+            text(&e.provider),
+            text(&e.model),
+            text(&e.input),
+            text(&e.output),
+            opt(&e.cache_read),
+            opt(&e.cache_write),
+            opt(&e.reasoning),
+            opt(&e.effective_from),
+        ]);
     }
     let mut out = t.lines().join("\n");
     out.push('\n');
     out
 }
 
-fn list_text(v: &Json) -> String {
-    let entries = v
-        .get("data")
-        .and_then(Json::as_array)
-        .cloned()
-        .unwrap_or_default();
-    if entries.is_empty() {
+fn list_text(v: &PriceList<PriceEntry>) -> String {
+    if v.data.is_empty() {
         return "no prices match\n".into();
     }
-    let mut out = entries_table(&entries);
+    let mut out = entries_table(&v.data);
     out.push_str(&format!(
         "{} entries; rates in USD per million tokens; bundled prices from {} (retrieved {})\n",
-        entries.len(),
-        text(v, "bundled_source"),
-        text(v, "bundled_retrieved"),
+        v.data.len(),
+        text(&v.bundled_source),
+        text(&v.bundled_retrieved),
     ));
     out
 }
 
-fn lookup_text(v: &Json) -> String {
-    let entry = v.get("entry").cloned().unwrap_or(Json::Null);
+fn lookup_text(v: &PriceLookup) -> String {
+    let e = &v.entry;
     let mut out = format!(
         "{} is priced by {} entry {}/{} (rule {})\n",
-        text(v, "model"),
-        text(&entry, "source"),
-        text(&entry, "provider"),
-        text(&entry, "model"),
-        text(v, "rule"),
+        text(&v.model),
+        text(&e.source),
+        text(&e.provider),
+        text(&e.model),
+        text(&v.rule),
     );
-    out.push_str(&entries_table(std::slice::from_ref(&entry)));
+    out.push_str(&entries_table(std::slice::from_ref(e)));
     out
 }
 
@@ -275,15 +268,20 @@ fn lookup_text(v: &Json) -> String {
 mod tests {
     use super::*;
 
+    fn list_text(v: Json) -> String {
+        super::list_text(&serde_json::from_value(v).unwrap())
+    }
+
     #[test]
     fn tables_show_rates_and_dashes_for_missing_ones() {
         let v = json!({"data": [
             {"source": "override", "id": "po_1", "provider": "openai", "model": "gpt-4o",
-             "input": "2", "output": "8", "cache_read": null, "effective_from": "2026-01-01"},
+             "input": "2", "output": "8", "cache_read": null, "cache_write": null,
+             "reasoning": null, "effective_from": "2026-01-01", "updated_ns": 1},
             {"source": "bundled", "provider": "anthropic", "model": "claude-x",
              "input": "3", "output": "15", "cache_read": "0.3"}],
             "bundled_source": "example", "bundled_retrieved": "2026-11-01"});
-        let out = list_text(&v);
+        let out = list_text(v);
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines.len(), 4, "{out}");
         assert!(lines[0].starts_with("SOURCE"), "{out}");
@@ -294,7 +292,7 @@ mod tests {
         );
         assert!(lines[2].starts_with("bundled   -"), "{out}");
         assert!(lines[3].contains("retrieved 2026-11-01"), "{out}");
-        assert_eq!(list_text(&json!({"data": []})), "no prices match\n");
+        assert_eq!(list_text(json!({"data": []})), "no prices match\n");
     }
 
     #[test]
@@ -302,7 +300,7 @@ mod tests {
         let v = json!({"model": "gpt-4o-2024-08-06", "rule": "date_stripped",
             "entry": {"source": "bundled", "provider": "openai", "model": "gpt-4o",
                       "input": "2.5", "output": "10"}});
-        let out = lookup_text(&v);
+        let out = lookup_text(&serde_json::from_value(v).unwrap());
         assert!(
             out.starts_with(
                 "gpt-4o-2024-08-06 is priced by bundled entry openai/gpt-4o (rule date_stripped)\n"

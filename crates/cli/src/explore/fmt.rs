@@ -1,8 +1,10 @@
-//! Short text forms of the values the views show: times, durations, tokens, money, ids and
-//! payloads. Everything is plain text (no colour) and deterministic.
+//! Short text forms of the values the views show: times, durations, tokens, money, ids,
+//! payloads and failures. Everything is plain text (no colour) and deterministic.
 
 use serde_json::Value as Json;
 use sightline_core::time::format_rfc3339;
+use sightline_core::{Message, Payload, Usage};
+use sightline_server::api::shapes::Observation;
 
 /// The marker for failures, everywhere.
 pub const ERROR_MARK: &str = "✗";
@@ -116,58 +118,80 @@ pub fn value_text(v: &Json) -> String {
     }
 }
 
-/// A payload (`{"messages": [...]}` or `{"value": ...}`) as one text: messages as
-/// `role: content`, joined with ` | `.
-pub fn payload_text(v: &Json) -> String {
-    if let Some(messages) = v.get("messages").and_then(Json::as_array) {
-        return messages
+/// A payload as one text: messages as `role: content`, joined with ` | `; a value as text.
+pub fn payload_text(p: &Payload) -> String {
+    match p {
+        Payload::Messages(messages) => messages
             .iter()
-            .map(message_text)
+            .map(|m| format!("{}: {}", m.role, message_body(m)))
             .collect::<Vec<_>>()
-            .join(" | ");
+            .join(" | "),
+        Payload::Value(v) => value_text(v),
     }
-    match v.get("value") {
-        Some(inner) => value_text(inner),
-        None => value_text(v),
-    }
-}
-
-fn message_text(m: &Json) -> String {
-    let role = m.get("role").and_then(Json::as_str).unwrap_or("?");
-    format!("{role}: {}", message_body(m))
 }
 
 /// A message's text, else its tool calls as `name(args)`, else its other parts as JSON.
-fn message_body(m: &Json) -> String {
-    if let Some(c) = m.get("content").and_then(Json::as_str) {
-        return c.to_string();
+fn message_body(m: &Message) -> String {
+    if let Some(c) = &m.content {
+        return c.clone();
     }
-    if let Some(calls) = m.get("tool_calls").and_then(Json::as_array) {
-        return calls
+    if !m.tool_calls.is_empty() {
+        return m
+            .tool_calls
             .iter()
-            .map(|c| {
-                let name = c.get("name").and_then(Json::as_str).unwrap_or("?");
-                let args = c.get("arguments").map(value_text).unwrap_or_default();
-                format!("{name}({args})")
+            .map(|c| match &c.arguments {
+                Json::Null => format!("{}()", c.name),
+                args => format!("{}({})", c.name, value_text(args)),
             })
             .collect::<Vec<_>>()
             .join(", ");
     }
-    m.get("parts").map(Json::to_string).unwrap_or_default()
+    if m.parts.is_empty() {
+        String::new()
+    } else {
+        Json::Array(m.parts.clone()).to_string()
+    }
 }
 
 /// What a turn of a conversation said: the last message with `role` (else the last message)
 /// of a message list, or the value.
-pub fn turn_text(v: &Json, role: &str) -> String {
-    if let Some(messages) = v.get("messages").and_then(Json::as_array) {
-        let pick = messages
+pub fn turn_text(p: &Payload, role: &str) -> String {
+    match p {
+        Payload::Messages(messages) => messages
             .iter()
             .rev()
-            .find(|m| m.get("role").and_then(Json::as_str) == Some(role))
-            .or(messages.last());
-        return pick.map(message_body).unwrap_or_default();
+            .find(|m| m.role == role)
+            .or(messages.last())
+            .map(message_body)
+            .unwrap_or_default(),
+        Payload::Value(v) => value_text(v),
     }
-    payload_text(v)
+}
+
+/// The total, else input plus output when either is known.
+pub fn usage_total(u: &Usage) -> Option<i64> {
+    u.total.or(match (u.input, u.output) {
+        (None, None) => None,
+        (i, o) => Some(i.unwrap_or(0) + o.unwrap_or(0)),
+    })
+}
+
+/// `Type: message` of the failure, or `None` when the step did not fail.
+pub fn error_text(o: &Observation) -> Option<String> {
+    let err = o.error.as_ref();
+    if !o.is_error && err.is_none() {
+        return None;
+    }
+    let ty = err.and_then(|e| e.error_type.as_deref());
+    let msg = err
+        .and_then(|e| e.message.as_deref())
+        .or(o.status_message.as_deref());
+    Some(match (ty, msg) {
+        (Some(t), Some(m)) => format!("{t}: {m}"),
+        (Some(t), None) => t.to_string(),
+        (None, Some(m)) => m.to_string(),
+        (None, None) => "failed".to_string(),
+    })
 }
 
 /// The level name of an OpenTelemetry severity number (1-24), `-` when unset.
@@ -233,19 +257,26 @@ mod tests {
 
     #[test]
     fn payloads_as_text() {
-        let msgs = json!({"messages": [
+        let payload = |v: Json| -> Payload { serde_json::from_value(v).unwrap() };
+        let msgs = payload(json!({"messages": [
             {"role": "system", "content": "be brief"},
             {"role": "user", "content": "hi"},
-            {"role": "assistant", "tool_calls": [{"name": "search", "arguments": {"q": "x"}}]}
-        ]});
+            {"role": "assistant", "tool_calls": [{"name": "search", "arguments": {"q": "x"}}]},
+            {"role": "tool", "tool_calls": [{"name": "now"}]},
+            {"role": "user", "parts": [{"type": "image"}]}
+        ]}));
         assert_eq!(
             payload_text(&msgs),
-            r#"system: be brief | user: hi | assistant: search({"q":"x"})"#
+            r#"system: be brief | user: hi | assistant: search({"q":"x"}) | tool: now() | user: [{"type":"image"}]"#
         );
-        assert_eq!(turn_text(&msgs, "user"), "hi");
-        assert_eq!(turn_text(&msgs, "tool"), r#"search({"q":"x"})"#);
-        assert_eq!(payload_text(&json!({"value": "plain"})), "plain");
-        assert_eq!(payload_text(&json!({"value": {"a": 1}})), r#"{"a":1}"#);
+        assert_eq!(turn_text(&msgs, "system"), "be brief");
+        assert_eq!(turn_text(&msgs, "assistant"), r#"search({"q":"x"})"#);
+        assert_eq!(turn_text(&msgs, "critic"), r#"[{"type":"image"}]"#);
+        assert_eq!(payload_text(&payload(json!({"value": "plain"}))), "plain");
+        assert_eq!(
+            payload_text(&payload(json!({"value": {"a": 1}}))),
+            r#"{"a":1}"#
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Line-oriented views: a session as a conversation, and one line per live-stream event.
 
-use super::api::{Log, Observation, SessionDetail, TraceSummary};
+use sightline_server::api::shapes::{Log, Observation, SessionDetail, StreamEvent, TraceSummary};
+
 use super::fmt;
 use super::table::log_body;
 
@@ -76,7 +77,7 @@ fn turn_header(t: &TraceSummary) -> String {
         fmt::time(t.start_ns),
         t.trace_id.clone(),
         fmt::one_line(t.root_name.as_deref().unwrap_or("(no root)"), 60),
-        fmt::duration(t.duration()),
+        fmt::duration(t.duration_ns),
     ];
     parts.extend(usage_parts(t.total_tokens, t.cost_nano_usd, t.error_count));
     parts.join("  ")
@@ -85,16 +86,12 @@ fn turn_header(t: &TraceSummary) -> String {
 /// One line for a live-stream event, or `None` for event types this view does not show.
 /// Data that does not parse is shown as it came.
 pub fn event_line(event: &str, data: &str) -> Option<String> {
-    match event {
-        "observation" => Some(match serde_json::from_str::<Observation>(data) {
-            Ok(o) => observation_line(&o),
-            Err(_) => format!("observation {data}"),
-        }),
-        "log" => Some(match serde_json::from_str::<Log>(data) {
-            Ok(l) => log_line(&l),
-            Err(_) => format!("log {data}"),
-        }),
-        _ => None,
+    match StreamEvent::parse(event, data)? {
+        Ok(StreamEvent::Observation(o)) => Some(observation_line(&o)),
+        Ok(StreamEvent::Log(l)) => Some(log_line(&l)),
+        // `tail` ends on `dropped` before it shows anything.
+        Ok(StreamEvent::Dropped(_)) => None,
+        Err(_) => Some(format!("{event} {data}")),
     }
 }
 
@@ -102,7 +99,7 @@ pub fn event_line(event: &str, data: &str) -> Option<String> {
 pub fn observation_line(o: &Observation) -> String {
     let mut parts = vec![
         fmt::time_ms(o.start_ns),
-        format!("{:<9}", o.kind.as_deref().unwrap_or("span")),
+        format!("{:<9}", o.kind.as_str()),
         fmt::one_line(&o.name, 60),
     ];
     if let Some(s) = &o.service_name {
@@ -111,12 +108,12 @@ pub fn observation_line(o: &Observation) -> String {
     if let Some(m) = &o.model {
         parts.push(m.clone());
     }
-    parts.push(fmt::duration(o.duration()));
-    if let Some(t) = o.usage.as_ref().and_then(|u| u.total()) {
+    parts.push(fmt::duration(o.duration_ns));
+    if let Some(t) = fmt::usage_total(&o.usage) {
         parts.push(format!("{} tokens", fmt::tokens(t)));
     }
     parts.push(format!("trace {}", fmt::short_id(&o.trace_id)));
-    if let Some(e) = o.error_text() {
+    if let Some(e) = fmt::error_text(o) {
         parts.push(format!("{} {}", fmt::ERROR_MARK, fmt::one_line(&e, 160)));
     }
     parts.join("  ")

@@ -1,9 +1,9 @@
 //! Terminal clients of the query API: `traces`, `trace`, `sessions`, `session`, `logs`, `tail`.
 //! Each command turns its flags into query parameters, calls the API, and prints either a text
-//! view or, with `--json`, the API's JSON as received. Failures print `error: <message>` on
-//! stderr and exit with status 1.
+//! view or, with `--json`, the API's JSON as received. Answers are read into the server's own
+//! types (`sightline_server::api::shapes`). Failures print `error: <message>` on stderr and exit
+//! with status 1.
 
-mod api;
 pub(crate) mod args;
 pub(crate) mod client;
 pub(crate) mod fmt;
@@ -43,14 +43,21 @@ async fn show<T: serde::de::DeserializeOwned>(
         println!("{}", body.trim_end());
         return Ok(());
     }
-    let parsed: T = serde_json::from_value(value).map_err(|e| {
+    print!("{}", render(&parse(segments, value)?));
+    Ok(())
+}
+
+/// The answer of `segments` read into its shape.
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(
+    segments: &[&str],
+    value: serde_json::Value,
+) -> anyhow::Result<T> {
+    serde_json::from_value(value).map_err(|e| {
         anyhow::anyhow!(
             "the answer of /{} is not as docs/api.md says ({e}); try --json",
             segments.join("/")
         )
-    })?;
-    print!("{}", render(&parsed));
-    Ok(())
+    })
 }
 
 #[derive(clap::Args)]

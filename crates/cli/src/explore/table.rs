@@ -1,6 +1,7 @@
 //! Aligned text tables, and the list views built on them: traces, sessions and logs.
 
-use super::api::{Log, Page, SessionSummary, TraceSummary};
+use sightline_server::api::shapes::{Log, Page, SessionSummary, TraceSummary};
+
 use super::fmt;
 
 /// How a column's cells line up.
@@ -118,7 +119,7 @@ pub fn traces(page: &Page<TraceSummary>, wide: bool) -> String {
             id.to_string(),
             fmt::one_line(s.root_name.as_deref().unwrap_or("-"), 48),
             s.service_name.clone().unwrap_or_else(|| "-".into()),
-            fmt::duration(s.duration()),
+            fmt::duration(s.duration_ns),
             s.span_count.to_string(),
             fmt::tokens_or_dash(s.total_tokens),
             fmt::cost_or_dash(s.cost_nano_usd),

@@ -179,12 +179,16 @@ fn trace_payloads_are_shown_on_request_in_one_line() {
 
 #[test]
 fn a_trace_known_only_from_logs() {
+    // The store answers such a trace with an empty summary.
     check(
-        r#"{"trace_id":"ab","observation_count":0,"orphan_count":0,"observations":[],
+        r#"{"trace_id":"ab","summary":{"trace_id":"ab","start_ns":0,"end_ns":0,"duration_ns":0,
+            "span_count":0,"error_count":0,"total_tokens":0},
+            "observation_count":0,"orphan_count":0,"observations":[],
             "logs":[{"time_ns":1700000000000000000,"severity_number":13,"body":"slow"}]}"#,
         |d| tree::trace(d, false),
         r#"
 trace ab
+(no root)  1970-01-01 00:00:00  0us  0 spans
 no observations: this trace is known only from its logs
 
 logs not attached to a span:
@@ -223,7 +227,7 @@ fn session_as_a_conversation() {
         + r#","input":{"messages":[{"role":"system","content":"be brief"},{"role":"user","content":"Weather in Paris?"}]},
         "output":{"messages":[{"role":"assistant","content":"Sunny,\n22C."}]}}"#;
     let turn2 = r#"{"trace_id":"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb","start_ns":1700000060000000000,
-        "end_ns":1700000061000000000,"span_count":1,"error_count":0,"total_tokens":0,
+        "end_ns":1700000061000000000,"duration_ns":1000000000,"span_count":1,"error_count":0,"total_tokens":0,
         "input":{"value":"and tomorrow?"}}"#;
     check(
         &format!(

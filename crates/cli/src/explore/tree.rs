@@ -2,7 +2,8 @@
 //! with kind, model, tokens, duration and a timing bar, and under each row its error, its logs
 //! and (when asked) its payloads.
 
-use super::api::{Log, Observation, TraceDetail};
+use sightline_server::api::shapes::{Log, TraceTree, TreeObservation};
+
 use super::fmt;
 use super::table::{log_body, Align, Table};
 
@@ -14,7 +15,7 @@ const PAYLOAD_CHARS: usize = 240;
 const LOG_CHARS: usize = 160;
 
 /// The trace as text. `payloads` adds input, output, tool arguments and results.
-pub fn trace(d: &TraceDetail, payloads: bool) -> String {
+pub fn trace(d: &TraceTree, payloads: bool) -> String {
     let mut out = header(d);
     if d.observations.is_empty() {
         out.push_str("no observations: this trace is known only from its logs\n");
@@ -31,15 +32,13 @@ pub fn trace(d: &TraceDetail, payloads: bool) -> String {
     out
 }
 
-fn header(d: &TraceDetail) -> String {
+fn header(d: &TraceTree) -> String {
     let mut out = format!("trace {}\n", d.trace_id);
-    let Some(s) = &d.summary else {
-        return out;
-    };
+    let s = &d.summary;
     let mut parts = vec![
         s.root_name.clone().unwrap_or_else(|| "(no root)".into()),
         fmt::time(s.start_ns),
-        fmt::duration(s.duration()),
+        fmt::duration(s.duration_ns),
         fmt::count(s.span_count, "span"),
     ];
     if let Some(svc) = &s.service_name {
@@ -75,15 +74,11 @@ fn header(d: &TraceDetail) -> String {
 }
 
 /// The trace's time range: the summary's, widened to cover every observation.
-fn extent(d: &TraceDetail) -> (i64, i64) {
-    let starts = d.observations.iter().map(|o| o.start_ns);
-    let ends = d.observations.iter().map(|o| o.end_ns);
-    let (mut t0, mut t1) = match &d.summary {
-        Some(s) => (s.start_ns, s.end_ns),
-        None => (i64::MAX, i64::MIN),
-    };
-    t0 = starts.fold(t0, i64::min);
-    t1 = ends.fold(t1, i64::max);
+fn extent(d: &TraceTree) -> (i64, i64) {
+    let starts = d.observations.iter().map(|o| o.observation.start_ns);
+    let ends = d.observations.iter().map(|o| o.observation.end_ns);
+    let t0 = starts.fold(d.summary.start_ns, i64::min);
+    let t1 = ends.fold(d.summary.end_ns, i64::max);
     (t0, t1.max(t0))
 }
 
@@ -105,7 +100,7 @@ pub fn bar(start: i64, end: i64, t0: i64, t1: i64, width: usize) -> String {
     )
 }
 
-fn tree(d: &TraceDetail, payloads: bool) -> String {
+fn tree(d: &TraceTree, payloads: bool) -> String {
     use Align::*;
     let (t0, t1) = extent(d);
     let mut t = Table::new(&[
@@ -117,17 +112,16 @@ fn tree(d: &TraceDetail, payloads: bool) -> String {
         ("TIMELINE", Left),
     ]);
     for o in &d.observations {
+        let obs = &o.observation;
         t.row(vec![
-            o.kind.clone().unwrap_or_else(|| "span".into()),
+            obs.kind.as_str().to_owned(),
             name_cell(o),
-            o.model.clone().unwrap_or_default(),
-            o.usage
-                .as_ref()
-                .and_then(|u| u.total())
+            obs.model.clone().unwrap_or_default(),
+            fmt::usage_total(&obs.usage)
                 .map(fmt::tokens)
                 .unwrap_or_default(),
-            fmt::duration(o.duration()),
-            bar(o.start_ns, o.end_ns, t0, t1, BAR_WIDTH),
+            fmt::duration(obs.duration_ns),
+            bar(obs.start_ns, obs.end_ns, t0, t1, BAR_WIDTH),
         ]);
     }
     let kind_width = t.widths().first().copied().unwrap_or(0);
@@ -150,12 +144,13 @@ fn tree(d: &TraceDetail, payloads: bool) -> String {
     out
 }
 
-fn name_cell(o: &Observation) -> String {
-    let mut cell = format!("{}{}", "  ".repeat(o.depth), fmt::one_line(&o.name, 60));
+fn name_cell(o: &TreeObservation) -> String {
+    let name = fmt::one_line(&o.observation.name, 60);
+    let mut cell = format!("{}{name}", "  ".repeat(o.depth));
     if o.orphan {
         cell.push_str(" [orphan]");
     }
-    if o.error_text().is_some() {
+    if fmt::error_text(&o.observation).is_some() {
         cell.push(' ');
         cell.push_str(fmt::ERROR_MARK);
     }
@@ -163,9 +158,10 @@ fn name_cell(o: &Observation) -> String {
 }
 
 /// The lines under an observation's row.
-fn details(o: &Observation, payloads: bool) -> Vec<String> {
+fn details(o: &TreeObservation, payloads: bool) -> Vec<String> {
+    let obs = &o.observation;
     let mut lines = Vec::new();
-    if let Some(e) = o.error_text() {
+    if let Some(e) = fmt::error_text(obs) {
         lines.push(format!(
             "{} error: {}",
             fmt::ERROR_MARK,
@@ -173,16 +169,19 @@ fn details(o: &Observation, payloads: bool) -> Vec<String> {
         ));
     }
     if o.orphan {
-        if let Some(p) = &o.parent_span_id {
+        if let Some(p) = &obs.parent_span_id {
             lines.push(format!("orphan: parent span {p} never arrived"));
         }
     }
     if payloads {
         let fields = [
-            ("input", o.input.as_ref().map(fmt::payload_text)),
-            ("output", o.output.as_ref().map(fmt::payload_text)),
-            ("arguments", o.tool_arguments.as_ref().map(fmt::value_text)),
-            ("result", o.tool_result.as_ref().map(fmt::value_text)),
+            ("input", obs.input.as_ref().map(fmt::payload_text)),
+            ("output", obs.output.as_ref().map(fmt::payload_text)),
+            (
+                "arguments",
+                obs.tool_arguments.as_ref().map(fmt::value_text),
+            ),
+            ("result", obs.tool_result.as_ref().map(fmt::value_text)),
         ];
         for (label, text) in fields {
             if let Some(text) = text {

@@ -1,18 +1,14 @@
 //! `GET /api/v1/costs`: cost, tokens, requests, errors and latency of model calls, grouped by
 //! project-level dimensions, optionally filtered by any of them, bucketed by UTC hour, day or
 //! month, ranked for top-k.
-//! Parses the query into a [`CostQuery`] and renders the [`CostReport`]; money stays integer
-//! nano-USD, with `cost_usd` a decimal string derived from it.
+//! Parses the query into a [`CostQuery`]; the answer is [`Costs`].
 
 use axum::extract::{RawQuery, State};
-use serde_json::{json, Map, Value as Json};
-use sightline_core::money::usd_exact;
 use sightline_core::time::format_rfc3339;
-use sightline_store::{CostBucket, CostDimension, CostOrder, CostQuery, CostReport, CostRow};
+use sightline_store::{CostBucket, CostDimension, CostOrder, CostQuery};
 
 use super::params::{invalid, Params, TIME};
-
-use super::views;
+use super::shapes::Costs;
 use super::ApiState;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -46,13 +42,13 @@ pub async fn costs(
     State(state): State<ApiState>,
     caller: Caller,
     RawQuery(query): RawQuery,
-) -> Result<axum::Json<Json>, ApiError> {
+) -> Result<axum::Json<Costs>, ApiError> {
     let project = caller.project();
     let p = Params::parse(query.as_deref(), PARAMS)?;
     let now = state.clock.now_ns();
     let q = cost_query(&p, now)?;
     let report = state.costs.costs(project, &q).await?;
-    Ok(axum::Json(answer(&q, &report)))
+    Ok(axum::Json(Costs::new(&q, &report)))
 }
 
 /// The store question the parameters ask.
@@ -164,14 +160,6 @@ fn bucket(v: &str) -> Result<CostBucket, ApiError> {
     })
 }
 
-fn bucket_name(b: CostBucket) -> &'static str {
-    match b {
-        CostBucket::Hour => "hour",
-        CostBucket::Day => "day",
-        CostBucket::Month => "month",
-    }
-}
-
 fn order_by(v: &str) -> Result<CostOrder, ApiError> {
     Ok(match v {
         "cost" => CostOrder::Cost,
@@ -185,14 +173,6 @@ fn order_by(v: &str) -> Result<CostOrder, ApiError> {
     })
 }
 
-fn order_name(o: CostOrder) -> &'static str {
-    match o {
-        CostOrder::Cost => "cost",
-        CostOrder::Tokens => "tokens",
-        CostOrder::Requests => "requests",
-    }
-}
-
 fn top(v: &str) -> Result<usize, ApiError> {
     match v.parse::<usize>() {
         Ok(n) if (1..=MAX_TOP).contains(&n) => Ok(n),
@@ -202,79 +182,17 @@ fn top(v: &str) -> Result<usize, ApiError> {
     }
 }
 
-fn answer(q: &CostQuery, report: &CostReport) -> Json {
-    let attribute_key = q.group_by.iter().find_map(|d| match d {
-        CostDimension::Attribute(k) => Some(k.as_str()),
-        _ => None,
-    });
-    let names: Vec<&str> = q.group_by.iter().map(CostDimension::name).collect();
-    let rows: Vec<Json> = report.rows.iter().map(|r| row(&names, r)).collect();
-    let filters: Map<String, Json> = q
-        .filters
-        .iter()
-        .map(|(d, v)| (d.name().to_owned(), Json::from(v.as_str())))
-        .collect();
-    let mut v = json!({
-        "from_ns": q.from_ns,
-        "from": format_rfc3339(q.from_ns),
-        "to_ns": q.to_ns,
-        "to": format_rfc3339(q.to_ns),
-        "group_by": names,
-        "attribute_key": attribute_key,
-        "bucket": q.bucket.map(bucket_name),
-        "order_by": order_name(q.order_by),
-        "top": q.top,
-        "filters": (!filters.is_empty()).then_some(filters),
-        "approximate_latency": report.approximate_latency,
-        "rows": rows,
-    });
-    views::drop_nulls(&mut v);
-    v
-}
-
-/// One row; `group` maps each dimension's name to its value (absent when the calls had none).
-fn row(names: &[&str], r: &CostRow) -> Json {
-    let ms = |ns: i64| ns as f64 / 1e6;
-    let group: Map<String, Json> = names
-        .iter()
-        .zip(&r.group)
-        .filter_map(|(n, v)| {
-            v.as_ref()
-                .map(|v| ((*n).to_owned(), Json::from(v.as_str())))
-        })
-        .collect();
-    let error_rate = if r.requests > 0 {
-        r.errors as f64 / r.requests as f64
-    } else {
-        0.0
-    };
-    let mut v = json!({
-        "group": group,
-        "bucket_start_ns": r.bucket_start_ns,
-        "bucket_start": r.bucket_start_ns.map(format_rfc3339),
-        "requests": r.requests,
-        "errors": r.errors,
-        "error_rate": error_rate,
-        "input_tokens": r.input_tokens,
-        "output_tokens": r.output_tokens,
-        "cache_read_tokens": r.cache_read_tokens,
-        "cache_write_tokens": r.cache_write_tokens,
-        "reasoning_tokens": r.reasoning_tokens,
-        "total_tokens": r.total_tokens,
-        "cost_nano_usd": r.cost_nano_usd,
-        "cost_usd": usd_exact(r.cost_nano_usd.into()),
-        "costed_requests": r.costed_requests,
-        "latency_p50_ms": ms(r.latency_p50_ns),
-        "latency_p95_ms": ms(r.latency_p95_ns),
-        "latency_p99_ms": ms(r.latency_p99_ns),
-    });
-    views::drop_nulls(&mut v);
-    v
-}
-
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+    use sightline_store::{CostReport, CostRow};
+
     use super::*;
+
+    /// The answer as JSON.
+    fn answer(q: &CostQuery, report: &CostReport) -> serde_json::Value {
+        serde_json::to_value(Costs::new(q, report)).unwrap()
+    }
 
     fn parse(q: &str) -> Result<CostQuery, ApiError> {
         cost_query(&Params::parse(Some(q), PARAMS)?, 1_000 * 86_400 * SEC)

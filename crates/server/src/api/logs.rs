@@ -1,13 +1,11 @@
 //! `GET /api/v1/logs`: log search by time.
 
 use axum::extract::{RawQuery, State};
-use serde_json::Value as Json;
 use sightline_store::LogQuery;
 
 use super::cursor::{self, Ordering};
-use super::page;
 use super::params::{Params, LOG_FILTERS, PAGE, TIME};
-use super::views;
+use super::shapes::{Log, Page};
 use super::ApiState;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -18,7 +16,7 @@ pub async fn list_logs(
     State(state): State<ApiState>,
     caller: Caller,
     RawQuery(query): RawQuery,
-) -> Result<axum::Json<Json>, ApiError> {
+) -> Result<axum::Json<Page<Log>>, ApiError> {
     let project = caller.project();
     let p = Params::parse(query.as_deref(), PARAMS)?;
     let descending = p.descending()?;
@@ -34,11 +32,11 @@ pub async fn list_logs(
         after,
     };
     let found = state.logs.list_logs(project, &q).await?;
-    Ok(axum::Json(page(
+    Ok(axum::Json(Page::new(
         found
             .logs
             .iter()
-            .map(|l| views::log(l, &found.resources))
+            .map(|l| Log::new(l, &found.resources))
             .collect(),
         found
             .next

@@ -3,14 +3,11 @@
 //! windows that would need more than [`MAX_BUCKETS`].
 
 use axum::extract::{RawQuery, State};
-use serde_json::json;
-use serde_json::Value as Json;
 use sightline_core::time::format_rfc3339;
 use sightline_store::{GroupBy, MetricsQuery};
 
 use super::params::{duration_or_integer, invalid, Params, OBSERVATION_FILTERS, TIME};
-
-use super::views;
+use super::shapes::Metrics;
 use super::ApiState;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -30,7 +27,7 @@ pub async fn metrics(
     State(state): State<ApiState>,
     caller: Caller,
     RawQuery(query): RawQuery,
-) -> Result<axum::Json<Json>, ApiError> {
+) -> Result<axum::Json<Metrics>, ApiError> {
     let project = caller.project();
     let p = Params::parse(query.as_deref(), PARAMS)?;
     let now = state.clock.now_ns();
@@ -57,17 +54,7 @@ pub async fn metrics(
         group_by,
     };
     let result = state.metrics.metrics(project, &q).await?;
-    let mut v = json!({
-        "from_ns": from_ns,
-        "from": format_rfc3339(from_ns),
-        "to_ns": to_ns,
-        "to": format_rfc3339(to_ns),
-        "bucket_seconds": bucket_ns / SEC,
-        "group_by": group_by.map(group_name),
-        "series": views::metric_series(&result.points),
-    });
-    views::drop_nulls(&mut v);
-    Ok(axum::Json(v))
+    Ok(axum::Json(Metrics::new(&q, &result)))
 }
 
 /// The bucket width in ns: whole seconds, at most [`MAX_BUCKETS`] over `[from, to)`.
@@ -123,21 +110,10 @@ fn group_by(v: &str) -> Result<GroupBy, ApiError> {
     })
 }
 
-fn group_name(g: GroupBy) -> &'static str {
-    match g {
-        GroupBy::Service => "service",
-        GroupBy::Agent => "agent",
-        GroupBy::Model => "model",
-        GroupBy::Provider => "provider",
-        GroupBy::Operation => "operation",
-        GroupBy::Kind => "kind",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sightline_store::MetricPoint;
+    use sightline_store::{MetricPoint, MetricsResult};
 
     const T0: i64 = 1_768_386_600 * SEC;
 
@@ -183,11 +159,22 @@ mod tests {
             cost_nano_usd: Some(7),
             ..Default::default()
         };
-        let series = views::metric_series(&[
+        let q = MetricsQuery {
+            filter: Default::default(),
+            from_ns: 0,
+            to_ns: 120 * SEC,
+            bucket_ns: 60 * SEC,
+            group_by: Some(GroupBy::Model),
+        };
+        let points = vec![
             point(None, 0, 1, 0),
             point(Some("gpt-4o"), 0, 12, 1),
             point(Some("gpt-4o"), 60 * SEC, 4, 0),
-        ]);
+        ];
+        let answer = serde_json::to_value(Metrics::new(&q, &MetricsResult { points })).unwrap();
+        assert_eq!(answer["group_by"], "model");
+        assert_eq!(answer["bucket_seconds"], 60);
+        let series = answer["series"].as_array().unwrap();
         assert_eq!(series.len(), 2);
         assert!(series[0].get("group").is_none(), "no value: group left out");
         assert_eq!(series[1]["group"], "gpt-4o");

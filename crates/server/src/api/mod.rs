@@ -1,6 +1,6 @@
 //! The query API under `/api/v1` (docs/api.md is the contract): thin handlers that get the
 //! caller by their signature, parse the query string into the store's query types, call a
-//! reader and map the result to JSON. Failures answer the JSON problem shape of
+//! reader and map the result to one of the [`shapes`]. Failures answer the JSON problem shape of
 //! [`ApiError`](crate::error::ApiError).
 
 mod costs;
@@ -8,19 +8,20 @@ pub mod cursor;
 mod logs;
 mod metrics;
 mod observations;
+#[cfg(test)]
+mod openapi_check;
 pub mod params;
 mod prices;
 mod sessions;
+pub mod shapes;
 pub mod stream;
 mod traces;
 pub mod tree;
-pub mod views;
 
 use std::sync::Arc;
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use serde_json::{json, Value as Json};
 use sightline_core::time::Clock;
 use sightline_store::{
     ChangeFeed, CostReader, LogReader, MetricsReader, SessionReader, TraceReader,
@@ -78,14 +79,6 @@ pub struct ApiState {
     pub shutdown: watch::Receiver<bool>,
 }
 
-/// A page: `{"data": [...], "next_cursor": "..."}`, `next_cursor` absent on the last page.
-fn page(data: Vec<Json>, next_cursor: Option<String>) -> Json {
-    match next_cursor {
-        Some(c) => json!({"data": data, "next_cursor": c}),
-        None => json!({"data": data}),
-    }
-}
-
 /// `GET /api/v1/openapi.json`: the machine-readable description of this API.
 pub async fn openapi() -> Response {
     (
@@ -98,6 +91,8 @@ pub async fn openapi() -> Response {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
+
+    use serde_json::Value as Json;
 
     use super::*;
 

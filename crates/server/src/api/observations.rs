@@ -1,13 +1,11 @@
 //! `GET /api/v1/observations`: observations across traces, by start time.
 
 use axum::extract::{RawQuery, State};
-use serde_json::Value as Json;
 use sightline_store::ObservationQuery;
 
 use super::cursor::{self, Ordering};
-use super::page;
 use super::params::{Params, OBSERVATION_FILTERS, PAGE, TIME};
-use super::views;
+use super::shapes::{Observation, Page};
 use super::ApiState;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -18,7 +16,7 @@ pub async fn list_observations(
     State(state): State<ApiState>,
     caller: Caller,
     RawQuery(query): RawQuery,
-) -> Result<axum::Json<Json>, ApiError> {
+) -> Result<axum::Json<Page<Observation>>, ApiError> {
     let project = caller.project();
     let p = Params::parse(query.as_deref(), PARAMS)?;
     let descending = p.descending()?;
@@ -35,11 +33,11 @@ pub async fn list_observations(
         payloads: p.flag("payloads", false)?,
     };
     let found = state.traces.list_observations(project, &q).await?;
-    Ok(axum::Json(page(
+    Ok(axum::Json(Page::new(
         found
             .observations
             .iter()
-            .map(|o| views::observation(o, &found.resources))
+            .map(|o| Observation::new(o, &found.resources))
             .collect(),
         found
             .next

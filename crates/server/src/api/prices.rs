@@ -5,12 +5,11 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 
-use serde_json::{json, Map, Value as Json};
-use sightline_core::cost::{MatchRule, PriceEntry};
+use serde_json::{Map, Value as Json};
 use sightline_store::PriceOverride;
 
 use super::params::{invalid, parse_time, Params};
-
+use super::shapes::{self, Price, PriceEntry, PriceList, PriceLookup};
 use super::ApiState;
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ErrorCode};
@@ -33,43 +32,12 @@ const FIELDS: &[&str] = &[
     "effective_from",
 ];
 
-fn entry_json(e: &PriceEntry, source: &str, id: Option<&str>) -> Json {
-    let mut v = serde_json::to_value(e).unwrap_or(Json::Null);
-    if let Some(m) = v.as_object_mut() {
-        m.insert("source".into(), json!(source));
-        m.insert("provider".into(), json!(e.provider));
-        if let Some(id) = id {
-            m.insert("id".into(), json!(id));
-        }
-    }
-    v
-}
-
-fn override_json(o: &PriceOverride) -> Json {
-    json!({
-        "id": o.id, "source": "override", "provider": o.provider.clone().unwrap_or_default(),
-        "model": o.model, "input": o.input, "output": o.output, "cache_read": o.cache_read,
-        "cache_write": o.cache_write, "reasoning": o.reasoning,
-        "effective_from": o.effective_from, "updated_ns": o.updated_ns,
-    })
-}
-
-fn rule_name(rule: MatchRule) -> &'static str {
-    match rule {
-        MatchRule::Exact => "exact",
-        MatchRule::ExactAnyProvider => "exact_any_provider",
-        MatchRule::PrefixStripped => "prefix_stripped",
-        MatchRule::DateStripped => "date_stripped",
-        MatchRule::Pattern => "pattern",
-    }
-}
-
 /// `GET /api/v1/prices`: this project's overrides (API, then config file) and the bundled table.
 pub async fn list_prices(
     State(state): State<ApiState>,
     caller: Caller,
     RawQuery(query): RawQuery,
-) -> Result<axum::Json<Json>, ApiError> {
+) -> Result<axum::Json<PriceList>, ApiError> {
     let project = caller.project();
     let p = Params::parse(query.as_deref(), LIST_PARAMS)?;
     let provider = p.get("provider")?.map(|s| s.trim().to_lowercase());
@@ -98,27 +66,27 @@ pub async fn list_prices(
     if want_override {
         for o in book.stored(project).await? {
             if keep(o.provider.as_deref().unwrap_or(""), &o.model) {
-                data.push(override_json(&o));
+                data.push(Price::Override((&o).into()));
             }
         }
         for e in book.config_overrides(project) {
             if keep(&e.provider, &e.model) {
-                data.push(entry_json(e, "config", None));
+                data.push(Price::Entry(PriceEntry::new(e, "config", None)));
             }
         }
     }
     if want_bundled {
         for e in book.bundled().list() {
             if keep(&e.provider, &e.model) {
-                data.push(entry_json(e, "bundled", None));
+                data.push(Price::Entry(PriceEntry::new(e, "bundled", None)));
             }
         }
     }
-    Ok(axum::Json(json!({
-        "data": data,
-        "bundled_source": book.bundled().source(),
-        "bundled_retrieved": book.bundled().retrieved().to_string(),
-    })))
+    Ok(axum::Json(PriceList {
+        data,
+        bundled_source: book.bundled().source().to_owned(),
+        bundled_retrieved: book.bundled().retrieved().to_string(),
+    }))
 }
 
 /// `GET /api/v1/prices/lookup`: the entry that prices `model` (at `provider`, at time `at`).
@@ -126,7 +94,7 @@ pub async fn lookup_price(
     State(state): State<ApiState>,
     caller: Caller,
     RawQuery(query): RawQuery,
-) -> Result<axum::Json<Json>, ApiError> {
+) -> Result<axum::Json<PriceLookup>, ApiError> {
     let project = caller.project();
     let p = Params::parse(query.as_deref(), LOOKUP_PARAMS)?;
     let model = p
@@ -159,13 +127,9 @@ pub async fn lookup_price(
     } else {
         ("bundled", None)
     };
-    Ok(axum::Json(json!({
-        "model": model,
-        "provider": provider,
-        "at_ns": at,
-        "rule": rule_name(m.rule),
-        "entry": entry_json(m.entry, source, id.as_deref()),
-    })))
+    Ok(axum::Json(PriceLookup::new(
+        model, provider, at, &m, source, id,
+    )))
 }
 
 /// The body's fields as text; a float or an unknown field is an error naming it.
@@ -218,7 +182,7 @@ pub async fn put_override(
     State(state): State<ApiState>,
     caller: Caller,
     body: Bytes,
-) -> Result<axum::Json<Json>, ApiError> {
+) -> Result<axum::Json<shapes::PriceOverride>, ApiError> {
     caller.require(Role::Member)?;
     let project = caller.project();
     let fields = parse_body(&body)?;
@@ -248,7 +212,7 @@ pub async fn put_override(
         updated_ns: now,
     };
     state.prices.put(project, &entry).await?;
-    Ok(axum::Json(override_json(&entry)))
+    Ok(axum::Json(shapes::PriceOverride::from(&entry)))
 }
 
 fn new_id() -> String {

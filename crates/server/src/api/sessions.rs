@@ -1,13 +1,11 @@
 //! `GET /api/v1/sessions` (by last activity) and `/sessions/{session_id}` (the conversation).
 
 use axum::extract::{Path, RawQuery, State};
-use serde_json::Value as Json;
 use sightline_store::SessionQuery;
 
 use super::cursor;
-use super::page;
 use super::params::{Params, PAGE, TIME};
-use super::views;
+use super::shapes::{Page, SessionDetail, SessionSummary};
 use super::ApiState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorCode};
@@ -21,7 +19,7 @@ pub async fn list_sessions(
     State(state): State<ApiState>,
     caller: Caller,
     RawQuery(query): RawQuery,
-) -> Result<axum::Json<Json>, ApiError> {
+) -> Result<axum::Json<Page<SessionSummary>>, ApiError> {
     let project = caller.project();
     let p = Params::parse(query.as_deref(), LIST_PARAMS)?;
     let (from_ns, to_ns) = p.window(state.clock.now_ns())?;
@@ -38,8 +36,8 @@ pub async fn list_sessions(
         after,
     };
     let found = state.sessions.list_sessions(project, &q).await?;
-    Ok(axum::Json(page(
-        found.sessions.iter().map(views::session_summary).collect(),
+    Ok(axum::Json(Page::new(
+        found.sessions.iter().map(SessionSummary::from).collect(),
         found.next.map(|n| cursor::encode_session(project, &n)),
     )))
 }
@@ -49,7 +47,7 @@ pub async fn get_session(
     caller: Caller,
     Path(session_id): Path<String>,
     RawQuery(query): RawQuery,
-) -> Result<axum::Json<Json>, ApiError> {
+) -> Result<axum::Json<SessionDetail>, ApiError> {
     let project = caller.project();
     Params::parse(query.as_deref(), &[])?;
     let s = state
@@ -62,5 +60,5 @@ pub async fn get_session(
                 format!("session {session_id:?} was not found in this project"),
             )
         })?;
-    Ok(axum::Json(views::session_detail(&s)))
+    Ok(axum::Json(SessionDetail::from(&s)))
 }

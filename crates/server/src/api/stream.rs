@@ -17,7 +17,6 @@ use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 use sightline_core::ProjectId;
 use sightline_store::{ChangeFeed, FeedBatch, FeedPosition, FeedQuery};
 use tokio::sync::{broadcast, mpsc, watch};
@@ -26,7 +25,8 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::StreamExt;
 
 use super::params::{invalid, Params, OBSERVATION_FILTERS, TIME};
-use super::{views, ApiState};
+use super::shapes::{Dropped, Log, Observation, StreamEvent};
+use super::ApiState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 
@@ -287,8 +287,12 @@ impl Producer {
         match &end {
             End::Dropped(reason) => {
                 tracing::info!(project = self.project.0, %reason, last_event_id = %self.last_id, "live stream client dropped");
-                let data = json!({"reason": reason, "last_event_id": self.last_id});
-                let _ = tx.try_send(Bytes::from(format!("event: dropped\ndata: {data}\n\n")));
+                let event = StreamEvent::Dropped(Dropped {
+                    reason: reason.clone(),
+                    last_event_id: self.last_id.clone(),
+                });
+                let frame = format!("event: {}\ndata: {}\n\n", event.name(), event.data());
+                let _ = tx.try_send(Bytes::from(frame));
             }
             End::Shutdown => {
                 let _ = tx.try_send(Bytes::from_static(b": server shutting down\n\n"));
@@ -354,13 +358,13 @@ impl Producer {
     async fn send_batch(&mut self, tx: &mpsc::Sender<Bytes>, b: &FeedBatch) -> Result<(), End> {
         for (pos, o) in &b.observations {
             self.delivered.observations = *pos;
-            let data = views::observation(o, &b.resources);
-            self.send_event(tx, "observation", &data).await?;
+            let event = StreamEvent::Observation(Box::new(Observation::new(o, &b.resources)));
+            self.send_event(tx, &event).await?;
         }
         for (pos, l) in &b.logs {
             self.delivered.logs = *pos;
-            let data = views::log(l, &b.resources);
-            self.send_event(tx, "log", &data).await?;
+            let event = StreamEvent::Log(Box::new(Log::new(l, &b.resources)));
+            self.send_event(tx, &event).await?;
         }
         Ok(())
     }
@@ -368,11 +372,14 @@ impl Producer {
     async fn send_event(
         &mut self,
         tx: &mpsc::Sender<Bytes>,
-        event: &str,
-        data: &serde_json::Value,
+        event: &StreamEvent,
     ) -> Result<(), End> {
         let id = event_id(self.delivered);
-        let frame = format!("id: {id}\nevent: {event}\ndata: {data}\n\n");
+        let frame = format!(
+            "id: {id}\nevent: {}\ndata: {}\n\n",
+            event.name(),
+            event.data()
+        );
         self.send(tx, Bytes::from(frame)).await?;
         self.last_id = id;
         Ok(())

@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
+use serde_json::json;
 use sightline_core::{LogRecord, TraceId};
 use sightline_store::StoreError;
 

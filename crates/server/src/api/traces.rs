@@ -2,14 +2,12 @@
 //! `/traces/{trace_id}/observations/{span_id}`.
 
 use axum::extract::{Path, RawQuery, State};
-use serde_json::Value as Json;
 use sightline_core::SpanId;
 use sightline_store::{TraceQuery, TraceSort};
 
 use super::cursor::{self, Ordering};
-use super::page;
 use super::params::{self, invalid, Params, OBSERVATION_FILTERS, PAGE, TIME};
-use super::views;
+use super::shapes::{Observation, Page, TraceSummary, TraceTree};
 use super::ApiState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorCode};
@@ -21,7 +19,7 @@ pub async fn list_traces(
     State(state): State<ApiState>,
     caller: Caller,
     RawQuery(query): RawQuery,
-) -> Result<axum::Json<Json>, ApiError> {
+) -> Result<axum::Json<Page<TraceSummary>>, ApiError> {
     let project = caller.project();
     let p = Params::parse(query.as_deref(), LIST_PARAMS)?;
     let sort = match p.get("sort")? {
@@ -49,8 +47,8 @@ pub async fn list_traces(
         after,
     };
     let found = state.traces.list_traces(project, &q).await?;
-    Ok(axum::Json(page(
-        found.traces.iter().map(views::trace_summary).collect(),
+    Ok(axum::Json(Page::new(
+        found.traces.iter().map(TraceSummary::from).collect(),
         found
             .next
             .map(|n| cursor::encode_trace(project, ordering, &n)),
@@ -63,7 +61,7 @@ pub async fn get_trace(
     caller: Caller,
     Path(trace_id): Path<String>,
     RawQuery(query): RawQuery,
-) -> Result<axum::Json<Json>, ApiError> {
+) -> Result<axum::Json<TraceTree>, ApiError> {
     let project = caller.project();
     let p = Params::parse(query.as_deref(), TRACE_PARAMS)?;
     let id = params::trace_id("trace_id", &trace_id)?;
@@ -78,7 +76,7 @@ pub async fn get_trace(
                 id.to_hex()
             ))
         })?;
-    Ok(axum::Json(views::trace_tree(&t)))
+    Ok(axum::Json(TraceTree::from(&t)))
 }
 
 /// `GET /api/v1/traces/{trace_id}/observations/{span_id}`: one observation, full payload.
@@ -87,7 +85,7 @@ pub async fn get_observation(
     caller: Caller,
     Path((trace_id, span_id)): Path<(String, String)>,
     RawQuery(query): RawQuery,
-) -> Result<axum::Json<Json>, ApiError> {
+) -> Result<axum::Json<Observation>, ApiError> {
     let project = caller.project();
     Params::parse(query.as_deref(), &[])?;
     let tid = params::trace_id("trace_id", &trace_id)?;
@@ -109,7 +107,7 @@ pub async fn get_observation(
         })?;
     let mut o = o;
     o.resource_index = 0;
-    Ok(axum::Json(views::observation(
+    Ok(axum::Json(Observation::new(
         &o,
         std::slice::from_ref(&resource),
     )))
