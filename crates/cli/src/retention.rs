@@ -2,15 +2,12 @@
 //! (like `sightline keys`), for one project or all. The server's `retention_days` does the same
 //! every hour; this is for a one-off clean-up or a cron job.
 
-use anyhow::Context;
 use sightline_core::time::{Clock, SystemClock};
 use sightline_server::app::config::MAX_RETENTION_DAYS;
-use sightline_server::app::store_config;
 use sightline_store::retention::cutoff_for;
 use sightline_store::RetentionScope;
-use sightline_store::StoreConfig;
 
-use crate::serve::{load, StoreArgs};
+use crate::serve::{open_store, StoreArgs};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum RetentionCommand {
@@ -42,13 +39,7 @@ pub async fn run(cmd: RetentionCommand) -> anyhow::Result<()> {
     if days == 0 || days > MAX_RETENTION_DAYS {
         anyhow::bail!("--days must be 1 to {MAX_RETENTION_DAYS} (whole days of data to keep)");
     }
-    let config = load(&store, vec![])?;
-    let opened = sightline_store::open(&StoreConfig {
-        max_queued: 1000,
-        ..store_config(&config)
-    })
-    .await
-    .context("opening the store")?;
+    let opened = open_store(&store).await?;
     let db = opened.engine();
     let result = async {
         let scope = match &project {

@@ -177,6 +177,18 @@ pub enum KeysCommand {
     },
 }
 
+/// Opens the store the settings name, for the commands that work on it directly (keys,
+/// retention) while a server may be running on it.
+pub(crate) async fn open_store(store: &StoreArgs) -> anyhow::Result<sightline_store::Store> {
+    let config = load(store, vec![])?;
+    sightline_store::open(&StoreConfig {
+        max_queued: 1000,
+        ..store_config(&config)
+    })
+    .await
+    .context("opening the store")
+}
+
 pub async fn keys(cmd: KeysCommand) -> anyhow::Result<()> {
     match cmd {
         KeysCommand::Create {
@@ -184,13 +196,7 @@ pub async fn keys(cmd: KeysCommand) -> anyhow::Result<()> {
             store,
             json,
         } => {
-            let config = load(&store, vec![])?;
-            let opened = sightline_store::open(&StoreConfig {
-                max_queued: 1000,
-                ..store_config(&config)
-            })
-            .await
-            .context("opening the store")?;
+            let opened = open_store(&store).await?;
             let db = opened.engine();
             let now = SystemClock.now_ns();
             let key = sightline_server::auth::create_key(db.as_ref(), &project, now).await?;

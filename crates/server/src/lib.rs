@@ -1,7 +1,7 @@
 //! Sightline's server: receivers, the ingest service, the query API, Prometheus counters and
 //! background jobs, wired together by `app`.
 //!
-//! Layers, lowest first; a module imports only from layers below it (a test checks):
+//! Layers, lowest first; a module imports only from layers below it (`source_rules.rs` checks):
 //! 1. `error` (error codes and the API's error), `auth` (callers), `pricing` (price books);
 //! 2. `ingest` (receivers and the one ingest service);
 //! 3. `metrics` (listens to ingest);
@@ -20,4 +20,4 @@ pub mod metrics;
 pub mod pricing;
 
 #[cfg(test)]
-mod layers;
+mod source_rules;

@@ -1,6 +1,7 @@
-//! The layering of `lib.rs`, checked: no module imports from a module above it, and peers in a
-//! layer do not import each other. Reads the sources, so a new `use crate::...` that runs back
-//! up fails here with the file and the import.
+//! Rules about the server's source, checked by reading it: the layering of `lib.rs` (no module
+//! imports from a module above it, peers in a layer do not import each other) and that only
+//! `auth/` reads credentials. A new `use crate::...` that runs back up, or a handler that reads
+//! the `Authorization` header itself, fails here with the file and the offence.
 
 use std::path::{Path, PathBuf};
 
@@ -64,7 +65,7 @@ fn no_module_imports_from_a_layer_above_it() {
             .and_then(|c| c.to_str())
             .unwrap()
             .trim_end_matches(".rs");
-        if top == "lib" || top == "layers" {
+        if top == "lib" || top == "source_rules" {
             continue;
         }
         let allowed = ALLOWED
@@ -81,6 +82,38 @@ fn no_module_imports_from_a_layer_above_it() {
     }
     offenders.sort();
     offenders.dedup();
+    assert!(offenders.is_empty(), "{offenders:#?}");
+}
+
+/// What only `auth/` may touch: the header, its parser and the authenticator's entry points.
+const CREDENTIAL_READS: &[&str] = &[
+    "AUTHORIZATION",
+    "\"authorization\"",
+    "parse_authorization",
+    "Credential",
+    ".caller(",
+    ".authenticate(",
+];
+
+/// Handlers get a `Caller` by their signature; none reads credentials itself.
+#[test]
+fn no_module_outside_auth_reads_credentials() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    assert!(files.len() > 20, "found only {files:?}");
+    let mut offenders = Vec::new();
+    for file in files {
+        if file.starts_with(src.join("auth")) || file.ends_with("source_rules.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        for needle in CREDENTIAL_READS {
+            if text.contains(needle) {
+                offenders.push(format!("{} mentions {needle}", file.display()));
+            }
+        }
+    }
     assert!(offenders.is_empty(), "{offenders:#?}");
 }
 
