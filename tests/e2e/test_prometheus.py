@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 import requests
 
-from conftest import free_port
+from conftest import BIN, clean_env, free_port
 from otlp_builders import T0, json_request, json_span
 
 PROMTOOL = shutil.which("promtool")
@@ -162,14 +162,16 @@ def check_counters(samples, sent):
 class Prometheus:
     """A real Prometheus server on a loopback port, scraping one target every second."""
 
-    def __init__(self, tmp_path, target):
+    def __init__(self, tmp_path, target, token=None):
         self.port = free_port()
-        self.dir = tmp_path / "prometheus"
+        self.dir = tmp_path / f"prometheus-{self.port}"
         (self.dir / "data").mkdir(parents=True)
         config = self.dir / "prometheus.yml"
+        # The authorization block docs/prometheus.md tells users to write.
+        auth = f"    authorization:\n      credentials: {token}\n" if token else ""
         config.write_text(
             "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-            "scrape_configs:\n  - job_name: sightline\n    static_configs:\n"
+            "scrape_configs:\n  - job_name: sightline\n" + auth + "    static_configs:\n"
             f"      - targets: ['{target}']\n"
         )
         self.log = open(self.dir / "prometheus.log", "wb")
@@ -229,8 +231,8 @@ class Prometheus:
 def prometheus_for(tmp_path):
     started = []
 
-    def start(server):
-        p = Prometheus(tmp_path, f"127.0.0.1:{server.http_port}")
+    def start(server, token=None):
+        p = Prometheus(tmp_path, f"127.0.0.1:{server.http_port}", token)
         started.append(p)
         p.wait_ready()
         return p
@@ -300,3 +302,34 @@ def test_empty_exposition_and_awkward_label_values_pass_promtool(server):
     samples = parse(r.text)
     (labels,) = [ls for n, ls, _ in samples if n == "llm_requests_total"]
     assert labels["model"] == model
+
+
+SCRAPE_TOKEN = "scrape-0123456789abcdef"
+
+
+def test_once_keys_exist_metrics_need_an_admin_key_or_the_scrape_token(make_server, prometheus_for):
+    server = make_server(env={"SIGHTLINE_SERVER__METRICS_TOKEN": SCRAPE_TOKEN})
+    assert server.get("/metrics").status_code == 200, "loopback and no key: open, like the API"
+    key = server.create_key("ops")
+    refused = server.get("/metrics")
+    assert refused.status_code == 401 and refused.json()["code"] == "unauthenticated"
+    assert server.get("/metrics", key="not-the-token-0123456789").status_code == 401
+    assert server.get("/metrics", key=key["secret_key"]).status_code == 200
+    assert server.get("/metrics", key=SCRAPE_TOKEN).status_code == 200
+    # A real Prometheus with the documented authorization block scrapes; one without it cannot.
+    with_token = prometheus_for(server, token=SCRAPE_TOKEN)
+    without = prometheus_for(server)
+    with_token.wait_for('up{job="sightline"}', lambda r: r and list(r.values()) == [1.0])
+    without.wait_for('up{job="sightline"}', lambda r: r and list(r.values()) == [0.0])
+    assert with_token.query("sightline_ingest_spans_total"), "the scraped series are there"
+
+
+def test_a_short_scrape_token_is_refused_at_start(tmp_path):
+    out = subprocess.run(
+        [str(BIN), "serve", "--data-dir", str(tmp_path / "data"),
+         "--http-addr", f"127.0.0.1:{free_port()}", "--grpc-addr", f"127.0.0.1:{free_port()}"],
+        env=clean_env({"SIGHTLINE_SERVER__METRICS_TOKEN": "short"}),
+        capture_output=True, text=True, timeout=30,
+    )
+    assert out.returncode != 0
+    assert "server.metrics_token" in out.stderr and "16 characters" in out.stderr, out.stderr

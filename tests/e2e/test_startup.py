@@ -85,6 +85,11 @@ def test_public_listener_with_allow_unauthenticated_starts(spawn, tmp_path):
     wait_healthy(proc, port)
     r = requests.get(f"http://127.0.0.1:{port}/api/v1/traces/{'ab' * 16}", timeout=5)
     assert r.status_code == 404, "anonymous read should reach project default"
+    # /metrics names every project's tenants: beyond loopback it needs a key or the scrape token.
+    metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
+    assert metrics.status_code == 401, metrics.text
+    assert metrics.json()["code"] == "unauthenticated"
+    assert "metrics_token" in metrics.json()["message"]
 
 
 def test_public_listener_with_a_key_starts_and_requires_it(spawn, tmp_path):
@@ -102,6 +107,10 @@ def test_public_listener_with_a_key_starts_and_requires_it(spawn, tmp_path):
     assert anonymous.status_code == 401 and anonymous.json()["code"] == "unauthenticated"
     assert requests.get(url, headers={"Authorization": f"Bearer {key['secret_key']}"},
                         timeout=5).status_code == 404
+    metrics = f"http://127.0.0.1:{port}/metrics"
+    assert requests.get(metrics, timeout=5).status_code == 401
+    admin = requests.get(metrics, headers={"Authorization": f"Bearer {key['secret_key']}"}, timeout=5)
+    assert admin.status_code == 200 and "sightline_ingest_spans_total" in admin.text
 
 
 def test_unknown_environment_variable_is_an_error(tmp_path):

@@ -11,7 +11,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("auth", &["error"]),
     ("pricing", &["error"]),
     ("ingest", &["error", "auth", "pricing"]),
-    ("metrics", &["error", "ingest"]),
+    ("metrics", &["error", "auth", "ingest"]),
     ("api", &["error", "auth", "pricing", "ingest"]),
     ("jobs", &["error", "metrics"]),
     (

@@ -44,6 +44,9 @@ pub struct RawServer {
     pub grpc_addr: Option<String>,
     /// Accept unauthenticated requests on a non-loopback listener when no keys exist. Default false.
     pub allow_unauthenticated: Option<bool>,
+    /// A token Prometheus may send (`Authorization: Bearer <token>`) to read `/metrics` instead of
+    /// an admin key. Default none.
+    pub metrics_token: Option<String>,
 }
 
 /// `[ingest]`: how much ingest takes in and holds before it answers "retry later".
@@ -171,6 +174,13 @@ pub const SETTINGS: &[Setting] = &[
         doc: "Accept requests without a key on a non-loopback listener while no key exists.",
     },
     Setting {
+        section: "server",
+        key: "metrics_token",
+        legacy: None,
+        default: "none",
+        doc: "A scrape token for `GET /metrics` (`Authorization: Bearer <token>`), instead of an admin key; at least 16 characters.",
+    },
+    Setting {
         section: "ingest",
         key: "max_http_body_bytes",
         legacy: Some("max_http_body_bytes"),
@@ -268,6 +278,7 @@ pub struct ServerConfig {
     pub http_addr: SocketAddr,
     pub grpc_addr: SocketAddr,
     pub allow_unauthenticated: bool,
+    pub metrics_token: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -588,6 +599,16 @@ impl RawServer {
             http_addr: addr("server.http_addr", self.http_addr, "127.0.0.1:4318")?,
             grpc_addr: addr("server.grpc_addr", self.grpc_addr, "127.0.0.1:4317")?,
             allow_unauthenticated: self.allow_unauthenticated.unwrap_or(false),
+            metrics_token: match self.metrics_token {
+                Some(t) if t.trim().chars().count() < 16 => {
+                    return Err(invalid(
+                        "server.metrics_token",
+                        "(hidden)",
+                        "use at least 16 characters, e.g. the output of `openssl rand -hex 24`",
+                    ))
+                }
+                t => t.map(|t| t.trim().to_owned()),
+            },
         })
     }
 }

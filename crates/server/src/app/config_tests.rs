@@ -57,6 +57,7 @@ fn defaults_need_nothing() {
             http_addr: "127.0.0.1:4318".parse().unwrap(),
             grpc_addr: "127.0.0.1:4317".parse().unwrap(),
             allow_unauthenticated: false,
+            metrics_token: None,
         },
         ingest: IngestConfig {
             max_http_body_bytes: 20 << 20,
@@ -291,6 +292,12 @@ fn cases() -> Vec<Case> {
         ("server.allow_unauthenticated", "true", &[], |c| {
             c.server.allow_unauthenticated.to_string()
         }),
+        (
+            "server.metrics_token",
+            "scrape-token-0123456789",
+            &[],
+            |c| c.server.metrics_token.clone().unwrap_or_default(),
+        ),
         ("ingest.max_http_body_bytes", "1001", &[], |c| {
             c.ingest.max_http_body_bytes.to_string()
         }),

@@ -26,7 +26,7 @@ use self::routes::router;
 use self::state::AppState;
 use self::tasks::Supervisor;
 use crate::api::ApiState;
-use crate::auth::Authenticator;
+use crate::auth::{Authenticator, ScrapePolicy};
 use crate::ingest::admission::Admission;
 use crate::ingest::grpc::{oversize_as_resource_exhausted, GrpcIngest};
 use crate::ingest::{IngestService, IngestState};
@@ -148,6 +148,10 @@ pub async fn run(
     );
     let state = AppState {
         auth: Arc::new(Authenticator::new(store.clone(), anonymous_allowed)),
+        scrape: Arc::new(ScrapePolicy::new(
+            config.server.metrics_token.as_deref(),
+            exposed.is_none(),
+        )),
         ingest: IngestState {
             service: service.clone(),
             admission: Admission::new(config.ingest.max_inflight_bytes),

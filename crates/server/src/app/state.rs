@@ -7,13 +7,15 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 
 use crate::api::ApiState;
-use crate::auth::Authenticator;
+use crate::auth::{Authenticator, ScrapePolicy};
 use crate::ingest::IngestState;
 use crate::metrics::Metrics;
 
 #[derive(Clone)]
 pub struct AppState {
     pub auth: Arc<Authenticator>,
+    /// Who may read `/metrics`.
+    pub scrape: Arc<ScrapePolicy>,
     pub ingest: IngestState,
     pub api: ApiState,
     /// Counters served at `/metrics`, also a listener of the ingest service.
@@ -23,6 +25,12 @@ pub struct AppState {
 impl FromRef<AppState> for Arc<Authenticator> {
     fn from_ref(s: &AppState) -> Self {
         s.auth.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<ScrapePolicy> {
+    fn from_ref(s: &AppState) -> Self {
+        s.scrape.clone()
     }
 }
 

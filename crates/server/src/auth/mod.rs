@@ -7,8 +7,10 @@ mod caller;
 mod credential;
 mod extract;
 mod keys;
+mod scrape;
 
 pub use authenticator::Authenticator;
 pub use caller::{Caller, Role};
 pub use extract::grpc_caller;
 pub use keys::{create_key, hash_secret, NewKey};
+pub use scrape::{ScrapeAccess, ScrapePolicy};

@@ -21,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 pub use llm::{Calls, LATENCY_BUCKETS_NS, OVERFLOW};
 pub use text::CONTENT_TYPE;
 
+use crate::auth::ScrapeAccess;
 use crate::ingest::{Commit, CommitListener};
 use text::Text;
 
@@ -273,7 +274,8 @@ pub async fn count_http(State(metrics): State<Arc<Metrics>>, req: Request, next:
     resp
 }
 
-/// `GET /metrics`: every counter in the Prometheus text format.
-pub async fn serve(State(metrics): State<Arc<Metrics>>) -> Response {
+/// `GET /metrics`: every counter in the Prometheus text format, for an admin key or the scrape
+/// token (open on loopback while no key exists).
+pub async fn serve(_: ScrapeAccess, State(metrics): State<Arc<Metrics>>) -> Response {
     ([(header::CONTENT_TYPE, CONTENT_TYPE)], metrics.render()).into_response()
 }
