@@ -47,6 +47,12 @@ pub struct RawServer {
     /// A token Prometheus may send (`Authorization: Bearer <token>`) to read `/metrics` instead of
     /// an admin key. Default none.
     pub metrics_token: Option<String>,
+    /// Most connections open at once, both listeners together. Default 1024.
+    pub max_connections: Option<usize>,
+    /// Most connections open at once from one IP address. Default 256.
+    pub max_connections_per_peer: Option<usize>,
+    /// Seconds an HTTP client may take to send a request's headers. Default 10.
+    pub header_read_timeout_secs: Option<u64>,
 }
 
 /// `[ingest]`: how much ingest takes in and holds before it answers "retry later".
@@ -61,6 +67,10 @@ pub struct RawIngest {
     pub max_queued_items: Option<usize>,
     /// Most bytes of request bodies being decoded at once before ingest answers "retry later". Default 256 MiB.
     pub max_inflight_bytes: Option<usize>,
+    /// Seconds an HTTP request body may take to arrive in full. Default 120.
+    pub body_read_timeout_secs: Option<u64>,
+    /// Bytes per second a body must average after its first 5 seconds. Default 16384.
+    pub min_body_bytes_per_sec: Option<usize>,
 }
 
 /// `[store]`: which engine keeps the data, and where.
@@ -181,6 +191,27 @@ pub const SETTINGS: &[Setting] = &[
         doc: "A scrape token for `GET /metrics` (`Authorization: Bearer <token>`), instead of an admin key; at least 16 characters.",
     },
     Setting {
+        section: "server",
+        key: "max_connections",
+        legacy: None,
+        default: "1024",
+        doc: "Most connections open at once, both listeners together; past it a new connection gets a 503 and is closed.",
+    },
+    Setting {
+        section: "server",
+        key: "max_connections_per_peer",
+        legacy: None,
+        default: "256",
+        doc: "Most connections open at once from one IP address.",
+    },
+    Setting {
+        section: "server",
+        key: "header_read_timeout_secs",
+        legacy: None,
+        default: "10",
+        doc: "Seconds an HTTP client may take to send a request's headers before the connection is closed.",
+    },
+    Setting {
         section: "ingest",
         key: "max_http_body_bytes",
         legacy: Some("max_http_body_bytes"),
@@ -207,6 +238,20 @@ pub const SETTINGS: &[Setting] = &[
         legacy: Some("max_inflight_bytes"),
         default: "256 MiB",
         doc: "Most bytes of request bodies being decoded at once before ingest answers \"retry later\".",
+    },
+    Setting {
+        section: "ingest",
+        key: "body_read_timeout_secs",
+        legacy: None,
+        default: "120",
+        doc: "Seconds an HTTP request body may take to arrive in full (answered 408 past it).",
+    },
+    Setting {
+        section: "ingest",
+        key: "min_body_bytes_per_sec",
+        legacy: None,
+        default: "16384",
+        doc: "Bytes per second a body must average after its first 5 seconds (answered 408 below it).",
     },
     Setting {
         section: "store",
@@ -279,6 +324,9 @@ pub struct ServerConfig {
     pub grpc_addr: SocketAddr,
     pub allow_unauthenticated: bool,
     pub metrics_token: Option<String>,
+    pub max_connections: usize,
+    pub max_connections_per_peer: usize,
+    pub header_read_timeout: std::time::Duration,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -287,6 +335,8 @@ pub struct IngestConfig {
     pub max_grpc_message_bytes: usize,
     pub max_queued_items: usize,
     pub max_inflight_bytes: usize,
+    pub body_read_timeout: std::time::Duration,
+    pub min_body_bytes_per_sec: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -586,6 +636,14 @@ fn addr(key: &str, v: Option<String>, default: &str) -> Result<SocketAddr, Confi
         .map_err(|_| invalid(key, &v, "expected IP:PORT, e.g. 127.0.0.1:4318"))
 }
 
+/// Whole seconds, at least one.
+fn seconds(key: &str, v: Option<u64>, default: u64) -> Result<std::time::Duration, ConfigError> {
+    match v.unwrap_or(default) {
+        0 => Err(invalid(key, "0", "must be at least 1 second")),
+        n => Ok(std::time::Duration::from_secs(n)),
+    }
+}
+
 fn positive(key: &str, v: Option<usize>, default: usize) -> Result<usize, ConfigError> {
     match v.unwrap_or(default) {
         0 => Err(invalid(key, "0", "must be greater than zero")),
@@ -609,6 +667,17 @@ impl RawServer {
                 }
                 t => t.map(|t| t.trim().to_owned()),
             },
+            max_connections: positive("server.max_connections", self.max_connections, 1024)?,
+            max_connections_per_peer: positive(
+                "server.max_connections_per_peer",
+                self.max_connections_per_peer,
+                256,
+            )?,
+            header_read_timeout: seconds(
+                "server.header_read_timeout_secs",
+                self.header_read_timeout_secs,
+                10,
+            )?,
         })
     }
 }
@@ -631,6 +700,16 @@ impl RawIngest {
                 "ingest.max_inflight_bytes",
                 self.max_inflight_bytes,
                 256 << 20,
+            )?,
+            body_read_timeout: seconds(
+                "ingest.body_read_timeout_secs",
+                self.body_read_timeout_secs,
+                120,
+            )?,
+            min_body_bytes_per_sec: positive(
+                "ingest.min_body_bytes_per_sec",
+                self.min_body_bytes_per_sec,
+                16 << 10,
             )?,
         })
     }

@@ -58,12 +58,17 @@ fn defaults_need_nothing() {
             grpc_addr: "127.0.0.1:4317".parse().unwrap(),
             allow_unauthenticated: false,
             metrics_token: None,
+            max_connections: 1024,
+            max_connections_per_peer: 256,
+            header_read_timeout: std::time::Duration::from_secs(10),
         },
         ingest: IngestConfig {
             max_http_body_bytes: 20 << 20,
             max_grpc_message_bytes: 4 << 20,
             max_queued_items: 100_000,
             max_inflight_bytes: 256 << 20,
+            body_read_timeout: std::time::Duration::from_secs(120),
+            min_body_bytes_per_sec: 16 << 10,
         },
         store: StoreConfig {
             engine: StoreChoice::Sqlite,
@@ -298,6 +303,15 @@ fn cases() -> Vec<Case> {
             &[],
             |c| c.server.metrics_token.clone().unwrap_or_default(),
         ),
+        ("server.max_connections", "77", &[], |c| {
+            c.server.max_connections.to_string()
+        }),
+        ("server.max_connections_per_peer", "7", &[], |c| {
+            c.server.max_connections_per_peer.to_string()
+        }),
+        ("server.header_read_timeout_secs", "3", &[], |c| {
+            c.server.header_read_timeout.as_secs().to_string()
+        }),
         ("ingest.max_http_body_bytes", "1001", &[], |c| {
             c.ingest.max_http_body_bytes.to_string()
         }),
@@ -309,6 +323,12 @@ fn cases() -> Vec<Case> {
         }),
         ("ingest.max_inflight_bytes", "1004", &[], |c| {
             c.ingest.max_inflight_bytes.to_string()
+        }),
+        ("ingest.body_read_timeout_secs", "30", &[], |c| {
+            c.ingest.body_read_timeout.as_secs().to_string()
+        }),
+        ("ingest.min_body_bytes_per_sec", "1000", &[], |c| {
+            c.ingest.min_body_bytes_per_sec.to_string()
         }),
         ("store.engine", "clickhouse", &[URL], |c| {
             match &c.store.engine {

@@ -4,6 +4,7 @@
 //! knows every other one.
 
 pub mod config;
+pub mod listen;
 pub mod routes;
 pub mod state;
 pub mod tasks;
@@ -22,12 +23,14 @@ use tokio::net::TcpListener;
 
 use self::config::Config;
 use self::config::StoreChoice;
+use self::listen::{ConnLimits, Connections};
 use self::routes::router;
 use self::state::AppState;
 use self::tasks::Supervisor;
 use crate::api::ApiState;
 use crate::auth::{Authenticator, ScrapePolicy};
 use crate::ingest::admission::Admission;
+use crate::ingest::body::BodyRules;
 use crate::ingest::grpc::{oversize_as_resource_exhausted, GrpcIngest};
 use crate::ingest::{IngestService, IngestState};
 use crate::metrics::Metrics;
@@ -155,7 +158,11 @@ pub async fn run(
         ingest: IngestState {
             service: service.clone(),
             admission: Admission::new(config.ingest.max_inflight_bytes),
-            max_http_body_bytes: config.ingest.max_http_body_bytes,
+            body: BodyRules {
+                limit: config.ingest.max_http_body_bytes,
+                timeout: config.ingest.body_read_timeout,
+                min_bytes_per_sec: config.ingest.min_body_bytes_per_sec,
+            },
         },
         api: ApiState {
             traces: store.clone(),
@@ -191,12 +198,13 @@ pub async fn run(
     // tonic's own cap is a backstop well above ours, so our check answers RESOURCE_EXHAUSTED.
     let tonic_cap = config.ingest.max_grpc_message_bytes.saturating_mul(4);
 
-    let mut http_stop = stop.clone();
-    let mut grpc_stop = stop;
-    let http_server =
-        axum::serve(listeners.http, router(state)).with_graceful_shutdown(async move {
-            let _ = http_stop.changed().await;
-        });
+    let connections = Connections::new(ConnLimits {
+        max_total: config.server.max_connections,
+        max_per_peer: config.server.max_connections_per_peer,
+        header_read_timeout: config.server.header_read_timeout,
+    });
+    let mut grpc_stop = stop.clone();
+    let http_server = listen::serve_http(listeners.http, router(state), connections.clone(), stop);
     let mut grpc_builder =
         tonic::transport::Server::builder().layer(tower::util::MapResponseLayer::new(move |r| {
             metrics.grpc_answer(oversize_as_resource_exhausted(r))
@@ -213,7 +221,7 @@ pub async fn run(
                 .accept_compressed(tonic::codec::CompressionEncoding::Gzip),
         )
         .serve_with_incoming_shutdown(
-            tokio_stream::wrappers::TcpListenerStream::new(listeners.grpc),
+            listen::grpc_incoming(listeners.grpc, connections),
             async move {
                 let _ = grpc_stop.changed().await;
             },
@@ -221,10 +229,7 @@ pub async fn run(
     tracing::info!(%http_addr, %grpc_addr, store = %opened.describe(), "sightline is listening");
 
     let servers = async {
-        let (h, g) = tokio::join!(http_server, grpc_server);
-        if let Err(e) = h {
-            tracing::error!(error = %e, "HTTP server error");
-        }
+        let ((), g) = tokio::join!(http_server, grpc_server);
         if let Err(e) = g {
             tracing::error!(error = %e, "gRPC server error");
         }

@@ -17,6 +17,8 @@ pub enum ErrorCode {
     NotFound,
     /// The request contradicts what is stored (a name or key already in use).
     Conflict,
+    /// The client sent its request too slowly.
+    RequestTimeout,
     PayloadTooLarge,
     UnsupportedMediaType,
     /// A rate limit or budget of the caller is reached: retry after a delay.
@@ -38,6 +40,7 @@ impl ErrorCode {
             Self::Unauthenticated => 401,
             Self::Forbidden => 403,
             Self::NotFound => 404,
+            Self::RequestTimeout => 408,
             Self::Conflict => 409,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
@@ -54,6 +57,7 @@ impl ErrorCode {
             Self::Forbidden => tonic::Code::PermissionDenied,
             Self::NotFound => tonic::Code::NotFound,
             Self::Conflict => tonic::Code::AlreadyExists,
+            Self::RequestTimeout => tonic::Code::DeadlineExceeded,
             Self::PayloadTooLarge | Self::RateLimited => tonic::Code::ResourceExhausted,
             Self::Overloaded | Self::Unavailable => tonic::Code::Unavailable,
             Self::Internal => tonic::Code::Internal,
@@ -68,6 +72,7 @@ impl ErrorCode {
             Self::Forbidden => "forbidden",
             Self::NotFound => "not_found",
             Self::Conflict => "conflict",
+            Self::RequestTimeout => "request_timeout",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::RateLimited => "rate_limited",

@@ -4,6 +4,7 @@
 //! gzip bomb costs at most `limit` bytes of memory and the time to inflate `limit` bytes.
 
 use std::io::Read;
+use std::time::Duration;
 
 use flate2::read::MultiGzDecoder;
 
@@ -18,8 +19,33 @@ pub enum BodyError {
     Corrupt(String),
 }
 
+/// How a request body must arrive off the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyRules {
+    /// Most bytes after decompression (and so also on the wire).
+    pub limit: usize,
+    /// Longest a whole body may take to arrive.
+    pub timeout: Duration,
+    /// Least average rate, bytes per second, once [`RATE_GRACE`] has passed.
+    pub min_bytes_per_sec: usize,
+}
+
+/// How long a body may arrive at any pace before its average rate counts.
+pub const RATE_GRACE: Duration = Duration::from_secs(5);
+
+impl BodyRules {
+    /// How long after the body's first byte was awaited the next bytes may take to come, once
+    /// `received` bytes are in: the grace plus the time `received` bytes buy at the least rate,
+    /// never past the timeout. A client trickling below the rate runs out of it.
+    pub fn wait_limit(&self, received: usize) -> Duration {
+        let rate = self.min_bytes_per_sec.max(1) as f64;
+        let bought = Duration::from_secs_f64(received as f64 / rate);
+        (RATE_GRACE + bought).min(self.timeout)
+    }
+}
+
 /// `20 MiB`, `512 KiB` or `1000 bytes`.
-fn human_size(bytes: usize) -> String {
+pub fn human_size(bytes: usize) -> String {
     const KIB: usize = 1024;
     const MIB: usize = 1024 * KIB;
     if bytes >= MIB && bytes.is_multiple_of(MIB) {
@@ -95,6 +121,27 @@ fn read_capped(mut reader: impl Read, limit: usize, hint: usize) -> Result<Vec<u
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_body_must_keep_the_least_rate_after_the_grace_and_finish_in_time() {
+        let rules = BodyRules {
+            limit: 20 << 20,
+            timeout: Duration::from_secs(120),
+            min_bytes_per_sec: 16 << 10,
+        };
+        assert_eq!(rules.wait_limit(0), RATE_GRACE, "nothing yet: the grace");
+        assert_eq!(
+            rules.wait_limit(16 << 10),
+            RATE_GRACE + Duration::from_secs(1)
+        );
+        // A client at 1 KiB/s has 10 KiB after 10 s: it was due more by 5.6 s.
+        assert!(rules.wait_limit(10 << 10) < Duration::from_secs(6));
+        assert_eq!(
+            rules.wait_limit(20 << 20),
+            Duration::from_secs(120),
+            "never past the timeout"
+        );
+    }
     use flate2::write::GzEncoder;
     use flate2::Compression;
     use std::io::Write;

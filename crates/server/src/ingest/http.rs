@@ -2,13 +2,15 @@
 //! Handlers get the caller by their signature, read the body under the admission budget and
 //! the size cap, decode it and call the one ingest service; the routes are in `app/routes.rs`.
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use tokio::time::Instant;
+use tokio_stream::StreamExt;
 
 use super::admission::Ticket;
-use super::body::{decode_body, BodyError};
+use super::body::{decode_body, human_size, BodyError, BodyRules, RATE_GRACE};
 use super::otlp::{self, Format};
 use super::IngestState;
 use crate::auth::Caller;
@@ -64,13 +66,19 @@ fn content_type(format: Format) -> &'static str {
     }
 }
 
-/// Reads the body under the admission budget and the size cap (after decompression).
+/// Bytes reserved from the admission budget at a time while a body arrives.
+const RESERVE_STEP: usize = 64 << 10;
+
+/// Reads the body off the wire and decodes it, under the admission budget and the size cap
+/// (after decompression). The budget is reserved for bytes as they arrive, never for a length a
+/// client only declared; a body slower than the least rate, or not in by the timeout, is a 408.
 async fn read_body(
     state: &IngestState,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<(Vec<u8>, Ticket), ApiError> {
-    let limit = state.max_http_body_bytes;
+    let rules = state.body;
+    let limit = rules.limit;
     let too_large = || {
         ApiError::new(
             ErrorCode::PayloadTooLarge,
@@ -82,18 +90,36 @@ async fn read_body(
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large());
     }
-    let mut ticket = state.admission.admit(declared.unwrap_or(64 << 10))?;
-    let raw: Bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
-        let e = e.into_inner();
-        if e.is::<http_body_util::LengthLimitError>() {
-            too_large()
-        } else {
-            ApiError::new(
-                ErrorCode::InvalidArgument,
-                format!("could not read the request body: {e}"),
-            )
+    let mut ticket = state.admission.admit(RESERVE_STEP)?;
+    let mut reserved = RESERVE_STEP;
+    let mut raw: Vec<u8> = Vec::with_capacity(declared.unwrap_or(0).min(RESERVE_STEP));
+    let started = Instant::now();
+    let mut chunks = body.into_data_stream();
+    loop {
+        let deadline = started + rules.wait_limit(raw.len());
+        let next = tokio::time::timeout_at(deadline, chunks.next())
+            .await
+            .map_err(|_| too_slow(&rules, raw.len(), started.elapsed()))?;
+        let chunk = match next {
+            None => break,
+            Some(Ok(chunk)) => chunk,
+            Some(Err(e)) => {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidArgument,
+                    format!("could not read the request body: {e}"),
+                ))
+            }
+        };
+        if raw.len() + chunk.len() > limit {
+            return Err(too_large());
         }
-    })?;
+        if raw.len() + chunk.len() > reserved {
+            let step = chunk.len().max(RESERVE_STEP);
+            state.admission.grow(&mut ticket, step)?;
+            reserved += step;
+        }
+        raw.extend_from_slice(&chunk);
+    }
     let encoding = header_str(headers, header::CONTENT_ENCODING);
     let decoded = decode_body(&raw, encoding, limit).map_err(|e| match e {
         BodyError::TooLarge { .. } => too_large(),
@@ -102,12 +128,29 @@ async fn read_body(
         }
         other => ApiError::new(ErrorCode::InvalidArgument, other.to_string()),
     })?;
-    if decoded.len() > raw.len() {
+    if decoded.len() > reserved {
         state
             .admission
-            .grow(&mut ticket, decoded.len() - raw.len())?;
+            .grow(&mut ticket, decoded.len() - reserved)?;
     }
     Ok((decoded, ticket))
+}
+
+/// The 408 for a body that came too slowly, with what arrived and what was asked.
+fn too_slow(rules: &BodyRules, received: usize, after: std::time::Duration) -> ApiError {
+    ApiError::new(
+        ErrorCode::RequestTimeout,
+        format!(
+            "the request body came too slowly: {} in {:.1} s; a body must average {}/s after its \
+             first {} s and arrive within {} s (ingest.min_body_bytes_per_sec, \
+             ingest.body_read_timeout_secs)",
+            human_size(received),
+            after.as_secs_f64(),
+            human_size(rules.min_bytes_per_sec),
+            RATE_GRACE.as_secs(),
+            rules.timeout.as_secs()
+        ),
+    )
 }
 
 async fn otlp_export(

@@ -24,5 +24,6 @@ pub use service::{IngestOutcome, IngestService};
 pub struct IngestState {
     pub service: Arc<IngestService>,
     pub admission: admission::Admission,
-    pub max_http_body_bytes: usize,
+    /// How HTTP bodies must arrive: size cap, timeout, least rate.
+    pub body: body::BodyRules,
 }
