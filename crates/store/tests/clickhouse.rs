@@ -199,21 +199,21 @@ async fn back_to_schema_4(db: &str, keep_table: bool) {
     if !keep_table {
         client.execute("DROP TABLE trace_summaries").await.unwrap();
     }
-    client
-        .execute("DROP TABLE schema_migrations")
-        .await
-        .unwrap();
-    client
-        .execute(
-            "CREATE TABLE schema_migrations (version UInt32, applied_ns UInt64) \
-             ENGINE = MergeTree ORDER BY version",
-        )
-        .await
-        .unwrap();
-    client
-        .execute("INSERT INTO schema_migrations VALUES (1, 0), (2, 0), (4, 0)")
-        .await
-        .unwrap();
+    record_versions(&client, &[1, 2, 4]).await;
+}
+
+/// Makes `schema_migrations` record exactly `versions`, as an older binary left it.
+async fn record_versions(client: &Client, versions: &[u32]) {
+    let rows: Vec<String> = versions.iter().map(|v| format!("({v}, 0)")).collect();
+    for sql in [
+        "DROP TABLE schema_migrations".to_owned(),
+        "CREATE TABLE schema_migrations (version UInt32, applied_ns UInt64) \
+         ENGINE = MergeTree ORDER BY version"
+            .to_owned(),
+        format!("INSERT INTO schema_migrations VALUES {}", rows.join(", ")),
+    ] {
+        client.execute(&sql).await.unwrap();
+    }
 }
 
 /// Upgrading to schema 5 summarises the spans already stored, each once, also when an earlier
@@ -506,13 +506,10 @@ async fn model_families_are_backfilled_on_upgrade() {
             "DROP TABLE trace_summaries_mv2",
             "ALTER TABLE spans DROP COLUMN request_model, DROP COLUMN model_family, \
              DROP COLUMN trace_name",
-            "DROP TABLE schema_migrations",
-            "CREATE TABLE schema_migrations (version UInt32, applied_ns UInt64) \
-             ENGINE = MergeTree ORDER BY version",
-            "INSERT INTO schema_migrations VALUES (1, 0), (2, 0), (4, 0), (5, 0), (6, 0)",
         ] {
             client.execute(sql).await.unwrap();
         }
+        record_versions(&client, &[1, 2, 4, 5, 6]).await;
     }
     let store = open(&db, 1000).await;
     let traces = |model: &str| TraceQuery {

@@ -63,11 +63,28 @@ fn check(fixture: &str, expected: Json) {
     );
 }
 
+/// The mock OpenAI's question (tests/e2e/mock_openai.py).
+fn question() -> Json {
+    json!({"messages": [
+        {"role": "system", "content": "Answer in one word."},
+        {"role": "user", "content": "What is the capital of France?"},
+    ]})
+}
+
+/// The mock's Chat Completions usage, as stored.
+fn mock_chat_usage() -> Json {
+    json!({"input": 1200, "output": 300, "total": 1500, "cache_read": 1000, "reasoning": 100})
+}
+
+/// That usage at gpt-4o's bundled prices: 200 uncached and 1000 cached input tokens, 300 output.
+fn gpt_4o_cost() -> Json {
+    json!({"nano_usd": 4_750_000, "source": "computed"})
+}
+
 #[test]
 fn langfuse_openai_drop_in_chat_completions() {
     // OpenAI's own usage keys in `usage_details` (inclusive counts, nested details, zero counts
-    // of kinds not kept): 200 uncached + 1000 cached input and 300 output tokens of gpt-4o cost
-    // 4.75 m nano-USD. The model name the drop-in sends is the dated answer.
+    // of kinds not kept), priced. The model name the drop-in sends is the dated answer.
     check(
         include_str!("../../../../tests/fixtures/sdk/langfuse_openai_chat.json"),
         json!({
@@ -79,22 +96,8 @@ fn langfuse_openai_drop_in_chat_completions() {
                     "langfuse.environment",
                     "langfuse.release"
                 ],
-                "cost": {
-                    "nano_usd": 4750000,
-                    "source": "computed"
-                },
-                "input": {
-                    "messages": [
-                        {
-                            "content": "Answer in one word.",
-                            "role": "system"
-                        },
-                        {
-                            "content": "What is the capital of France?",
-                            "role": "user"
-                        }
-                    ]
-                },
+                "cost": gpt_4o_cost(),
+                "input": question(),
                 "kind": "llm",
                 "output": {
                     "messages": [
@@ -113,13 +116,7 @@ fn langfuse_openai_drop_in_chat_completions() {
                     "top_p": 1
                 },
                 "session_id": "s-7",
-                "usage": {
-                    "cache_read": 1000,
-                    "input": 1200,
-                    "output": 300,
-                    "reasoning": 100,
-                    "total": 1500
-                },
+                "usage": mock_chat_usage(),
                 "user_id": "u-42"
             }
         }),
@@ -240,154 +237,62 @@ fn openllmetry_decorators_association_properties_and_openai() {
     // Workflow and task spans are chains; `@agent` and `@tool` name the agent and the tool;
     // association properties give user, session and tenant (`plan` stays); the entity input
     // and output are the decorated function's arguments and result.
+    let ids = json!({"user_id": "u-tl", "session_id": "s-tl", "tenant_id": "acme"});
+    // A span of the trace: its own fields, the ids, and the attributes left after `kept`.
+    let traced = |fields: Json, kept: &[&str]| {
+        let mut v = fields;
+        for (k, x) in ids.as_object().unwrap() {
+            v[k] = x.clone();
+        }
+        let mut attributes = vec![
+            "traceloop.workflow.name",
+            "traceloop.association.properties.plan",
+        ];
+        attributes.extend(kept);
+        v["attributes"] = json!(attributes);
+        v
+    };
+    let args = |a: &str| json!({"value": {"args": [a], "kwargs": {}}});
+    let padded = "  What is the capital of France?  ";
+    let chain = ["traceloop.span.kind", "traceloop.entity.name"];
     check(
         include_str!("../../../../tests/fixtures/sdk/traceloop_workflow.json"),
         json!({
-            "capital_question.workflow": {
-                "attributes": [
-                    "traceloop.workflow.name",
-                    "traceloop.association.properties.plan",
-                    "traceloop.span.kind",
-                    "traceloop.entity.name"
-                ],
-                "input": {
-                    "value": {
-                        "args": [
-                            "  What is the capital of France?  "
-                        ],
-                        "kwargs": {}
-                    }
-                },
-                "kind": "chain",
-                "output": {
-                    "value": "Paris."
-                },
-                "session_id": "s-tl",
-                "tenant_id": "acme",
-                "user_id": "u-tl"
-            },
-            "geo_agent.agent": {
-                "agent_name": "geo_agent",
-                "attributes": [
-                    "traceloop.workflow.name",
-                    "traceloop.association.properties.plan",
-                    "traceloop.entity.name"
-                ],
-                "input": {
-                    "value": {
-                        "args": [
-                            "What is the capital of France?"
-                        ],
-                        "kwargs": {}
-                    }
-                },
-                "kind": "agent",
-                "output": {
-                    "value": "Paris."
-                },
-                "session_id": "s-tl",
-                "tenant_id": "acme",
-                "user_id": "u-tl"
-            },
-            "lookup_capital.tool": {
-                "agent_name": "geo_agent",
-                "attributes": [
-                    "traceloop.workflow.name",
-                    "traceloop.association.properties.plan",
-                    "traceloop.entity.name"
-                ],
-                "input": {
-                    "value": {
-                        "args": [
-                            "France"
-                        ],
-                        "kwargs": {}
-                    }
-                },
-                "kind": "tool",
-                "output": {
-                    "value": {
-                        "capital": "Paris",
-                        "country": "France"
-                    }
-                },
-                "session_id": "s-tl",
-                "tenant_id": "acme",
-                "tool_name": "lookup_capital",
-                "user_id": "u-tl"
-            },
-            "openai.chat": {
-                "agent_name": "geo_agent",
-                "attributes": [
-                    "traceloop.workflow.name",
-                    "traceloop.association.properties.plan",
+            "capital_question.workflow": traced(
+                json!({"kind": "chain", "input": args(padded), "output": {"value": "Paris."}}),
+                &chain,
+            ),
+            "prepare.task": traced(
+                json!({"kind": "chain", "input": args(padded),
+                    "output": {"value": "What is the capital of France?"}}),
+                &chain,
+            ),
+            "geo_agent.agent": traced(
+                json!({"kind": "agent", "agent_name": "geo_agent",
+                    "input": args("What is the capital of France?"), "output": {"value": "Paris."}}),
+                &["traceloop.entity.name"],
+            ),
+            "lookup_capital.tool": traced(
+                json!({"kind": "tool", "agent_name": "geo_agent", "tool_name": "lookup_capital",
+                    "input": args("France"),
+                    "output": {"value": {"capital": "Paris", "country": "France"}}}),
+                &["traceloop.entity.name"],
+            ),
+            "openai.chat": traced(
+                json!({
+                    "kind": "llm", "agent_name": "geo_agent",
+                    "request_model": "gpt-4o", "response_model": "gpt-4o-2024-08-06",
+                    "usage": mock_chat_usage(), "cost": gpt_4o_cost(), "input": question(),
+                    "output": {"messages": [
+                        {"role": "assistant", "content": "Paris.", "finish_reason": "stop"}]},
+                }),
+                &[
                     "gen_ai.is_streaming",
                     "gen_ai.openai.api_base",
                     "gen_ai.response.id",
-                    "gen_ai.openai.response.system_fingerprint"
+                    "gen_ai.openai.response.system_fingerprint",
                 ],
-                "cost": {
-                    "nano_usd": 4750000,
-                    "source": "computed"
-                },
-                "input": {
-                    "messages": [
-                        {
-                            "content": "Answer in one word.",
-                            "role": "system"
-                        },
-                        {
-                            "content": "What is the capital of France?",
-                            "role": "user"
-                        }
-                    ]
-                },
-                "kind": "llm",
-                "output": {
-                    "messages": [
-                        {
-                            "content": "Paris.",
-                            "finish_reason": "stop",
-                            "role": "assistant"
-                        }
-                    ]
-                },
-                "request_model": "gpt-4o",
-                "response_model": "gpt-4o-2024-08-06",
-                "session_id": "s-tl",
-                "tenant_id": "acme",
-                "usage": {
-                    "cache_read": 1000,
-                    "input": 1200,
-                    "output": 300,
-                    "reasoning": 100,
-                    "total": 1500
-                },
-                "user_id": "u-tl"
-            },
-            "prepare.task": {
-                "attributes": [
-                    "traceloop.workflow.name",
-                    "traceloop.association.properties.plan",
-                    "traceloop.span.kind",
-                    "traceloop.entity.name"
-                ],
-                "input": {
-                    "value": {
-                        "args": [
-                            "  What is the capital of France?  "
-                        ],
-                        "kwargs": {}
-                    }
-                },
-                "kind": "chain",
-                "output": {
-                    "value": "What is the capital of France?"
-                },
-                "session_id": "s-tl",
-                "tenant_id": "acme",
-                "user_id": "u-tl"
-            }
+            ),
         }),
     );
 }
