@@ -19,8 +19,9 @@ pub struct CostsArgs {
     conn: Conn,
     #[command(flatten)]
     time: TimeArgs,
-    /// Group by a comma list of: tenant, workspace, agent, user, session, model, provider,
-    /// service, attribute (with --attribute-key). Without it: one total.
+    /// Group by a comma list of: tenant, workspace, agent, user, session, model (answered),
+    /// request_model, model_family (gpt-4o-2024-08-06 is gpt-4o), provider, service, attribute
+    /// (with --attribute-key). Without it: one total.
     #[arg(long, value_name = "DIMS")]
     by: Option<String>,
     /// The attribute key to group by (with --by attribute).
@@ -57,7 +58,8 @@ struct CostFilters {
     /// Only calls of this session id.
     #[arg(long)]
     session: Option<String>,
-    /// Only calls of this model (the response model, else the request model).
+    /// Only calls of this model as people name it: the requested model, the answered model or
+    /// the family (gpt-4o matches gpt-4o-2024-08-06, not gpt-4o-mini).
     #[arg(long)]
     model: Option<String>,
     /// Only calls of this provider.
@@ -121,6 +123,8 @@ fn header(dimension: &str) -> &'static str {
         "user" => "USER",
         "session" => "SESSION",
         "model" => "MODEL",
+        "request_model" => "REQUEST MODEL",
+        "model_family" => "MODEL FAMILY",
         "provider" => "PROVIDER",
         "service" => "SERVICE",
         _ => "ATTRIBUTE",

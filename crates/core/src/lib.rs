@@ -6,6 +6,7 @@ pub mod cost;
 pub mod ids;
 pub mod introspect;
 pub mod model;
+pub mod model_name;
 pub mod money;
 pub mod normalize;
 pub mod raw;

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Map, Value as Json};
+use sightline_core::model_name::{family, model_matches};
 use sightline_core::AttrValue;
 
 use crate::codec::StoredWorkspace;
@@ -57,44 +58,116 @@ pub(crate) struct Aggregator {
 /// The hour both engines' rollups are kept by.
 pub(crate) use sightline_core::time::HOUR_NS;
 
-/// The rollup column of a dimension; `None` when only raw spans know it (grouping or filtering
-/// by it scans the raw spans of the whole window).
+/// The rollup column holding a dimension as is; `None` for the model dimensions (made from the
+/// `model` and `request_model` columns, see [`model_value`]) and those only raw spans know.
 fn rollup_column(d: &CostDimension) -> Option<&'static str> {
     Some(match d {
         CostDimension::Tenant => "tenant",
         CostDimension::Workspace => "workspace",
         CostDimension::Agent => "agent",
         CostDimension::User => "user_id",
-        CostDimension::Model => "model",
         CostDimension::Provider => "provider",
         CostDimension::Service => "service",
-        CostDimension::Session | CostDimension::Attribute(_) => return None,
+        _ => return None,
     })
 }
 
-/// The rollup part of a cost question: group columns, (column, value) filters, and the whole
-/// hours `[from, to)` read from the rollup; the window's edges before and after are read raw.
+/// The rollup columns a dimension's value is made of; `None` when only raw spans know it
+/// (grouping or filtering by it scans the raw spans of the whole window).
+fn rollup_reads(d: &CostDimension) -> Option<Vec<&'static str>> {
+    match d {
+        CostDimension::Model | CostDimension::RequestModel | CostDimension::ModelFamily => {
+            Some(vec!["model", "request_model"])
+        }
+        d => rollup_column(d).map(|c| vec![c]),
+    }
+}
+
+/// The value of a model dimension from a call's `model` and `request_model` columns (the
+/// requested model when it differs from `model`); `None` for other dimensions.
+fn model_value(
+    d: &CostDimension,
+    model: Option<String>,
+    request: Option<String>,
+) -> Option<Option<String>> {
+    Some(match d {
+        CostDimension::Model => model,
+        CostDimension::RequestModel => request.or(model),
+        CostDimension::ModelFamily => model.map(|m| family(&m).to_owned()),
+        _ => return None,
+    })
+}
+
+/// Whether a call with these `model` and `request_model` columns passes a model filter.
+fn model_passes(wanted: &str, model: Option<&str>, request: Option<&str>) -> bool {
+    model_matches(wanted, request.or(model), model)
+}
+
+/// The rollup part of a cost question: the columns read and grouped by, (column, value)
+/// filters run in SQL, and the whole hours `[from, to)` read from the rollup; the window's
+/// edges before and after are read raw. Model filters and dimensions are worked out from the
+/// columns read ([`RollupPlan::group`]).
 pub(crate) struct RollupPlan<'a> {
     pub cols: Vec<&'static str>,
     pub filters: Vec<(&'static str, &'a str)>,
     pub from: i64,
     pub to: i64,
+    query: &'a CostQuery,
+}
+
+impl RollupPlan<'_> {
+    /// The group of a rollup row whose [`RollupPlan::cols`] hold `values` ('' for none), or
+    /// `None` when it fails a filter not run in SQL.
+    pub fn group(&self, values: &[String]) -> Option<Vec<Option<String>>> {
+        let get = |name: &str| {
+            self.cols
+                .iter()
+                .position(|c| *c == name)
+                .and_then(|i| none_if_empty(values.get(i).cloned()))
+        };
+        let value = |d: &CostDimension| match model_value(d, get("model"), get("request_model")) {
+            Some(v) => v,
+            None => rollup_column(d).and_then(get),
+        };
+        for (d, want) in &self.query.filters {
+            let pass = match d {
+                CostDimension::Model => model_passes(
+                    want,
+                    get("model").as_deref(),
+                    get("request_model").as_deref(),
+                ),
+                d if rollup_column(d).is_some() => true, // run in SQL
+                d => value(d).as_deref() == Some(want.as_str()),
+            };
+            if !pass {
+                return None;
+            }
+        }
+        Some(self.query.group_by.iter().map(value).collect())
+    }
 }
 
 /// How `q` splits between an hourly rollup that covers the hours from `covered_from` on and
 /// raw spans; `None` when it reads raw spans only (a dimension the rollup lacks, or no whole
 /// covered hour in the window).
 pub(crate) fn rollup_plan(q: &CostQuery, covered_from: i64) -> Option<RollupPlan<'_>> {
-    let cols = q
-        .group_by
-        .iter()
-        .map(rollup_column)
-        .collect::<Option<Vec<_>>>()?;
-    let filters = q
-        .filters
-        .iter()
-        .map(|(d, v)| Some((rollup_column(d)?, v.as_str())))
-        .collect::<Option<Vec<_>>>()?;
+    let mut cols: Vec<&'static str> = Vec::new();
+    let mut filters = Vec::new();
+    for d in &q.group_by {
+        cols.extend(rollup_reads(d)?);
+    }
+    for (d, v) in &q.filters {
+        match rollup_column(d) {
+            Some(c) => filters.push((c, v.as_str())),
+            None => cols.extend(rollup_reads(d)?),
+        }
+    }
+    let mut seen = Vec::new();
+    cols.retain(|c| {
+        let new = !seen.contains(c);
+        seen.push(*c);
+        new
+    });
     let from = q.from_ns;
     let to = q.to_ns.max(from);
     let first_hour = from.div_euclid(HOUR_NS) * HOUR_NS
@@ -110,6 +183,7 @@ pub(crate) fn rollup_plan(q: &CostQuery, covered_from: i64) -> Option<RollupPlan
         filters,
         from: first_hour,
         to: last_hour,
+        query: q,
     })
 }
 
@@ -258,9 +332,10 @@ fn attribute_value(
     })
 }
 
-/// The span column holding a dimension, named alike on both engines; `None` for the
-/// dimensions read from attributes (workspace, custom attributes).
-pub(crate) fn span_column(d: &CostDimension) -> Option<&'static str> {
+/// The span column holding a dimension as is, named alike on both engines; `None` for the
+/// model dimensions made from two columns and those read from attributes (workspace, custom
+/// attributes).
+fn span_column(d: &CostDimension) -> Option<&'static str> {
     Some(match d {
         CostDimension::Tenant => "tenant_id",
         CostDimension::Agent => "agent",
@@ -269,13 +344,26 @@ pub(crate) fn span_column(d: &CostDimension) -> Option<&'static str> {
         CostDimension::Model => "model",
         CostDimension::Provider => "provider",
         CostDimension::Service => "service",
-        CostDimension::Workspace | CostDimension::Attribute(_) => return None,
+        _ => return None,
     })
+}
+
+/// The filters of `q` a raw scan runs in SQL, as (columns, value): a call passes when one of
+/// the columns equals the value. Every filter is checked again on the rows read
+/// ([`CallView::group`]).
+pub(crate) fn span_filters(q: &CostQuery) -> Vec<(Vec<&'static str>, &str)> {
+    q.filters
+        .iter()
+        .filter_map(|(d, v)| match d {
+            CostDimension::Model => Some((crate::filter::MODEL_COLUMNS.to_vec(), v.as_str())),
+            d => span_column(d).map(|c| (vec![c], v.as_str())),
+        })
+        .collect()
 }
 
 /// The span columns a raw scan selects for [`CallView::columns`], in that order.
 pub(crate) const CALL_COLUMNS: &str =
-    "tenant_id, agent, user_id, session_id, model, provider, service";
+    "tenant_id, agent, user_id, session_id, model, provider, service, request_model";
 
 /// Whether the query groups or filters by a dimension read from attributes: the raw scan then
 /// needs the `detail` blob and the resource.
@@ -283,13 +371,13 @@ pub(crate) fn needs_attributes(q: &CostQuery) -> bool {
     q.group_by
         .iter()
         .chain(q.filters.iter().map(|f| &f.0))
-        .any(|d| span_column(d).is_none())
+        .any(|d| matches!(d, CostDimension::Workspace | CostDimension::Attribute(_)))
 }
 
 /// What a raw scan knows of one call's dimensions.
 pub(crate) struct CallView<'a> {
     /// The [`CALL_COLUMNS`] values.
-    pub columns: &'a [Option<String>; 7],
+    pub columns: &'a [Option<String>; 8],
     /// The span's attributes and stored workspace, when the scan read `detail`.
     pub detail: Option<&'a StoredWorkspace>,
     /// The resource's attributes, when the scan read them.
@@ -299,13 +387,15 @@ pub(crate) struct CallView<'a> {
 impl CallView<'_> {
     /// The call's value of `d` (empty text counts as no value).
     pub fn value(&self, d: &CostDimension) -> Option<String> {
-        let column = |i: usize| self.columns[i].clone();
+        let column = |i: usize| none_if_empty(self.columns[i].clone());
+        if let Some(v) = model_value(d, column(4), column(7)) {
+            return v;
+        }
         none_if_empty(match d {
             CostDimension::Tenant => column(0),
             CostDimension::Agent => column(1),
             CostDimension::User => column(2),
             CostDimension::Session => column(3),
-            CostDimension::Model => column(4),
             CostDimension::Provider => column(5),
             CostDimension::Service => column(6),
             CostDimension::Workspace => self.detail.and_then(|d| d.of(self.resource)),
@@ -314,13 +404,24 @@ impl CallView<'_> {
                 self.resource,
                 &[k.as_str()],
             ),
+            CostDimension::Model | CostDimension::RequestModel | CostDimension::ModelFamily => {
+                None // model_value above
+            }
         })
     }
 
     /// The call's group under `q`, or `None` when it fails one of `q.filters`.
     pub fn group(&self, q: &CostQuery) -> Option<Vec<Option<String>>> {
         for (d, want) in &q.filters {
-            if self.value(d).as_deref() != Some(want.as_str()) {
+            let pass = match d {
+                CostDimension::Model => model_passes(
+                    want,
+                    self.columns[4].as_deref().filter(|s| !s.is_empty()),
+                    self.columns[7].as_deref().filter(|s| !s.is_empty()),
+                ),
+                d => self.value(d).as_deref() == Some(want.as_str()),
+            };
+            if !pass {
                 return None;
             }
         }

@@ -20,8 +20,14 @@ pub enum CostDimension {
     Agent,
     User,
     Session,
-    /// The response model, else the request model.
+    /// The answered model, else the requested one (as a filter, a model as people name it:
+    /// the requested model, the answered model or its family, as the observation filter).
     Model,
+    /// The requested model (the answered one when no separate request model was recorded).
+    RequestModel,
+    /// The family of [`CostDimension::Model`] (`sightline_core::model_name::family`):
+    /// `gpt-4o-2024-08-06` and `gpt-4o-2024-05-13` are `gpt-4o`.
+    ModelFamily,
     Provider,
     /// `service.name`.
     Service,
@@ -39,6 +45,8 @@ impl CostDimension {
             CostDimension::User => "user",
             CostDimension::Session => "session",
             CostDimension::Model => "model",
+            CostDimension::RequestModel => "request_model",
+            CostDimension::ModelFamily => "model_family",
             CostDimension::Provider => "provider",
             CostDimension::Service => "service",
             CostDimension::Attribute(_) => "attribute",
@@ -87,7 +95,8 @@ pub struct CostQuery {
     /// Keep only the `top` groups by `order_by` over the whole window (all their buckets).
     pub top: Option<usize>,
     /// Only calls whose value of each dimension equals the text given (all must hold; a call
-    /// without a value never matches). Combines with grouping, buckets and top-k.
+    /// without a value never matches), but a [`CostDimension::Model`] filter matches a model as
+    /// people name it. Combines with grouping, buckets and top-k.
     pub filters: Vec<(CostDimension, String)>,
 }
 

@@ -34,7 +34,9 @@ pub struct ObservationFilter {
     pub service: Option<String>,
     /// The agent name.
     pub agent: Option<String>,
-    /// The model (response model, else request model: what the `model` column holds).
+    /// A model as people name it: matches the requested model, the answered model, or the
+    /// family of the model (`sightline_core::model_name::model_matches`), so `gpt-4o` matches
+    /// `gpt-4o-2024-08-06` and not `gpt-4o-mini`.
     pub model: Option<String>,
     pub provider: Option<String>,
     pub user_id: Option<String>,

@@ -189,28 +189,31 @@ async fn a_read_over_the_memory_limit_is_not_retryable() {
 /// 1, 2 and 4 recorded; with `keep_table`, the summary table of an upgrade that stopped half way.
 async fn back_to_schema_4(db: &str, keep_table: bool) {
     let client = Client::new(&database_url(db)).unwrap();
-    client
-        .execute("DROP TABLE trace_summaries_mv")
-        .await
-        .unwrap();
+    // Schema 5 made `trace_summaries_mv`; schema 10 replaced it with `trace_summaries_mv2`.
+    for view in ["trace_summaries_mv", "trace_summaries_mv2"] {
+        client
+            .execute(&format!("DROP TABLE IF EXISTS {view}"))
+            .await
+            .unwrap();
+    }
     if !keep_table {
         client.execute("DROP TABLE trace_summaries").await.unwrap();
     }
-    client
-        .execute("DROP TABLE schema_migrations")
-        .await
-        .unwrap();
-    client
-        .execute(
-            "CREATE TABLE schema_migrations (version UInt32, applied_ns UInt64) \
-             ENGINE = MergeTree ORDER BY version",
-        )
-        .await
-        .unwrap();
-    client
-        .execute("INSERT INTO schema_migrations VALUES (1, 0), (2, 0), (4, 0)")
-        .await
-        .unwrap();
+    record_versions(&client, &[1, 2, 4]).await;
+}
+
+/// Makes `schema_migrations` record exactly `versions`, as an older binary left it.
+async fn record_versions(client: &Client, versions: &[u32]) {
+    let rows: Vec<String> = versions.iter().map(|v| format!("({v}, 0)")).collect();
+    for sql in [
+        "DROP TABLE schema_migrations".to_owned(),
+        "CREATE TABLE schema_migrations (version UInt32, applied_ns UInt64) \
+         ENGINE = MergeTree ORDER BY version"
+            .to_owned(),
+        format!("INSERT INTO schema_migrations VALUES {}", rows.join(", ")),
+    ] {
+        client.execute(&sql).await.unwrap();
+    }
 }
 
 /// Upgrading to schema 5 summarises the spans already stored, each once, also when an earlier
@@ -477,4 +480,69 @@ async fn retention_drops_partitions_and_deletes_only_on_shared_days() {
         "old parts remain"
     );
     cleanup("retention").await;
+}
+
+/// Upgrading to schema 10 fills the family of the spans already stored (their request model,
+/// in `detail` only, is not read back: the documented fallback), and the replaced views keep
+/// summarising new spans, naming a trace by its root's `langfuse.trace.name`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn model_families_are_backfilled_on_upgrade() {
+    use sightline_core::AttrValue;
+    use sightline_store::{ObservationFilter, TraceQuery};
+    let db = new_database("families");
+    {
+        let store = open(&db, 1000).await;
+        for (t, model) in [(1, "gpt-4o-2024-08-06"), (2, "gpt-4o-mini-2024-07-18")] {
+            let mut llm = span(t, 1, None, ObservationKind::Llm);
+            llm.response_model = Some(model.into());
+            store.write(P1, batch(vec![llm])).await.unwrap();
+        }
+        store.shutdown().await;
+    }
+    {
+        // Back to schema 6: without the view that reads the new columns, nor the columns.
+        let client = Client::new(&database_url(&db)).unwrap();
+        for sql in [
+            "DROP TABLE trace_summaries_mv2",
+            "ALTER TABLE spans DROP COLUMN request_model, DROP COLUMN model_family, \
+             DROP COLUMN trace_name",
+        ] {
+            client.execute(sql).await.unwrap();
+        }
+        record_versions(&client, &[1, 2, 4, 5, 6]).await;
+    }
+    let store = open(&db, 1000).await;
+    let traces = |model: &str| TraceQuery {
+        filter: ObservationFilter {
+            model: Some(model.into()),
+            ..Default::default()
+        },
+        limit: 10,
+        ..Default::default()
+    };
+    let ids = |page: sightline_store::TracePage| {
+        page.traces
+            .into_iter()
+            .map(|t| t.trace_id)
+            .collect::<Vec<_>>()
+    };
+    let got = ids(store.list_traces(P1, &traces("gpt-4o")).await.unwrap());
+    assert_eq!(got, vec![tid(1).to_hex()]);
+    let got = ids(store.list_traces(P1, &traces("gpt-4o-mini")).await.unwrap());
+    assert_eq!(got, vec![tid(2).to_hex()]);
+    let mut root = span(3, 1, None, ObservationKind::Agent);
+    root.attributes.push((
+        "langfuse.trace.name".into(),
+        AttrValue::Str("support-answer".into()),
+    ));
+    store.write(P1, batch(vec![root])).await.unwrap();
+    let s = store
+        .trace(P1, tid(3), false)
+        .await
+        .unwrap()
+        .unwrap()
+        .summary;
+    assert_eq!(s.root_name.as_deref(), Some("support-answer"));
+    store.shutdown().await;
+    cleanup("families").await;
 }

@@ -95,10 +95,11 @@ async fn session_summary_migration_backfills_stored_traces() {
                 r.get(0)
             })
             .unwrap();
-        assert_eq!(latest, 5, "undo the migrations after 5 here too");
+        assert_eq!(latest, 9, "undo the migrations after 9 here too");
         conn.execute_batch(
             "DROP TABLE sessions; DROP TABLE session_users; DROP TABLE session_tenants; \
-             DELETE FROM schema_migrations WHERE version = 5;",
+             ALTER TABLE spans DROP COLUMN request_model; ALTER TABLE spans DROP COLUMN model_family; \
+             DELETE FROM schema_migrations WHERE version >= 5;",
         )
         .unwrap();
     }
@@ -113,7 +114,8 @@ async fn session_summary_migration_backfills_stored_traces() {
 }
 
 /// A database that held model calls before the cost rollup existed (schema 3) gets them counted
-/// when migration 4 runs: the rollup equals, row for row, what the writer had kept, and cost
+/// when it migrates (schema 9 makes the rollup again from the spans): the rollup equals, row for
+/// row, what the writer had kept, and cost
 /// answers over whole hours (read from the rollup) equal the brute-force sums. More calls than
 /// one backfill step, and a workspace only on the resource, so steps merge and the writer's
 /// workspace rule is followed.
@@ -125,9 +127,14 @@ async fn cost_rollup_migration_backfills_stored_spans() {
     let dir = tempfile::tempdir().unwrap();
     let p1 = sightline_core::ProjectId(1);
     let mut spans = random_spans(9_000);
+    for o in &mut spans {
+        // Undoing schema 9 below drops the request model of rows the writer stored: older rows
+        // keep it in `detail` (model_columns_migration_backfills_stored_spans).
+        o.request_model = None;
+    }
     let rollup_rows = |conn: &rusqlite::Connection| -> Vec<Vec<rusqlite::types::Value>> {
         let mut stmt = conn
-            .prepare("SELECT * FROM cost_rollup_hourly ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9")
+            .prepare("SELECT * FROM cost_rollup_hourly ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10")
             .unwrap();
         let n = stmt.column_count();
         stmt.query_map([], |r| (0..n).map(|i| r.get(i)).collect())
@@ -146,6 +153,7 @@ async fn cost_rollup_migration_backfills_stored_spans() {
             o.span_id = sightline_core::SpanId((100_000 + i as u64).to_be_bytes());
             o.attributes.clear();
             o.workspace_id = Some("w-res".into());
+            o.request_model = None;
         }
         let resource = Resource {
             attributes: vec![("workspace_id".into(), AttrValue::Str("w-res".into()))],
@@ -175,10 +183,12 @@ async fn cost_rollup_migration_backfills_stored_spans() {
                 r.get(0)
             })
             .unwrap();
-        assert_eq!(latest, 5, "undo the migrations after 5 here too");
+        assert_eq!(latest, 9, "undo the migrations after 9 here too");
         conn.execute_batch(
             "DROP TABLE cost_rollup_hourly; DROP TABLE sessions; DROP TABLE session_users; \
-             DROP TABLE session_tenants; DELETE FROM schema_migrations WHERE version >= 4;",
+             DROP TABLE session_tenants; ALTER TABLE spans DROP COLUMN request_model; \
+             ALTER TABLE spans DROP COLUMN model_family; \
+             DELETE FROM schema_migrations WHERE version >= 4;",
         )
         .unwrap();
     }
@@ -198,4 +208,105 @@ async fn cost_rollup_migration_backfills_stored_spans() {
         };
         assert_brute_force(&store, &spans, &q).await;
     }
+}
+
+/// Spans stored before schema 9 kept a request model that differs from `model` in `detail`
+/// only: the migration moves it to `request_model` and fills `model_family`, so the model
+/// filter and the cost rollup find them by either name or the family.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn model_columns_migration_backfills_stored_spans() {
+    use sightline_core::{ObservationKind, ProjectId};
+    use sightline_store::codec::{pack, unpack};
+    use sightline_store::{CostDimension, CostQuery, CostReader, ObservationFilter, TraceQuery};
+    let dir = tempfile::tempdir().unwrap();
+    let p1 = ProjectId(1);
+    let calls = [
+        (1, "prod-deploy", Some("gpt-4o-2024-08-06")),
+        (2, "gpt-4o-mini", Some("gpt-4o-mini-2024-07-18")),
+        (3, "claude-3-5-sonnet-latest", None),
+    ];
+    let path = {
+        let store = open(dir.path(), 1000);
+        for (t, request, response) in calls {
+            let mut o = span(t, 1, None, ObservationKind::Llm);
+            o.request_model = Some(request.into());
+            o.response_model = response.map(str::to_owned);
+            store.write(p1, batch(vec![o])).await.unwrap();
+        }
+        store.shutdown();
+        store.path().to_path_buf()
+    };
+    {
+        // Back to schema 5, the request model in `detail` as older binaries kept it.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let rows: Vec<(i64, Option<String>, Vec<u8>)> = conn
+            .prepare("SELECT rowid, request_model, detail FROM spans")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        for (rowid, request, detail) in rows {
+            let mut d: serde_json::Value = unpack(&detail).unwrap();
+            if let Some(rq) = request {
+                d["rq"] = rq.into();
+            }
+            conn.execute(
+                "UPDATE spans SET detail = ?1 WHERE rowid = ?2",
+                rusqlite::params![pack(&d).unwrap(), rowid],
+            )
+            .unwrap();
+        }
+        conn.execute_batch(
+            "ALTER TABLE spans DROP COLUMN request_model; ALTER TABLE spans DROP COLUMN model_family; \
+             DELETE FROM cost_rollup_hourly; DELETE FROM schema_migrations WHERE version = 9;",
+        )
+        .unwrap();
+    }
+    let store = open(dir.path(), 1000);
+    let traces = |model: &str| {
+        let q = TraceQuery {
+            filter: ObservationFilter {
+                model: Some(model.into()),
+                ..Default::default()
+            },
+            limit: 10,
+            ..Default::default()
+        };
+        let store = &store;
+        async move {
+            let page = store.list_traces(p1, &q).await.unwrap();
+            page.traces
+                .iter()
+                .map(|t| t.trace_id.clone())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(traces("prod-deploy").await, vec![tid(1).to_hex()]);
+    assert_eq!(traces("gpt-4o").await, vec![tid(1).to_hex()]);
+    assert_eq!(traces("gpt-4o-mini").await, vec![tid(2).to_hex()]);
+    assert_eq!(traces("claude-3-5-sonnet").await, vec![tid(3).to_hex()]);
+    let t1 = store.trace(p1, tid(1), false).await.unwrap().unwrap();
+    assert_eq!(
+        t1.observations[0].request_model.as_deref(),
+        Some("prod-deploy")
+    );
+    // The rollup was made again from the spans, with their request models.
+    let q = CostQuery {
+        from_ns: 0,
+        to_ns: 3_600_000_000_000,
+        group_by: vec![CostDimension::RequestModel],
+        ..CostQuery::default()
+    };
+    let mut got: Vec<Option<String>> = store
+        .costs(p1, &q)
+        .await
+        .unwrap()
+        .rows
+        .into_iter()
+        .map(|r| r.group[0].clone())
+        .collect();
+    got.sort();
+    let want = ["claude-3-5-sonnet-latest", "gpt-4o-mini", "prod-deploy"];
+    assert_eq!(got, want.map(|m| Some(m.to_owned())).to_vec());
 }

@@ -61,7 +61,8 @@ pub struct ObservationFilters {
     /// Observation name, exactly.
     #[arg(long)]
     pub name: Option<String>,
-    /// Model (the response model, else the request model), exactly.
+    /// Model as people name it: the requested model, the answered model or the family
+    /// (gpt-4o matches gpt-4o-2024-08-06, not gpt-4o-mini).
     #[arg(long)]
     pub model: Option<String>,
     /// Provider, e.g. openai, anthropic.

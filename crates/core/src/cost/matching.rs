@@ -1,5 +1,8 @@
 //! How a model name as sent becomes the names looked up in the price table: lowercasing,
-//! provider and region prefixes, date and version suffixes, and `*` globs.
+//! provider and region prefixes, date and version suffixes (the rule model families use too:
+//! `crate::model_name`), and `*` globs.
+
+use crate::model_name::strip_suffix;
 
 /// Which rule found a price, in the order they are tried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -11,8 +14,8 @@ pub enum MatchRule {
     /// The name without a provider path (`openai/`), a `provider:` prefix, a Bedrock region
     /// (`us.`) or a Bedrock vendor (`anthropic.`).
     PrefixStripped,
-    /// One of the names above without a date suffix (`-2024-08-06`, `-20241022`, `@20241022`)
-    /// or a Bedrock version suffix (`-v1:0`).
+    /// One of the names above without a date suffix (`-2024-08-06`, `-20241022`, `@20241022`),
+    /// a Bedrock version suffix (`-v1:0`) or `-latest`: `crate::model_name::strip_suffix`.
     DateStripped,
     /// A `*` glob of an entry matched one of the names above.
     Pattern,
@@ -71,16 +74,10 @@ pub(crate) fn candidates(model: &str) -> Vec<Candidate> {
 
     // Dates and versions off each of those names.
     for name in &stripped {
-        let mut current = name.clone();
-        loop {
-            let next = strip_version(&current).or_else(|| strip_date(&current));
-            match next {
-                Some(shorter) => {
-                    push(&mut out, shorter.clone(), MatchRule::DateStripped);
-                    current = shorter;
-                }
-                None => break,
-            }
+        let mut current = name.as_str();
+        while let Some(shorter) = strip_suffix(current) {
+            push(&mut out, shorter.to_owned(), MatchRule::DateStripped);
+            current = shorter;
         }
     }
     out
@@ -121,54 +118,6 @@ fn strip_vendor(name: &str) -> Option<String> {
     let (vendor, tail) = name.split_once('.')?;
     let alphabetic = !vendor.is_empty() && vendor.bytes().all(|b| b.is_ascii_lowercase());
     (alphabetic && !tail.is_empty()).then(|| tail.to_string())
-}
-
-/// A Bedrock version suffix: `-v1:0`, `-v2:0`, or a bare `:1`.
-fn strip_version(name: &str) -> Option<String> {
-    let (head, tail) = name.rsplit_once(':')?;
-    if tail.is_empty() || !all_digits(tail.as_bytes()) || head.is_empty() {
-        return None;
-    }
-    if let Some((stem, v)) = head.rsplit_once("-v") {
-        if !stem.is_empty() && !v.is_empty() && all_digits(v.as_bytes()) {
-            return Some(stem.to_string());
-        }
-    }
-    Some(head.to_string())
-}
-
-/// A date suffix: `-YYYY-MM-DD`, `-YYYYMMDD` or `@YYYYMMDD` (Vertex AI).
-fn strip_date(name: &str) -> Option<String> {
-    let b = name.as_bytes();
-    let n = b.len();
-    // The suffixes are ASCII, so the cut is always on a character boundary.
-    if n > 11 {
-        let t = &b[n - 11..];
-        if t[0] == b'-'
-            && looks_like_year(&t[1..5])
-            && t[5] == b'-'
-            && all_digits(&t[6..8])
-            && t[8] == b'-'
-            && all_digits(&t[9..11])
-        {
-            return Some(name[..n - 11].to_string());
-        }
-    }
-    if n > 9 {
-        let t = &b[n - 9..];
-        if (t[0] == b'-' || t[0] == b'@') && looks_like_year(&t[1..5]) && all_digits(&t[5..]) {
-            return Some(name[..n - 9].to_string());
-        }
-    }
-    None
-}
-
-fn all_digits(b: &[u8]) -> bool {
-    b.iter().all(u8::is_ascii_digit)
-}
-
-fn looks_like_year(b: &[u8]) -> bool {
-    all_digits(b) && (b.starts_with(b"20") || b.starts_with(b"19"))
 }
 
 /// A glob over a lowercased name: `*` matches any run of characters (also none); everything
@@ -271,33 +220,6 @@ mod tests {
                 ("claude-3-5-haiku", MatchRule::DateStripped),
             ]
         );
-    }
-
-    #[test]
-    fn date_suffixes_in_three_spellings() {
-        assert_eq!(strip_date("gpt-4o-2024-08-06").as_deref(), Some("gpt-4o"));
-        assert_eq!(
-            strip_date("claude-3-5-sonnet-20241022").as_deref(),
-            Some("claude-3-5-sonnet")
-        );
-        assert_eq!(
-            strip_date("claude-3-5-sonnet-v2@20241022").as_deref(),
-            Some("claude-3-5-sonnet-v2")
-        );
-        // Not dates: too short, not a year, or a size.
-        assert_eq!(strip_date("llama-3.1-405b"), None);
-        assert_eq!(strip_date("gpt-4-0613"), None);
-        assert_eq!(strip_date("model-12345678"), None);
-    }
-
-    #[test]
-    fn version_suffixes() {
-        assert_eq!(strip_version("x-v1:0").as_deref(), Some("x"));
-        assert_eq!(strip_version("x-v2"), None);
-        assert_eq!(strip_version("deepseek-v3"), None);
-        assert_eq!(strip_version("x:0").as_deref(), Some("x"));
-        assert_eq!(strip_version("claude-3-5-sonnet-v2@20241022"), None);
-        assert_eq!(strip_version("gpt-4o"), None);
     }
 
     #[test]

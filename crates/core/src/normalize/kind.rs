@@ -38,6 +38,17 @@ fn from_openinference(v: &str) -> Option<K> {
     })
 }
 
+/// OpenLLMetry (Traceloop) `traceloop.span.kind`: its decorators' `@workflow` and `@task`
+/// are steps of a pipeline (chain, like `invoke_workflow`); `@agent` and `@tool` as named.
+fn from_traceloop(v: &str) -> Option<K> {
+    Some(match v {
+        "workflow" | "task" => K::Chain,
+        "agent" => K::Agent,
+        "tool" => K::Tool,
+        _ => return None,
+    })
+}
+
 /// OpenTelemetry GenAI `gen_ai.operation.name` (an open set: unknown values fall through).
 fn from_operation(v: &str) -> Option<K> {
     Some(match v {
@@ -59,8 +70,9 @@ const MODEL_KEYS: [&str; 4] = [
     "langfuse.observation.model.name",
 ];
 
-/// The kind. The Langfuse and OpenInference kind attributes are promoted when they decide it
-/// (except OpenInference `PROMPT`, which is kept since `chain` does not say it);
+/// The kind. The Langfuse, OpenInference and Traceloop kind attributes are promoted when they
+/// decide it (except OpenInference `PROMPT` and Traceloop `workflow` and `task`, which are kept
+/// since `chain` does not say them);
 /// `gen_ai.operation.name` is promoted into `operation` separately.
 pub(super) fn kind(ctx: &mut Ctx) -> K {
     let lowered = |ctx: &Ctx, key: &str| {
@@ -81,6 +93,14 @@ pub(super) fn kind(ctx: &mut Ctx) -> K {
         if let Some(kind) = from_openinference(&v) {
             if v != "prompt" {
                 ctx.attrs.take("openinference.span.kind");
+            }
+            return kind;
+        }
+    }
+    if let Some(v) = lowered(ctx, "traceloop.span.kind") {
+        if let Some(kind) = from_traceloop(&v) {
+            if kind != K::Chain {
+                ctx.attrs.take("traceloop.span.kind");
             }
             return kind;
         }

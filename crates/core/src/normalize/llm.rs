@@ -8,22 +8,45 @@ use crate::model::Observation;
 use super::attrs::{json_object, number, parse_timestamp, seconds_to_ns, string_list};
 use super::Ctx;
 
-const REQUEST_MODEL: [&str; 5] = [
+/// Request model attributes before OpenInference's invocation parameters.
+const REQUEST_MODEL: [&str; 3] = [
     "gen_ai.request.model",
     "langfuse.observation.model.name",
     "llm.request.model_name",
-    "llm.model_name",
-    "embedding.model_name",
 ];
+/// OpenInference's catch-all model names, after every other request model source.
+const FALLBACK_MODEL: [&str; 2] = ["llm.model_name", "embedding.model_name"];
+const INVOCATION_PARAMETERS: &str = "llm.invocation_parameters";
 
 pub(super) fn fill(ctx: &mut Ctx, obs: &mut Observation) {
     obs.provider = provider(ctx);
-    let request = ctx.attrs.take_text_from(&REQUEST_MODEL);
-    obs.response_model = response_model(ctx, request.as_ref());
-    obs.request_model = request.map(|(_, model)| model);
+    // OpenInference names the model it asked for in `llm.request.model_name` (new) or in the
+    // `model` of `llm.invocation_parameters`; then `llm.model_name` is the model that answered.
+    let (request, openinference_request) = match ctx.attrs.take_text_from(&REQUEST_MODEL) {
+        Some((source, model)) => (
+            Some(model),
+            REQUEST_MODEL[source] == "llm.request.model_name",
+        ),
+        None => match invocation_model(ctx) {
+            Some(model) => (Some(model), true),
+            None => (ctx.attrs.take_text(&FALLBACK_MODEL), false),
+        },
+    };
+    obs.response_model = response_model(ctx, request.as_deref(), openinference_request);
+    obs.request_model = request;
     obs.finish_reasons = finish_reasons(ctx);
-    obs.request_params = request_params(ctx);
+    obs.request_params = request_params(ctx, obs.request_model.as_deref());
     obs.ttft_ns = ttft(ctx);
+}
+
+/// The `model` string of OpenInference `llm.invocation_parameters` (the attribute stays for
+/// [`request_params`], which drops the key when it agrees with the request model).
+fn invocation_model(ctx: &Ctx) -> Option<String> {
+    let object = json_object(ctx.attrs.get(INVOCATION_PARAMETERS)?)?;
+    match object.get("model")? {
+        Json::String(m) if !m.trim().is_empty() => Some(m.clone()),
+        _ => None,
+    }
 }
 
 /// Old and vendor spellings of a provider, mapped to the OpenTelemetry GenAI
@@ -55,21 +78,20 @@ fn provider(ctx: &mut Ctx) -> Option<String> {
 }
 
 /// `gen_ai.response.model`, else `llm.response.model_name`, else OpenInference `llm.model_name`
-/// when the request model came from `llm.request.model_name` (then `llm.model_name` is the
-/// model that answered; it is promoted, and left empty when it equals the request model).
-fn response_model(ctx: &mut Ctx, request: Option<&(usize, String)>) -> Option<String> {
+/// when the request model came from OpenInference's own request fields (then `llm.model_name`
+/// is the model that answered; it is promoted, and left empty when it equals the request model).
+fn response_model(ctx: &mut Ctx, request: Option<&str>, openinference: bool) -> Option<String> {
     if let Some(model) = ctx
         .attrs
         .take_text(&["gen_ai.response.model", "llm.response.model_name"])
     {
         return Some(model);
     }
-    let (source, request) = request?;
-    if REQUEST_MODEL[*source] != "llm.request.model_name" {
+    if !openinference {
         return None;
     }
     let model = ctx.attrs.take_text(&["llm.model_name"])?;
-    (model != *request).then_some(model)
+    (Some(model.as_str()) != request).then_some(model)
 }
 
 fn finish_reasons(ctx: &mut Ctx) -> Vec<String> {
@@ -87,9 +109,10 @@ fn finish_reasons(ctx: &mut Ctx) -> Vec<String> {
 
 /// Every `gen_ai.request.*` but the model, prefix stripped; then the keys of the Langfuse
 /// `langfuse.observation.model.parameters` and OpenInference `llm.invocation_parameters` JSON
-/// objects that are not set yet (earlier sources win). A JSON attribute is promoted unless one
-/// of its keys lost to a different value, in which case it also stays, whole.
-fn request_params(ctx: &mut Ctx) -> Map<String, Json> {
+/// objects that are not set yet (earlier sources win), but `model`, which is the request model.
+/// A JSON attribute is promoted unless one of its keys lost to a different value (its `model`
+/// differs from `request_model`), in which case it also stays, whole.
+fn request_params(ctx: &mut Ctx, request_model: Option<&str>) -> Map<String, Json> {
     let mut params = Map::new();
     for i in ctx.attrs.with_prefix("gen_ai.request.") {
         let name = ctx.attrs.key(i)["gen_ai.request.".len()..].to_string();
@@ -100,17 +123,21 @@ fn request_params(ctx: &mut Ctx) -> Map<String, Json> {
     }
     for key in [
         "langfuse.observation.model.parameters",
-        "llm.invocation_parameters",
+        INVOCATION_PARAMETERS,
     ] {
         let Some(i) = ctx.attrs.index(key) else {
             continue;
         };
         match json_object(ctx.attrs.value(i)) {
-            Some(object) => {
+            Some(mut object) => {
+                let model_lost = object
+                    .remove("model")
+                    .is_some_and(|m| m.as_str() != request_model);
                 // Kept whole when one of its keys lost to an earlier source with another value.
-                let lost = object
-                    .iter()
-                    .any(|(k, v)| params.get(k).is_some_and(|p| p != v));
+                let lost = model_lost
+                    || object
+                        .iter()
+                        .any(|(k, v)| params.get(k).is_some_and(|p| p != v));
                 if !lost {
                     ctx.attrs.take_at(i);
                 }

@@ -20,7 +20,7 @@ type Step = fn(&mut Ctx, Side) -> Option<Payload>;
 
 /// The sources in precedence order; the first that yields a payload wins, separately for input
 /// and output.
-const STEPS: [Step; 8] = [
+const STEPS: [Step; 9] = [
     langfuse,
     span_semconv,
     details_event,
@@ -28,6 +28,7 @@ const STEPS: [Step; 8] = [
     legacy_events,
     flattened::openllmetry,
     flattened::openinference,
+    traceloop_entity,
     plain_value,
 ];
 
@@ -83,12 +84,29 @@ const MESSAGE_KEYS: &[&str] = &[
     "audio",
 ];
 
-/// (1) Langfuse `langfuse.observation.input` / `.output`.
+/// (1) Langfuse `langfuse.observation.input` / `.output`, else the trace's
+/// `langfuse.trace.input` / `.output` (set on the span that carries the trace's input).
 fn langfuse(ctx: &mut Ctx, side: Side) -> Option<Payload> {
-    let key = match side {
-        Side::Input => "langfuse.observation.input",
-        Side::Output => "langfuse.observation.output",
+    let keys = match side {
+        Side::Input => ["langfuse.observation.input", "langfuse.trace.input"],
+        Side::Output => ["langfuse.observation.output", "langfuse.trace.output"],
     };
+    take_json_payload(ctx, &keys)
+}
+
+/// (8) OpenLLMetry `traceloop.entity.input` / `.output`: the JSON its `@workflow`, `@task`,
+/// `@agent` and `@tool` decorators record (`{"args": [...], "kwargs": {...}}`, the result).
+fn traceloop_entity(ctx: &mut Ctx, side: Side) -> Option<Payload> {
+    let key = match side {
+        Side::Input => "traceloop.entity.input",
+        Side::Output => "traceloop.entity.output",
+    };
+    take_json_payload(ctx, &[key])
+}
+
+/// The first of `keys` present, promoted, as a payload (JSON text parsed).
+fn take_json_payload(ctx: &mut Ctx, keys: &[&str]) -> Option<Payload> {
+    let key = keys.iter().find(|k| ctx.attrs.has(k))?;
     ctx.attrs.take(key).map(|v| payload(json_of(&v)))
 }
 
@@ -242,7 +260,7 @@ fn legacy_events(ctx: &mut Ctx, side: Side) -> Option<Payload> {
     None
 }
 
-/// (8) `input.value` / `output.value`: JSON when the mime type says so or the text is a JSON
+/// (9) `input.value` / `output.value`: JSON when the mime type says so or the text is a JSON
 /// object or array, else a string. The mime type attribute goes with the value.
 fn plain_value(ctx: &mut Ctx, side: Side) -> Option<Payload> {
     let (key, mime_key) = match side {

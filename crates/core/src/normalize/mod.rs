@@ -174,6 +174,15 @@ pub fn normalize_log(
     }
 }
 
+/// The attribute naming the trace (Langfuse's `langfuse.trace.name`; it stays in `attributes`).
+pub const TRACE_NAME_KEY: &str = "langfuse.trace.name";
+
+/// The name a span gives its trace, when it names one: `langfuse.trace.name`, non-empty. The
+/// stores take the root span's as the trace's `root_name`, instead of the root's span name.
+pub fn trace_name(obs: &Observation) -> Option<String> {
+    workspace::attribute_text(&obs.attributes, &[TRACE_NAME_KEY])
+}
+
 fn non_empty(s: String) -> Option<String> {
     (!s.is_empty()).then_some(s)
 }

@@ -58,16 +58,8 @@ pub(super) fn fill(ctx: &mut Ctx, obs: &mut Observation) {
         reasoning: lf.reasoning.or_else(|| pick(ctx, &REASONING)),
         ..Usage::default()
     };
-    // Langfuse usage types are disjoint buckets; ours follow OpenTelemetry, where input includes
-    // cache reads and writes and output includes reasoning: add them back.
-    usage.input = match lf.input {
-        Some(n) => Some(n + lf.cache_read.unwrap_or(0) + lf.cache_write.unwrap_or(0)),
-        None => pick(ctx, &INPUT),
-    };
-    usage.output = match lf.output {
-        Some(n) => Some(n + lf.reasoning.unwrap_or(0)),
-        None => pick(ctx, &OUTPUT),
-    };
+    usage.input = lf.input().or_else(|| pick(ctx, &INPUT));
+    usage.output = lf.output().or_else(|| pick(ctx, &OUTPUT));
     usage.total = lf
         .total
         .or_else(|| pick(ctx, &TOTAL))
@@ -112,18 +104,80 @@ fn warn_count(ctx: &mut Ctx, key: &str, value: &AttrValue) {
     );
 }
 
+/// The counts of a Langfuse `usage_details` object, in whichever shape it came.
 #[derive(Default)]
 struct LangfuseUsage {
+    /// Langfuse's own `input` and `output`: disjoint buckets, without cache and reasoning.
     input: Option<i64>,
     output: Option<i64>,
+    /// OpenAI's `prompt_tokens` / `input_tokens` and `completion_tokens` / `output_tokens`:
+    /// inclusive, as in OpenTelemetry.
+    input_tokens: Option<i64>,
+    output_tokens: Option<i64>,
+    /// Anthropic's shape: `input_tokens` beside a top-level `cache_read_input_tokens` or
+    /// `cache_creation_input_tokens`, which it does not include.
+    cache_outside_input: bool,
     total: Option<i64>,
     cache_read: Option<i64>,
     cache_write: Option<i64>,
     reasoning: Option<i64>,
 }
 
-/// Langfuse `usage_details` (a JSON object). The attribute is promoted when every key in it was
-/// mapped; with unknown keys (say `output_audio_tokens`) or junk values it is kept whole.
+impl LangfuseUsage {
+    /// Input as OpenTelemetry counts it (cache reads and writes included).
+    fn input(&self) -> Option<i64> {
+        let cache = || self.cache_read.unwrap_or(0) + self.cache_write.unwrap_or(0);
+        match (self.input, self.input_tokens) {
+            (Some(n), _) => Some(n + cache()),
+            (None, Some(n)) if self.cache_outside_input => Some(n + cache()),
+            (None, n) => n,
+        }
+    }
+
+    /// Output as OpenTelemetry counts it (reasoning included).
+    fn output(&self) -> Option<i64> {
+        match self.output {
+            Some(n) => Some(n + self.reasoning.unwrap_or(0)),
+            None => self.output_tokens,
+        }
+    }
+
+    /// Where a count under `key` (`nested` when inside a details object) goes.
+    fn slot(&mut self, key: &str, nested: bool) -> Option<&mut Option<i64>> {
+        Some(match (nested, key) {
+            (false, "input") => &mut self.input,
+            (false, "output") => &mut self.output,
+            (false, "prompt_tokens" | "input_tokens") => &mut self.input_tokens,
+            (false, "completion_tokens" | "output_tokens") => &mut self.output_tokens,
+            (false, "total" | "total_tokens") => &mut self.total,
+            (false, "input_cached_tokens" | "cache_read_input_tokens" | "input_cache_read")
+            | (true, "cached_tokens" | "cache_read") => &mut self.cache_read,
+            (
+                false,
+                "input_cache_creation" | "cache_creation_input_tokens" | "input_cache_write",
+            )
+            | (true, "cache_creation") => &mut self.cache_write,
+            (false, "output_reasoning_tokens" | "reasoning_tokens" | "output_reasoning")
+            | (true, "reasoning_tokens" | "reasoning") => &mut self.reasoning,
+            _ => return None,
+        })
+    }
+}
+
+/// OpenAI's details objects (Chat Completions, Responses, and LangChain's spelling).
+const DETAILS: [&str; 6] = [
+    "prompt_tokens_details",
+    "completion_tokens_details",
+    "input_tokens_details",
+    "output_tokens_details",
+    "input_token_details",
+    "output_token_details",
+];
+
+/// Langfuse `usage_details` (a JSON object) in each shape its SDKs send: Langfuse's own keys,
+/// OpenAI Chat Completions usage, OpenAI Responses usage (with their nested details), nulls
+/// for counts not reported. The attribute is promoted when every key with a count other than
+/// zero was used; with other keys (say `output_audio_tokens: 2`) or junk values it stays whole.
 fn langfuse_usage(ctx: &mut Ctx) -> LangfuseUsage {
     let mut lf = LangfuseUsage::default();
     let Some(i) = ctx.attrs.index(USAGE_DETAILS) else {
@@ -141,32 +195,44 @@ fn langfuse_usage(ctx: &mut Ctx) -> LangfuseUsage {
     };
     let mut all_mapped = true;
     let mut any = false;
+    // (key, its details object when nested, value)
+    let mut entries: Vec<(&str, Option<&str>, &Json)> = Vec::new();
     for (key, value) in &object {
-        let slot = match key.as_str() {
-            "input" => &mut lf.input,
-            "output" => &mut lf.output,
-            "total" => &mut lf.total,
-            "input_cached_tokens" | "cache_read_input_tokens" => &mut lf.cache_read,
-            "input_cache_creation" | "cache_creation_input_tokens" => &mut lf.cache_write,
-            "output_reasoning_tokens" | "reasoning_tokens" => &mut lf.reasoning,
-            _ => {
-                all_mapped = false;
-                continue;
-            }
+        match value {
+            Json::Object(details) if DETAILS.contains(&key.as_str()) => entries.extend(
+                details
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), Some(key.as_str()), v)),
+            ),
+            _ => entries.push((key.as_str(), None, value)),
+        }
+    }
+    lf.cache_outside_input = ["cache_read_input_tokens", "cache_creation_input_tokens"]
+        .iter()
+        .any(|k| object.get(*k).is_some_and(|v| !v.is_null()));
+    for (key, details, value) in entries {
+        if value.is_null() {
+            continue; // not reported
+        }
+        let count = json_count(value);
+        let Some(slot) = lf.slot(key, details.is_some()) else {
+            // An unused count of zero says nothing the observation lacks.
+            all_mapped &= count == Some(0);
+            continue;
         };
-        match json_count(value) {
-            Some(n) if slot.is_none() => {
+        match count {
+            Some(n) if slot.is_none_or(|v| v == n) => {
                 *slot = Some(n);
                 any = true;
             }
             Some(_) => all_mapped = false,
             None => {
                 all_mapped = false;
-                warn_count(
-                    ctx,
-                    &format!("{USAGE_DETAILS}.{key}"),
-                    &AttrValue::from_json(value),
-                );
+                let path = match details {
+                    Some(d) => format!("{USAGE_DETAILS}.{d}.{key}"),
+                    None => format!("{USAGE_DETAILS}.{key}"),
+                };
+                warn_count(ctx, &path, &AttrValue::from_json(value));
             }
         }
     }
@@ -223,14 +289,16 @@ fn cost(ctx: &mut Ctx) -> Option<i64> {
     }
 }
 
+/// `total`, else the sum of the other amounts; nulls (amounts not reported) are skipped.
 fn details_total(object: &Map<String, Json>) -> Option<f64> {
-    if let Some(total) = object.get("total") {
+    if let Some(total) = object.get("total").filter(|t| !t.is_null()) {
         return json_number(total);
     }
-    if object.is_empty() {
+    let amounts: Vec<&Json> = object.values().filter(|v| !v.is_null()).collect();
+    if amounts.is_empty() {
         return None;
     }
-    object.values().map(json_number).sum()
+    amounts.into_iter().map(json_number).sum()
 }
 
 fn warn_not_object(ctx: &mut Ctx, i: usize, key: &str, lost: &str, example: &str) {

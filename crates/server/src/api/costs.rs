@@ -17,8 +17,8 @@ const SEC: i64 = 1_000_000_000;
 /// The window when neither `from` nor `since` is given: the 30 days before `to`.
 const DEFAULT_WINDOW: i64 = 30 * 86_400 * SEC;
 pub const MAX_TOP: usize = 1000;
-const DIMENSIONS: &str =
-    "tenant, workspace, agent, user, session, model, provider, service, attribute";
+const DIMENSIONS: &str = "tenant, workspace, agent, user, session, model, request_model, \
+    model_family, provider, service, attribute";
 
 /// The equality filters, named like the dimensions they test.
 const FILTERS: &[&str] = &[
@@ -97,6 +97,8 @@ fn dimension(name: &str) -> Result<CostDimension, ApiError> {
         "user" => CostDimension::User,
         "session" => CostDimension::Session,
         "model" => CostDimension::Model,
+        "request_model" => CostDimension::RequestModel,
+        "model_family" => CostDimension::ModelFamily,
         "provider" => CostDimension::Provider,
         "service" => CostDimension::Service,
         other => {
@@ -200,6 +202,11 @@ mod tests {
 
     #[test]
     fn parameters_become_the_store_query() {
+        let q = parse("group_by=request_model,model_family").unwrap();
+        assert_eq!(
+            q.group_by,
+            vec![CostDimension::RequestModel, CostDimension::ModelFamily]
+        );
         let q = parse("group_by=tenant,model&bucket=day&top=5&order_by=tokens&since=1d").unwrap();
         assert_eq!(
             q.group_by,

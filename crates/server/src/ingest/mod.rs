@@ -12,6 +12,8 @@ pub mod grpc;
 pub mod http;
 pub mod live;
 pub mod otlp;
+#[cfg(test)]
+mod sdk_fixtures;
 mod service;
 
 use std::sync::Arc;

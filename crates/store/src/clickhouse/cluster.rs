@@ -120,6 +120,37 @@ impl Layout {
         Ok(())
     }
 
+    /// Drops a materialized view if it exists: on one server as is; on a cluster on every shard,
+    /// where views run.
+    pub async fn drop_view(&self, entry: &Client, view: &str) -> Result<(), StoreError> {
+        let sql = format!("DROP TABLE IF EXISTS {view}");
+        match self {
+            Layout::Single => entry.execute(&sql).await,
+            Layout::Sharded { shards, .. } => {
+                for shard in shards {
+                    shard.execute(&sql).await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Drops a table if it exists: on one server as is; on a cluster, a sharded table's
+    /// Distributed and local tables on every shard, any other table on the entry server.
+    pub async fn drop_table(&self, entry: &Client, table: &str) -> Result<(), StoreError> {
+        let sql = |t: &str| format!("DROP TABLE IF EXISTS {t}");
+        match self {
+            Layout::Sharded { shards, .. } if SHARDED.iter().any(|(t, _)| *t == table) => {
+                for shard in shards {
+                    shard.execute(&sql(table)).await?;
+                    shard.execute(&sql(&format!("{table}_local"))).await?;
+                }
+                Ok(())
+            }
+            _ => entry.execute(&sql(table)).await,
+        }
+    }
+
     /// Every (server, table) holding rows of a sharded table: for retention.
     pub fn data_tables<'a>(&'a self, entry: &'a Client, table: &str) -> Vec<(&'a Client, String)> {
         match self {

@@ -1,7 +1,8 @@
-//! The hourly cost rollup on ClickHouse (schema 6): an AggregatingMergeTree of model-call states
-//! per (project, hour, tenant, workspace, agent, user, model, provider, service), filled by a
-//! materialized view from every insert into `spans`, with the same sums and latency histogram
-//! as the embedded engine's rollup. Absent values are ''.
+//! The hourly cost rollup on ClickHouse: an AggregatingMergeTree of model-call states per
+//! (project, hour, tenant, workspace, agent, user, model, request model, provider, service),
+//! filled by a materialized view from every insert into `spans`, with the same sums and latency
+//! histogram as the embedded engine's rollup. Absent values are ''. Schema 6 made it without
+//! the request model; schema 10 drops that one and makes it again ([`replace`]).
 //!
 //! The rollup covers the hours from `cost_rollup_start` on: the first whole hour after the view
 //! was made, or every hour when the database had no spans then. Earlier hours are read from the
@@ -14,13 +15,25 @@ use super::cluster::Layout;
 use super::rowbinary::{quote, RowReader};
 use super::summaries::CALL_SUMS;
 use crate::codec::kind_code;
-use crate::cost_agg::{none_if_empty, Aggregator, RollupPlan, HOUR_NS};
+use crate::cost_agg::{Aggregator, RollupPlan, HOUR_NS};
 use crate::costs::{CostQuery, LatencyHistogram, HISTOGRAM_STEPS_PER_OCTAVE};
 use crate::StoreError;
 
-/// The dimension columns, in the rollup's sort key order; `d_` + the rollup column names that
-/// `cost_agg::rollup_column` gives.
-const DIMENSIONS: [(&str, &str); 7] = [
+/// The dimension columns, in the rollup's sort key order, with the `spans` column each reads;
+/// `d_` + the rollup column names that `cost_agg::rollup_column` gives.
+const DIMENSIONS: [(&str, &str); 8] = [
+    ("tenant", "tenant_id"),
+    ("workspace", "workspace"),
+    ("agent", "agent"),
+    ("user_id", "user_id"),
+    ("model", "model"),
+    ("request_model", "request_model"),
+    ("provider", "provider"),
+    ("service", "service"),
+];
+
+/// Schema 6's dimensions (without the request model), for its view.
+const DIMENSIONS_V6: [(&str, &str); 7] = [
     ("tenant", "tenant_id"),
     ("workspace", "workspace"),
     ("agent", "agent"),
@@ -30,17 +43,8 @@ const DIMENSIONS: [(&str, &str); 7] = [
     ("service", "service"),
 ];
 
-pub(crate) const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS cost_rollup (
-            project_id Int64,
-            hour_ns UInt64,
-            d_tenant String,
-            d_workspace String,
-            d_agent String,
-            d_user_id String,
-            d_model String,
-            d_provider String,
-            d_service String,
-            requests AggregateFunction(count),
+/// The sums and histogram states of a rollup row, after its dimensions.
+const STATES: &str = "requests AggregateFunction(count),
             errors AggregateFunction(sum, UInt64),
             input AggregateFunction(sum, Int64),
             output AggregateFunction(sum, Int64),
@@ -52,22 +56,47 @@ pub(crate) const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS cost_rollup (
             costed AggregateFunction(sum, UInt64),
             hist AggregateFunction(sumMap, Array(UInt16), Array(UInt64)),
             min_ns AggregateFunction(min, Int64),
-            max_ns AggregateFunction(max, Int64)
+            max_ns AggregateFunction(max, Int64)";
+
+/// The table over `dimensions`.
+fn create_table(dimensions: &[(&str, &str)]) -> String {
+    let dims: String = dimensions
+        .iter()
+        .map(|(d, _)| format!("d_{d} String,\n            "))
+        .collect();
+    let keys = dimensions
+        .iter()
+        .map(|(d, _)| format!("d_{d}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "CREATE TABLE IF NOT EXISTS cost_rollup (
+            project_id Int64,
+            hour_ns UInt64,
+            {dims}{STATES}
         ) ENGINE = AggregatingMergeTree
         PARTITION BY toYYYYMMDD(toDateTime(intDiv(hour_ns, 1000000000), 'UTC'))
-        ORDER BY (project_id, hour_ns, d_tenant, d_workspace, d_agent, d_user_id, d_model, \
-        d_provider, d_service)";
+        ORDER BY (project_id, hour_ns, {keys})"
+    )
+}
 
 /// When the rollup's coverage starts; one row per node that made (or found) the view.
 pub(crate) const CREATE_START: &str = "CREATE TABLE IF NOT EXISTS cost_rollup_start \
     (since_ns Int64) ENGINE = MergeTree ORDER BY since_ns";
 
-/// The view over `spans` (`TO` and `FROM` as separate words for the sharded layout).
-fn create_view() -> String {
-    let dims = DIMENSIONS
+/// The view over `spans` grouping by `dimensions` (`TO` and `FROM` as separate words for the
+/// sharded layout).
+fn create_view(dimensions: &[(&str, &str)]) -> String {
+    let dims = dimensions
+        .iter()
         .map(|(d, column)| format!("ifNull({column}, '') AS d_{d}"))
+        .collect::<Vec<_>>()
         .join(", ");
-    let keys = DIMENSIONS.map(|(d, _)| format!("d_{d}")).join(", ");
+    let keys = dimensions
+        .iter()
+        .map(|(d, _)| format!("d_{d}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let tokens = CALL_SUMS
         .map(|(alias, v)| format!("sumState(toInt64({v})) AS {alias}"))
         .join(", ");
@@ -89,11 +118,32 @@ fn create_view() -> String {
     )
 }
 
-/// Schema 6's step after the tables exist: makes the view and records where coverage starts.
+/// Schema 6's step: makes the table and the view, and records where coverage starts.
 pub(crate) async fn install(entry: &Client, layout: &Layout) -> Result<(), StoreError> {
+    layout.execute(entry, &create_table(&DIMENSIONS_V6)).await?;
+    install_view(entry, layout, &DIMENSIONS_V6).await
+}
+
+/// Schema 10's step: drops schema 6's view, table and coverage, then makes them again with the
+/// request model; coverage starts again at the next whole hour (earlier hours read raw spans).
+pub(crate) async fn replace(entry: &Client, layout: &Layout) -> Result<(), StoreError> {
+    layout.drop_view(entry, "cost_rollup_mv").await?;
+    layout.drop_table(entry, "cost_rollup").await?;
+    layout.drop_table(entry, "cost_rollup_start").await?;
+    layout.execute(entry, &create_table(&DIMENSIONS)).await?;
+    layout.execute(entry, CREATE_START).await?;
+    install_view(entry, layout, &DIMENSIONS).await
+}
+
+/// Makes the view over `dimensions` and records where coverage starts.
+async fn install_view(
+    entry: &Client,
+    layout: &Layout,
+    dimensions: &[(&str, &str)],
+) -> Result<(), StoreError> {
     let rows = entry.query("SELECT count() FROM spans").await?;
     let empty = RowReader::new(&rows).u64()? == 0;
-    layout.execute(entry, &create_view()).await?;
+    layout.execute(entry, &create_view(dimensions)).await?;
     // Taken after the view exists: every span inserted before it started earlier (but for
     // clients whose clocks run ahead by more than the rest of the hour).
     let since = if empty {
@@ -165,10 +215,13 @@ pub(crate) async fn read(
             min_ns: r.i64()?,
             max_ns: r.i64()?,
         };
-        let mut group = Vec::with_capacity(cols.len());
+        let mut values = Vec::with_capacity(cols.len());
         for _ in &cols {
-            group.push(none_if_empty(Some(r.string()?)));
+            values.push(r.string()?);
         }
+        let Some(group) = plan.group(&values) else {
+            continue;
+        };
         agg.acc(q.bucket.map(|b| b.start_of(hour)), group)
             .add_rollup(sums, &hist);
     }

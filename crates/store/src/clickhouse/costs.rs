@@ -19,7 +19,7 @@ use super::ClickHouseStore;
 use crate::codec::{decode_resource, kind_code};
 use crate::codec::{unpack, StoredWorkspace};
 use crate::cost_agg::{
-    needs_attributes, rollup_plan, span_column, Aggregator, CallView, RawCall, CALL_COLUMNS,
+    needs_attributes, rollup_plan, span_filters, Aggregator, CallView, RawCall, CALL_COLUMNS,
 };
 use crate::costs::{CostQuery, CostReader, CostReport};
 use crate::StoreError;
@@ -61,10 +61,15 @@ impl ClickHouseStore {
         }
         let needs_detail = needs_attributes(q);
         // Filters on span columns narrow the scan; every filter is checked again below.
-        let filters: String = q
-            .filters
+        let filters: String = span_filters(q)
             .iter()
-            .filter_map(|(d, v)| Some(format!(" AND {} = {}", span_column(d)?, quote(v))))
+            .map(|(columns, v)| {
+                let any: Vec<String> = columns
+                    .iter()
+                    .map(|c| format!("{c} = {}", quote(v)))
+                    .collect();
+                format!(" AND ({})", any.join(" OR "))
+            })
             .collect();
         // Only the columns read below go through the `LIMIT 1 BY` (copies of a span are equal
         // but for `seq`, so any one will do).
@@ -96,7 +101,7 @@ impl ClickHouseStore {
                 *t = r.opt_i64()?;
             }
             let cost = r.opt_i64()?;
-            let mut columns: [Option<String>; 7] = Default::default();
+            let mut columns: [Option<String>; 8] = Default::default();
             for c in columns.iter_mut() {
                 *c = r.opt_string()?;
             }

@@ -15,7 +15,7 @@ use crate::{StoreError, TraceDetail, TraceSummary};
 /// The span columns a read decodes, in [`read_span`]'s order; `{payload}` is `payload` or `''`.
 pub(crate) const SPAN_SELECT: &str =
     "SELECT trace_id, span_id, parent_span_id, toInt64(start_ns), \
-    duration_ns, kind, name, status, service, agent, provider, model, input_tokens, \
+    duration_ns, kind, name, status, service, agent, provider, model, request_model, input_tokens, \
     output_tokens, total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, \
     cost_nano_usd, user_id, session_id, tenant_id, operation, resource_hash, detail, {payload} \
     FROM spans";
@@ -34,6 +34,7 @@ pub(crate) fn read_span(r: &mut RowReader<'_>) -> Result<(SpanColumns, i64), Sto
         agent: r.opt_string()?,
         provider: r.opt_string()?,
         model: r.opt_string()?,
+        request_model: r.opt_string()?,
         tokens: [
             r.opt_i64()?,
             r.opt_i64()?,

@@ -7,7 +7,7 @@
 use super::client::Client;
 use super::cluster::Layout;
 use super::rowbinary::RowReader;
-use super::{cost_rollup, summaries};
+use super::{cost_rollup, models, summaries};
 use crate::StoreError;
 
 /// Each entry is (version, statements). Never edit a released migration: append a new one.
@@ -131,13 +131,25 @@ const MIGRATIONS: &[(u32, &[&str])] = &[
     ),
     (
         6,
-        // The hourly cost rollup; the view and the start of its coverage follow in
-        // `cost_rollup::install`. Spans get the workspace the writer resolves (from the span's
-        // attributes, then its resource's), which the view groups by.
+        // The hourly cost rollup; its table and view follow in `cost_rollup::install`. Spans
+        // get the workspace the writer resolves (from the span's attributes, then its
+        // resource's), which the view groups by.
         &[
             "ALTER TABLE spans ADD COLUMN workspace Nullable(String)",
-            cost_rollup::CREATE_TABLE,
             cost_rollup::CREATE_START,
+        ],
+    ),
+    (
+        10,
+        // Models as people name them (docs/normalization.md, Models): the requested model when
+        // it differs from `model` (only in `detail` before), the family of `model` when it
+        // differs from it, and the trace's name a root span gives. One statement (18.16 has no
+        // ADD COLUMN IF NOT EXISTS). Then `models::install`: the summaries' view names roots by
+        // the trace's name, the cost rollup is made again with the request model, and the
+        // family of the spans stored before is filled in.
+        &[
+            "ALTER TABLE spans ADD COLUMN request_model Nullable(String), \
+         ADD COLUMN model_family Nullable(String), ADD COLUMN trace_name Nullable(String)",
         ],
     ),
 ];
@@ -182,6 +194,7 @@ pub async fn migrate_in(client: &Client, layout: &Layout, now_ns: u64) -> Result
         match version {
             5 => summaries::install(client, layout).await?,
             6 => cost_rollup::install(client, layout).await?,
+            10 => models::install(client, layout).await?,
             _ => {}
         }
         client

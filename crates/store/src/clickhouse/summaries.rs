@@ -54,13 +54,31 @@ pub(crate) const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS trace_summarie
         ORDER BY (project_id, trace_id, hour_ns)
         SETTINGS index_granularity = 1024";
 
+/// The root's name in a summary: the trace's name the root gives (`trace_name`, schema 10),
+/// else its span name.
+const ROOT_NAME: &str = "ifNull(trace_name, name)";
+/// Schema 5's root name, before `trace_name` existed.
+const ROOT_NAME_V5: &str = "name";
+
 /// The view that feeds the table from every insert into `spans` (written with `TO` and `FROM`
-/// as separate words: the sharded layout renames both to their local tables).
-pub(crate) fn create_view() -> String {
+/// as separate words: the sharded layout renames both to their local tables). Schema 5 made
+/// `trace_summaries_mv` with the span name as the root's name; schema 10 replaced it with
+/// `trace_summaries_mv2` ([`replace_view`]).
+fn create_view(view: &str, root_name: &str) -> String {
     format!(
-        "CREATE MATERIALIZED VIEW IF NOT EXISTS trace_summaries_mv TO trace_summaries AS {}",
-        state_select("spans", "1")
+        "CREATE MATERIALIZED VIEW IF NOT EXISTS {view} TO trace_summaries AS {}",
+        state_select("spans", "1", root_name)
     )
+}
+
+/// Schema 10's step: the view naming the root by the trace's name, made before the old one is
+/// dropped (an insert in between is summarised twice, which reads detect and merge again from
+/// the spans: [`Summaries::exact`]).
+pub(crate) async fn replace_view(entry: &Client, layout: &Layout) -> Result<(), StoreError> {
+    layout
+        .execute(entry, &create_view("trace_summaries_mv2", ROOT_NAME))
+        .await?;
+    layout.drop_view(entry, "trace_summaries_mv").await
 }
 
 /// The dimensions a summary carries, in [`read_summary`]'s order.
@@ -81,8 +99,9 @@ pub(crate) const CALL_SUMS: [(&str, &str); 7] = [
     ("cost", "ifNull(cost_nano_usd, 0)"),
 ];
 
-/// Partial states of the spans of `table` passing `filter`, grouped like the summary table.
-fn state_select(table: &str, filter: &str) -> String {
+/// Partial states of the spans of `table` passing `filter`, grouped like the summary table;
+/// `root_name` is the expression naming a root.
+fn state_select(table: &str, filter: &str, root_name: &str) -> String {
     let model_call = format!(
         "kind IN ({}, {})",
         kind_code(ObservationKind::Llm),
@@ -108,7 +127,7 @@ fn state_select(table: &str, filter: &str) -> String {
          maxState(toInt64(start_ns) + duration_ns) AS end, maxState(start_ns) AS last, sumState(toUInt64(is_error)) AS errors, \
          {tokens}, maxState(toUInt8({model_call} AND isNotNull(cost_nano_usd))) AS has_cost, \
          maxState(toUInt8(isNull(parent_span_id))) AS has_root, \
-         argMaxState(name, if(isNull(parent_span_id), seq, toUInt64(0))) AS root_name, \
+         argMaxState({root_name}, if(isNull(parent_span_id), seq, toUInt64(0))) AS root_name, \
          argMaxState(span_id, if(isNull(parent_span_id), seq, toUInt64(0))) AS root_span, \
          {dims} FROM {table} WHERE {filter} GROUP BY project_id, trace_id, hour_ns"
     )
@@ -288,7 +307,7 @@ impl Summaries {
             .query(&format!(
                 "SELECT trace_id, {} FROM ({}) GROUP BY trace_id",
                 merged(),
-                state_select(&spans, "1")
+                state_select(&spans, "1", ROOT_NAME)
             ))
             .await?;
         for s in read_summaries(&rows)?.list {
@@ -304,7 +323,7 @@ impl Summaries {
 const RAW_COLUMNS: &str = "project_id, trace_id, span_id, parent_span_id, start_ns, \
     duration_ns, kind, name, is_error, input_tokens, output_tokens, total_tokens, \
     cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_nano_usd, service, agent, \
-    user_id, session_id, tenant_id, seq";
+    user_id, session_id, tenant_id, trace_name, seq";
 
 /// Schema 5's step after the table exists: makes the view, then summarises the spans stored
 /// before it (a database upgraded from an older schema). A previous attempt that stopped half
@@ -320,7 +339,9 @@ pub(crate) async fn install(entry: &Client, layout: &Layout) -> Result<(), Store
             wait_for_mutations(client, &table).await?;
         }
     }
-    layout.execute(entry, &create_view()).await?;
+    layout
+        .execute(entry, &create_view("trace_summaries_mv", ROOT_NAME_V5))
+        .await?;
     // Spans are stamped with the wall clock (writer.rs) before their insert: those stamped
     // before now went in before the view, or are in flight.
     backfill(entry, layout, super::now_ns()).await
@@ -352,7 +373,7 @@ async fn backfill(entry: &Client, layout: &Layout, before_seq: u64) -> Result<()
             client
                 .execute(&format!(
                     "INSERT INTO {summaries} {}",
-                    state_select(&spans, &filter)
+                    state_select(&spans, &filter, ROOT_NAME_V5)
                 ))
                 .await?;
         }

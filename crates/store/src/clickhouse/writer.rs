@@ -20,7 +20,8 @@ pub(crate) const SPAN_COLUMNS: &str = "project_id, trace_id, span_id, parent_spa
     duration_ns, kind, name, status, is_error, service, agent, provider, model, input_tokens, \
     output_tokens, total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, \
     cost_nano_usd, user_id, session_id, tenant_id, operation, resource_hash, detail, payload, \
-    attr_keys, attr_values, tags, search_text, workspace, seq";
+    attr_keys, attr_values, tags, search_text, workspace, request_model, model_family, \
+    trace_name, seq";
 
 const LOG_COLUMNS: &str = "project_id, trace_id, span_id, time_ns, severity, severity_text, \
     service, session_id, agent, body, resource_hash, detail, seq";
@@ -100,6 +101,9 @@ pub(crate) fn encode_job(project: ProjectId, batch: WriteBatch) -> Result<WriteJ
         w.str_array(&o.tags);
         w.str(&search.text);
         w.opt_str(o.workspace_id.as_deref());
+        w.opt_str(encoded.request_model.as_deref());
+        w.opt_str(encoded.model_family.as_deref());
+        w.opt_str(encoded.trace_name.as_deref());
         spans.push(EncodedSpan {
             key: (project.0, o.trace_id.0, o.span_id.0),
             start_ns: clamp_u64(o.start_ns),

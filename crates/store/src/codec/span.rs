@@ -1,6 +1,6 @@
-//! A span's stored form: the promoted columns both engines keep (`SpanColumns`, the `model`
-//! column from [`encode_span`]) plus two zstd-compressed JSON blobs, `detail` for everything
-//! else and `payload` for input/output. Field names in the blobs are short on purpose: every
+//! A span's stored form: the promoted columns both engines keep (`SpanColumns`, and the
+//! `model`, `request_model` and `model_family` columns from [`encode_span`]) plus two
+//! zstd-compressed JSON blobs, `detail` for everything else and `payload` for input/output. Field names in the blobs are short on purpose: every
 //! byte is paid once per span.
 
 use serde::{Deserialize, Serialize};
@@ -11,6 +11,8 @@ use sightline_core::{
     StatusCode, TraceId,
 };
 
+use sightline_core::model_name::family;
+use sightline_core::normalize::trace_name;
 use sightline_core::normalize::workspace::{attribute_text, WORKSPACE_KEYS};
 
 use super::kind::kind_from_code;
@@ -32,7 +34,8 @@ struct SpanDetail {
     scope_version: Option<String>,
     #[serde(rename = "op", default, skip_serializing_if = "Option::is_none")]
     operation: Option<String>,
-    /// Request model when it differs from the `model` column (see `mf`).
+    /// Request model when it differs from the `model` column (see `mf`), in rows written before
+    /// the `request_model` column; newer rows keep it there only.
     #[serde(rename = "rq", default, skip_serializing_if = "Option::is_none")]
     request_model: Option<String>,
     #[serde(rename = "rs", default, skip_serializing_if = "Option::is_none")]
@@ -102,7 +105,14 @@ fn is_zero_u8(n: &u8) -> bool {
 
 /// The encoded form of one observation, ready to bind.
 pub struct SpanRow {
+    /// The answered model, else the requested one.
     pub model: Option<String>,
+    /// The requested model when it differs from `model` (else none).
+    pub request_model: Option<String>,
+    /// The family of `model` (`sightline_core::model_name::family`) when it differs from it.
+    pub model_family: Option<String>,
+    /// The trace's name a root span gives (`sightline_core::normalize::trace_name`).
+    pub trace_name: Option<String>,
     pub detail: Vec<u8>,
     pub payload: Option<Vec<u8>>,
 }
@@ -116,6 +126,11 @@ pub fn encode_span(obs: &Observation) -> Result<SpanRow, StoreError> {
         flags |= 1;
         request_model = None;
     }
+    let model_family = model
+        .as_deref()
+        .map(family)
+        .filter(|f| Some(*f) != model.as_deref())
+        .map(str::to_owned);
     if response_model.is_some() && response_model == model {
         flags |= 2;
         response_model = None;
@@ -128,7 +143,8 @@ pub fn encode_span(obs: &Observation) -> Result<SpanRow, StoreError> {
         scope_version: obs.scope_version.clone(),
         // Stored in the `operation` column since schema 2; `detail` keeps it for older rows.
         operation: None,
-        request_model,
+        // In the `request_model` column.
+        request_model: None,
         response_model,
         model_flags: flags,
         finish_reasons: obs.finish_reasons.clone(),
@@ -191,6 +207,13 @@ pub fn encode_span(obs: &Observation) -> Result<SpanRow, StoreError> {
         || payload.tool_result.is_some();
     Ok(SpanRow {
         model,
+        request_model,
+        model_family,
+        trace_name: obs
+            .parent_span_id
+            .is_none()
+            .then(|| trace_name(obs))
+            .flatten(),
         detail: pack(&detail)?,
         payload: if has_payload {
             Some(pack(&payload)?)
@@ -214,6 +237,9 @@ pub struct SpanColumns {
     pub agent: Option<String>,
     pub provider: Option<String>,
     pub model: Option<String>,
+    /// The `request_model` column (schema 9 on SQLite, 10 on ClickHouse; older rows keep the
+    /// request model in `detail`).
+    pub request_model: Option<String>,
     pub tokens: [Option<i64>; 6],
     pub cost_nano_usd: Option<i64>,
     pub user_id: Option<String>,
@@ -254,7 +280,7 @@ pub fn decode_span(c: SpanColumns, resource_index: usize) -> Result<Observation,
     obs.request_model = if detail.model_flags & 1 != 0 {
         c.model.clone()
     } else {
-        detail.request_model
+        c.request_model.or(detail.request_model)
     };
     obs.response_model = if detail.model_flags & 2 != 0 {
         c.model.clone()

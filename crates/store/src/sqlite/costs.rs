@@ -16,8 +16,8 @@ use super::SqliteStore;
 use crate::codec::{decode_resource, kind_code};
 use crate::codec::{unpack, StoredWorkspace};
 use crate::cost_agg::{
-    needs_attributes, none_if_empty, rollup_plan, span_column, Aggregator, CallView, RawCall,
-    RollupPlan, CALL_COLUMNS,
+    needs_attributes, rollup_plan, span_filters, Aggregator, CallView, RawCall, RollupPlan,
+    CALL_COLUMNS,
 };
 use crate::costs::{CostQuery, CostReader, CostReport, LatencyHistogram};
 use crate::StoreError;
@@ -83,10 +83,13 @@ fn read_rollup(
     let mut rows = stmt.query(params_from_iter(args))?;
     while let Some(r) = rows.next()? {
         let hour: i64 = r.get(0)?;
-        let mut group = Vec::with_capacity(cols.len());
+        let mut values = Vec::with_capacity(cols.len());
         for i in 0..cols.len() {
-            group.push(none_if_empty(r.get(12 + i)?));
+            values.push(r.get::<_, String>(12 + i)?);
         }
+        let Some(group) = read.group(&values) else {
+            continue;
+        };
         let mut sums = [0i64; 10];
         for (i, v) in sums.iter_mut().enumerate() {
             *v = r.get(1 + i)?;
@@ -120,11 +123,11 @@ fn scan_raw(
         kind_code(ObservationKind::Llm),
         kind_code(ObservationKind::Embedding)
     );
-    for (d, value) in &q.filters {
-        if let Some(column) = span_column(d) {
-            args.push(value.clone().into());
-            sql.push_str(&format!(" AND {column} = ?{}", args.len()));
-        }
+    for (columns, value) in span_filters(q) {
+        args.push(value.to_owned().into());
+        let n = args.len();
+        let any: Vec<String> = columns.iter().map(|c| format!("{c} = ?{n}")).collect();
+        sql.push_str(&format!(" AND ({})", any.join(" OR ")));
     }
     let mut resources: HashMap<i64, Vec<(String, AttrValue)>> = HashMap::new();
     let mut stmt = conn.prepare_cached(&sql)?;
@@ -141,13 +144,13 @@ fn scan_raw(
             tokens,
             cost: r.get(9)?,
         };
-        let mut columns: [Option<String>; 7] = Default::default();
+        let mut columns: [Option<String>; 8] = Default::default();
         for (i, c) in columns.iter_mut().enumerate() {
             *c = r.get(10 + i)?;
         }
-        let resource_hash: i64 = r.get(17)?;
+        let resource_hash: i64 = r.get(18)?;
         let detail: Option<StoredWorkspace> = match r
-            .get_ref(18)?
+            .get_ref(19)?
             .as_blob_or_null()
             .map_err(|e| StoreError::Engine(e.to_string()))?
         {

@@ -3,6 +3,7 @@
 
 mod costs;
 mod keys;
+mod models;
 mod prices;
 mod query;
 mod read;

@@ -5,7 +5,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use sightline_core::{Observation, ProjectId, Resource, SpanId, TraceId};
 
 use super::query::{read_summary, ResourceSet, TRACE_SELECT};
-use super::rows::{read_log_columns, read_span_columns, LOG_SELECT, SPAN_SELECT};
+use super::rows::{read_log_columns, read_span_columns, LOG_SELECT, SPAN_SELECT, SPAN_SELECT_LEN};
 use super::SqliteStore;
 use crate::codec::{decode_log, decode_span};
 use crate::{
@@ -91,7 +91,9 @@ fn read_trace(
             "SELECT {SPAN_SELECT}, {payload} FROM spans WHERE project_id = ?1 AND trace_id = ?2 \
              ORDER BY +start_ns, span_id"
         ))?
-        .query_map(params![project, tid], |r| read_span_columns(r, 0, Some(25)))?
+        .query_map(params![project, tid], |r| {
+            read_span_columns(r, 0, Some(SPAN_SELECT_LEN))
+        })?
         .collect::<Result<Vec<_>, _>>()?;
     let mut observations = Vec::with_capacity(rows.len());
     for (cols, hash) in rows {

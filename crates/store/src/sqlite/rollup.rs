@@ -1,5 +1,6 @@
 //! The hourly cost rollup, maintained by the writer in the same transaction as the spans: one
-//! row per (project, hour, tenant, workspace, agent, user, model, provider, service) with exact
+//! row per (project, hour, tenant, workspace, agent, user, model, request model, provider,
+//! service) with exact
 //! sums and a latency histogram, for model calls (llm and embedding observations) newly stored.
 //! Retried spans are not newly stored, so they never count twice. Absent values are stored as
 //! '' (a NULL would defeat the primary key). Also the backfill that fills the rollup from the
@@ -17,8 +18,8 @@ use crate::StoreError;
 
 pub(crate) use crate::cost_agg::HOUR_NS;
 
-/// tenant, workspace, agent, user, model, provider, service.
-pub(crate) type Dims = [String; 7];
+/// tenant, workspace, agent, user, model, request model, provider, service.
+pub(crate) type Dims = [String; 8];
 
 /// What one group of writes adds to one rollup row.
 #[derive(Default)]
@@ -69,8 +70,15 @@ pub(crate) struct Rollup {
 }
 
 impl Rollup {
-    /// Counts a newly stored observation (other kinds than llm and embedding are skipped).
-    pub fn add(&mut self, project: i64, o: &Observation, model: Option<&str>) {
+    /// Counts a newly stored observation (other kinds than llm and embedding are skipped);
+    /// `model` and `request_model` are its columns (`codec::SpanRow`).
+    pub fn add(
+        &mut self,
+        project: i64,
+        o: &Observation,
+        model: Option<&str>,
+        request_model: Option<&str>,
+    ) {
         if !matches!(o.kind, ObservationKind::Llm | ObservationKind::Embedding) {
             return;
         }
@@ -81,6 +89,7 @@ impl Rollup {
             s(o.agent_name.as_deref()),
             s(o.user_id.as_deref()),
             s(model),
+            s(request_model),
             s(o.provider.as_deref()),
             s(o.service_name.as_deref()),
         ];
@@ -98,10 +107,10 @@ impl Rollup {
                 .prepare_cached(
                     "SELECT latency_hist FROM cost_rollup_hourly WHERE project_id = ?1 AND hour_ns = ?2 \
                      AND tenant = ?3 AND workspace = ?4 AND agent = ?5 AND user_id = ?6 AND model = ?7 \
-                     AND provider = ?8 AND service = ?9",
+                     AND request_model = ?8 AND provider = ?9 AND service = ?10",
                 )?
                 .query_row(
-                    params![project, hour, d[0], d[1], d[2], d[3], d[4], d[5], d[6]],
+                    params![project, hour, d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]],
                     |r| r.get(0),
                 )
                 .optional()?;
@@ -112,11 +121,12 @@ impl Rollup {
             hist.merge(&a.hist);
             tx.prepare_cached(
                 "INSERT INTO cost_rollup_hourly (project_id, hour_ns, tenant, workspace, agent, user_id, \
-                 model, provider, service, requests, errors, input_tokens, output_tokens, total_tokens, \
-                 cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_nano_usd, costed_requests, \
-                 duration_sum_ns, latency_hist) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, \
-                 ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21) \
-                 ON CONFLICT (project_id, hour_ns, tenant, workspace, agent, user_id, model, provider, service) \
+                 model, request_model, provider, service, requests, errors, input_tokens, output_tokens, \
+                 total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_nano_usd, \
+                 costed_requests, duration_sum_ns, latency_hist) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, \
+                 ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22) \
+                 ON CONFLICT (project_id, hour_ns, tenant, workspace, agent, user_id, model, request_model, \
+                 provider, service) \
                  DO UPDATE SET requests = requests + excluded.requests, errors = errors + excluded.errors, \
                  input_tokens = input_tokens + excluded.input_tokens, \
                  output_tokens = output_tokens + excluded.output_tokens, \
@@ -139,6 +149,7 @@ impl Rollup {
                 d[4],
                 d[5],
                 d[6],
+                d[7],
                 a.requests,
                 a.errors,
                 a.tokens[0],
@@ -164,16 +175,16 @@ const BACKFILL_STEP: i64 = 5_000;
 /// Counts every model call already stored into the rollup, as the writer counts new ones (the
 /// same [`Rollup::add`]; these rows predate the stored workspace, so it is read by the same
 /// rule from the stored attributes and the resource).
-/// Runs inside the migration that creates the rollup, so a database that had spans before it
-/// answers cost queries from the rollup exactly as from the raw spans. Reads spans in rowid
+/// Runs inside the migration that makes the rollup (schema 9), so a database that had spans
+/// before it answers cost queries from the rollup exactly as from the raw spans. Reads spans in rowid
 /// order, [`BACKFILL_STEP`] at a time, flushing after each step. Returns the calls counted.
 pub(crate) fn backfill(tx: &Transaction<'_>) -> Result<i64, StoreError> {
-    // Only the columns of schema 1 (this runs at version 4, whatever later versions add).
+    // Only the columns of schema 9 (this runs at version 9, whatever later versions add).
     let sql = format!(
         "SELECT rowid, project_id, trace_id, span_id, start_ns, duration_ns, kind, name, status, \
          service, agent, provider, model, input_tokens, output_tokens, total_tokens, \
          cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_nano_usd, user_id, \
-         session_id, tenant_id, resource_hash, detail FROM spans \
+         session_id, tenant_id, resource_hash, detail, request_model FROM spans \
          WHERE rowid > ?1 AND kind IN ({}, {}) ORDER BY rowid LIMIT ?2",
         kind_code(ObservationKind::Llm),
         kind_code(ObservationKind::Embedding)
@@ -203,6 +214,7 @@ pub(crate) fn backfill(tx: &Transaction<'_>) -> Result<i64, StoreError> {
                 agent: r.get(10)?,
                 provider: r.get(11)?,
                 model: r.get(12)?,
+                request_model: r.get(25)?,
                 tokens: [
                     r.get(13)?,
                     r.get(14)?,
@@ -220,6 +232,7 @@ pub(crate) fn backfill(tx: &Transaction<'_>) -> Result<i64, StoreError> {
                 payload: None,
             };
             let model = columns.model.clone();
+            let request_model = columns.request_model.clone();
             let mut obs = decode_span(columns, 0)?;
             let resource = match resources.entry((project, resource_hash)) {
                 std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
@@ -230,7 +243,7 @@ pub(crate) fn backfill(tx: &Transaction<'_>) -> Result<i64, StoreError> {
             if obs.workspace_id.is_none() {
                 obs.workspace_id = attribute_text(resource, &WORKSPACE_KEYS);
             }
-            rollup.add(project, &obs, model.as_deref());
+            rollup.add(project, &obs, model.as_deref(), request_model.as_deref());
             read += 1;
         }
         drop(rows); // ends the read before the step's writes

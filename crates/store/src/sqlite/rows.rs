@@ -6,9 +6,12 @@ use crate::codec::{LogColumns, SpanColumns};
 /// The columns a span read selects, in the order [`read_span_columns`] expects.
 pub const SPAN_SELECT: &str =
     "trace_id, span_id, parent_span_id, start_ns, duration_ns, kind, name, \
-     status, service, agent, provider, model, input_tokens, output_tokens, total_tokens, \
+     status, service, agent, provider, model, request_model, input_tokens, output_tokens, total_tokens, \
      cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_nano_usd, user_id, session_id, \
      tenant_id, operation, resource_hash, detail";
+
+/// How many columns [`SPAN_SELECT`] lists (a payload selected after them is at this index).
+pub const SPAN_SELECT_LEN: usize = 26;
 
 /// Reads the [`SPAN_SELECT`] columns starting at `at`, plus the payload at `payload_at` when
 /// given. Returns the columns and the span's resource hash.
@@ -31,26 +34,27 @@ pub fn read_span_columns(
             agent: r.get(at + 9)?,
             provider: r.get(at + 10)?,
             model: r.get(at + 11)?,
+            request_model: r.get(at + 12)?,
             tokens: [
-                r.get(at + 12)?,
                 r.get(at + 13)?,
                 r.get(at + 14)?,
                 r.get(at + 15)?,
                 r.get(at + 16)?,
                 r.get(at + 17)?,
+                r.get(at + 18)?,
             ],
-            cost_nano_usd: r.get(at + 18)?,
-            user_id: r.get(at + 19)?,
-            session_id: r.get(at + 20)?,
-            tenant_id: r.get(at + 21)?,
-            operation: r.get(at + 22)?,
-            detail: r.get(at + 24)?,
+            cost_nano_usd: r.get(at + 19)?,
+            user_id: r.get(at + 20)?,
+            session_id: r.get(at + 21)?,
+            tenant_id: r.get(at + 22)?,
+            operation: r.get(at + 23)?,
+            detail: r.get(at + 25)?,
             payload: match payload_at {
                 Some(i) => r.get(i)?,
                 None => None,
             },
         },
-        r.get(at + 23)?,
+        r.get(at + 24)?,
     ))
 }
 

@@ -228,11 +228,53 @@ SELECT DISTINCT project_id, session_id, tenant_id FROM traces
 WHERE session_id IS NOT NULL AND tenant_id IS NOT NULL;
 "#,
     ),
+    (
+        9,
+        r#"
+-- Models as people name them (docs/normalization.md, Models): the requested model when it
+-- differs from `model` (it was only in `detail` before), and the family of `model` when it
+-- differs from it, so the model filter matches either name or the family on columns. Spans
+-- stored before are filled by models::backfill_models in this migration's transaction.
+ALTER TABLE spans ADD COLUMN request_model TEXT;
+ALTER TABLE spans ADD COLUMN model_family TEXT;
+-- The cost rollup gains the requested model ('' when it is `model` or none) for the model
+-- filter and `group_by=request_model`: a new key, so the table is made again and refilled
+-- from the spans by rollup::backfill in this migration's transaction.
+DROP TABLE cost_rollup_hourly;
+CREATE TABLE cost_rollup_hourly (
+    project_id INTEGER NOT NULL,
+    hour_ns INTEGER NOT NULL,
+    tenant TEXT NOT NULL,
+    workspace TEXT NOT NULL,
+    agent TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    model TEXT NOT NULL,
+    request_model TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    service TEXT NOT NULL,
+    requests INTEGER NOT NULL,
+    errors INTEGER NOT NULL,
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    total_tokens INTEGER NOT NULL,
+    cache_read_tokens INTEGER NOT NULL,
+    cache_write_tokens INTEGER NOT NULL,
+    reasoning_tokens INTEGER NOT NULL,
+    cost_nano_usd INTEGER NOT NULL,
+    costed_requests INTEGER NOT NULL,
+    duration_sum_ns INTEGER NOT NULL,
+    latency_hist BLOB NOT NULL,
+    PRIMARY KEY (project_id, hour_ns, tenant, workspace, agent, user_id, model, request_model,
+        provider, service)
+) WITHOUT ROWID;
+"#,
+    ),
 ];
 
-/// The migration that creates `cost_rollup_hourly`; the rollup of the spans already stored is
-/// backfilled in its transaction.
-const ROLLUP_VERSION: i64 = 4;
+/// The migration that fills the model columns of the spans already stored and rebuilds the cost
+/// rollup from them, in its transaction. (Version 4 made the first rollup and counted the
+/// spans then; version 9 drops it and counts them again, so 4 no longer does.)
+const MODELS_VERSION: i64 = 9;
 
 /// Brings the database to the latest schema version, one transaction per migration.
 pub fn migrate(conn: &mut Connection) -> Result<i64, StoreError> {
@@ -253,8 +295,9 @@ pub fn migrate(conn: &mut Connection) -> Result<i64, StoreError> {
     for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
-        if *version == ROLLUP_VERSION {
-            // The rollup starts empty: count the model calls stored before it existed.
+        if *version == MODELS_VERSION {
+            // The new columns and rollup start empty: fill them from the spans stored before.
+            super::models::backfill_models(&tx)?;
             super::rollup::backfill(&tx)?;
         }
         tx.execute(

@@ -133,8 +133,13 @@ fn write_group(
                 traces
                     .entry((project, span.obs.trace_id.0))
                     .or_default()
-                    .add(&span.obs);
-                rollup.add(project, &span.obs, span.row.model.as_deref());
+                    .add(&span.obs, span.row.trace_name.as_deref());
+                rollup.add(
+                    project,
+                    &span.obs,
+                    span.row.model.as_deref(),
+                    span.row.request_model.as_deref(),
+                );
             } else {
                 outcome.duplicates += 1;
             }
@@ -171,9 +176,9 @@ fn insert_span(
             "INSERT OR IGNORE INTO spans (project_id, trace_id, span_id, parent_span_id, start_ns, duration_ns, \
              kind, name, status, is_error, service, agent, provider, model, input_tokens, output_tokens, \
              total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_nano_usd, user_id, \
-             session_id, tenant_id, resource_hash, detail, payload, operation) VALUES (?1, ?2, ?3, ?4, ?5, \
-             ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, \
-             ?26, ?27, ?28)",
+             session_id, tenant_id, resource_hash, detail, payload, operation, request_model, model_family) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, \
+             ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)",
         )?
         .execute(params![
             project,
@@ -204,6 +209,8 @@ fn insert_span(
             s.row.detail,
             s.row.payload,
             o.operation,
+            s.row.request_model,
+            s.row.model_family,
         ])?;
     Ok(n == 1)
 }
@@ -255,7 +262,8 @@ struct TraceAgg {
 }
 
 impl TraceAgg {
-    fn add(&mut self, o: &Observation) {
+    /// Adds one span; `trace_name` is the name it gives the trace (a root's names it).
+    fn add(&mut self, o: &Observation, trace_name: Option<&str>) {
         if self.spans == 0 || o.start_ns < self.start_ns {
             self.start_ns = o.start_ns;
         }
@@ -285,7 +293,7 @@ impl TraceAgg {
         }
         let is_root = o.parent_span_id.is_none();
         if is_root {
-            self.root_name = Some(o.name.clone());
+            self.root_name = Some(trace_name.unwrap_or(&o.name).to_owned());
             self.root_span_id = Some(o.span_id.0);
         }
         for (slot, v) in [

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use sightline_core::model_name::{family, model_matches};
 use sightline_core::{
     AttrValue, Cost, CostSource, Observation, ObservationKind, ProjectId, SpanId, TraceId, Usage,
 };
@@ -51,7 +52,18 @@ fn random_span(rng: &mut Rng, n: u32) -> Observation {
     o.agent_name = rng.pick(&["planner", "coder"]).map(str::to_owned);
     o.provider = rng.pick(&["openai", "anthropic"]).map(str::to_owned);
     o.service_name = rng.pick(&["api"]).map(str::to_owned);
-    o.response_model = rng.pick(&["gpt-4o", "claude", "emb-3"]).map(str::to_owned);
+    // Requested and answered models as providers name them: families, snapshots, deployments.
+    o.request_model = rng
+        .pick(&["gpt-4o", "prod-deploy", "claude-3-5-sonnet-latest"])
+        .map(str::to_owned);
+    o.response_model = rng
+        .pick(&[
+            "gpt-4o-2024-08-06",
+            "gpt-4o-mini-2024-07-18",
+            "claude",
+            "emb-3",
+        ])
+        .map(str::to_owned);
     if let Some(ws) = rng.pick(&["w1", "w2"]) {
         // As normalization leaves it: the attribute kept, the workspace on the observation.
         o.attributes
@@ -89,7 +101,17 @@ fn known_values(d: &CostDimension) -> &'static [&'static str] {
         CostDimension::Agent => &["planner", "coder", "critic"],
         CostDimension::User => &["u1", "u2", "u9"],
         CostDimension::Session => &["s1", "s2", "s3", "s9"],
-        CostDimension::Model => &["gpt-4o", "claude", "emb-3", "none-1"],
+        CostDimension::Model => &[
+            "gpt-4o",
+            "gpt-4o-2024-08-06",
+            "gpt-4o-mini",
+            "prod-deploy",
+            "claude-3-5-sonnet",
+            "claude",
+            "none-1",
+        ],
+        CostDimension::RequestModel => &["gpt-4o", "prod-deploy", "emb-3", "none-1"],
+        CostDimension::ModelFamily => &["gpt-4o", "gpt-4o-mini", "claude-3-5-sonnet", "none-1"],
         CostDimension::Provider => &["openai", "anthropic", "mistral"],
         CostDimension::Service => &["api", "web"],
         CostDimension::Attribute(_) => &["red", "blue", "green"],
@@ -110,6 +132,8 @@ fn dim_value(o: &Observation, d: &CostDimension) -> Option<String> {
         CostDimension::User => o.user_id.clone(),
         CostDimension::Session => o.session_id.clone(),
         CostDimension::Model => o.model().map(str::to_owned),
+        CostDimension::RequestModel => o.request_model.clone().or(o.model().map(str::to_owned)),
+        CostDimension::ModelFamily => o.model().map(|m| family(m).to_owned()),
         CostDimension::Provider => o.provider.clone(),
         CostDimension::Service => o.service_name.clone(),
         CostDimension::Attribute(k) => attr(k),
@@ -125,9 +149,12 @@ fn brute_force(spans: &[Observation], q: &CostQuery) -> Expected {
         if !matches!(o.kind, ObservationKind::Llm | ObservationKind::Embedding)
             || o.start_ns < q.from_ns
             || o.start_ns >= q.to_ns
-            || q.filters
-                .iter()
-                .any(|(d, v)| dim_value(o, d).as_deref() != Some(v.as_str()))
+            || q.filters.iter().any(|(d, v)| match d {
+                CostDimension::Model => {
+                    !model_matches(v, o.request_model.as_deref(), o.response_model.as_deref())
+                }
+                d => dim_value(o, d).as_deref() != Some(v.as_str()),
+            })
         {
             continue;
         }
@@ -204,6 +231,8 @@ pub async fn costs_match_brute_force(store: Arc<dyn Engine>) {
         CostDimension::User,
         CostDimension::Session,
         CostDimension::Model,
+        CostDimension::RequestModel,
+        CostDimension::ModelFamily,
         CostDimension::Provider,
         CostDimension::Service,
         CostDimension::Attribute("team".into()),

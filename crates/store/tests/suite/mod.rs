@@ -4,6 +4,7 @@
 
 pub mod core;
 pub mod costs;
+pub mod models;
 pub mod prices;
 pub mod query;
 pub mod query_data;
@@ -118,6 +119,9 @@ macro_rules! store_suite {
             // Costs and retention.
             costs::costs_match_brute_force,
             costs::cost_latency_is_close,
+            // Models as people name them, and the trace's name.
+            models::model_filter_matches_request_answer_and_family,
+            models::a_root_names_its_trace,
             retention::retention_deletes_old_data_and_keeps_summaries_true,
             // The write queue.
             queue::a_full_queue_refuses_instead_of_growing = 100,

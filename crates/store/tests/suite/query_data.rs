@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use serde_json::json;
+use sightline_core::model_name::model_matches;
 use sightline_core::{
     AttrValue, ErrorInfo, Message, Observation, ObservationKind, Payload, ProjectId, StatusCode,
 };
@@ -80,7 +81,18 @@ pub fn dataset() -> Vec<Observation> {
         llm.start_ns = start + 100;
         llm.end_ns = llm.start_ns + (ti * 31 % 7 + 1) * 500;
         llm.operation = Some("chat".into());
-        llm.request_model = Some(["gpt-4o", "claude-3"][usize::from(t % 2)].into());
+        // Models as providers name them: a family asked, a snapshot answered; a deployment.
+        let (request, response) = match t % 4 {
+            0 => ("gpt-4o", Some("gpt-4o-2024-08-06")),
+            1 => (
+                "claude-3-5-sonnet-latest",
+                Some("claude-3-5-sonnet-20241022"),
+            ),
+            2 => ("gpt-4o-mini", None),
+            _ => ("prod-deploy", Some("claude-3-5-sonnet-20241022")),
+        };
+        llm.request_model = Some(request.into());
+        llm.response_model = response.map(str::to_owned);
         llm.provider = Some(["openai", "anthropic"][usize::from(t % 2)].into());
         llm.usage.input = Some(10 * ti);
         llm.usage.output = Some(ti);
@@ -192,7 +204,9 @@ pub fn per_observation_match(o: &Observation, f: &ObservationFilter) -> bool {
         && f.name.as_ref().is_none_or(|n| *n == o.name)
         && eq(&f.service, &o.service_name)
         && eq(&f.agent, &o.agent_name)
-        && eq(&f.model, &o.model().map(str::to_owned))
+        && f.model.as_ref().is_none_or(|m| {
+            model_matches(m, o.request_model.as_deref(), o.response_model.as_deref())
+        })
         && eq(&f.provider, &o.provider)
         && eq(&f.user_id, &o.user_id)
         && eq(&f.session_id, &o.session_id)
@@ -296,9 +310,30 @@ pub fn filters() -> Vec<(&'static str, ObservationFilter)> {
             },
         ),
         (
-            "model",
+            "model family (not gpt-4o-mini)",
             ObservationFilter {
-                model: Some("claude-3".into()),
+                model: Some("gpt-4o".into()),
+                ..f()
+            },
+        ),
+        (
+            "model answered",
+            ObservationFilter {
+                model: Some("claude-3-5-sonnet-20241022".into()),
+                ..f()
+            },
+        ),
+        (
+            "model requested, another family answered",
+            ObservationFilter {
+                model: Some("prod-deploy".into()),
+                ..f()
+            },
+        ),
+        (
+            "model family of -latest and dated names",
+            ObservationFilter {
+                model: Some("claude-3-5-sonnet".into()),
                 ..f()
             },
         ),

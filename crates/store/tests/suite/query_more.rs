@@ -415,7 +415,7 @@ pub async fn metrics_match_brute_force(store: Arc<dyn Engine>) {
     );
     assert!(by_model
         .iter()
-        .any(|p| p.group.as_deref() == Some("gpt-4o")));
+        .any(|p| p.group.as_deref() == Some("gpt-4o-2024-08-06")));
 }
 
 /// The feed: positions grow, filters apply, resuming loses nothing, rewrites add nothing.

@@ -16,7 +16,7 @@ mod traces;
 
 use super::rowbinary::{bin, quote};
 use crate::codec::kind_code;
-use crate::filter::{log_equalities, span_equalities, Fields};
+use crate::filter::{log_equalities, span_equalities, Fields, MODEL_COLUMNS};
 use crate::{LogFilter, ObservationFilter, StatusFilter};
 
 pub(crate) use feed::{feed, feed_head};
@@ -61,6 +61,12 @@ pub(super) fn span_predicates(f: &ObservationFilter, fields: Fields) -> String {
         if let Some(v) = value {
             w.push(format!("{column} = {}", quote(v)));
         }
+    }
+    if let Some(m) = &f.model {
+        let any = MODEL_COLUMNS
+            .map(|c| format!("{c} = {}", quote(m)))
+            .join(" OR ");
+        w.push(format!("({any})"));
     }
     for (k, v) in &f.attributes {
         w.push(format!(

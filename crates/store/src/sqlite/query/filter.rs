@@ -6,7 +6,7 @@ use rusqlite::types::Value;
 
 use super::detail_spec;
 use crate::codec::kind_code;
-use crate::filter::{log_equalities, span_equalities, Fields};
+use crate::filter::{log_equalities, span_equalities, Fields, MODEL_COLUMNS};
 use crate::{LogFilter, ObservationFilter, StatusFilter};
 
 /// A conjunction of SQL predicates and the values of their `?` placeholders, in text order.
@@ -85,6 +85,12 @@ pub(super) fn span_predicates(f: &ObservationFilter, alias: &str, fields: Fields
         if let Some(v) = value {
             w.push(format!("{} = ?", col(column)), [text(v)]);
         }
+    }
+    if let Some(m) = &f.model {
+        let any = MODEL_COLUMNS
+            .map(|c| format!("{} = ?", col(c)))
+            .join(" OR ");
+        w.push(format!("({any})"), MODEL_COLUMNS.map(|_| text(m)));
     }
     if let Some(spec) = detail_spec(&f.attributes, &f.tags) {
         w.push(

@@ -10,7 +10,7 @@ use super::ResourceSet;
 use crate::codec::{decode_span, SpanColumns};
 use crate::filter::Fields;
 use crate::paging;
-use crate::sqlite::rows::{read_span_columns, SPAN_SELECT};
+use crate::sqlite::rows::{read_span_columns, SPAN_SELECT, SPAN_SELECT_LEN};
 use crate::sqlite::SqliteStore;
 use crate::{ObservationCursor, ObservationPage, ObservationQuery, StoreError};
 
@@ -84,7 +84,7 @@ fn list_observations(
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt
         .query_map(params_from_iter(w.params.iter()), |r| {
-            read_span_columns(r, 0, Some(25))
+            read_span_columns(r, 0, Some(SPAN_SELECT_LEN))
         })?
         .collect::<Result<Vec<_>, _>>()?;
     let more = paging::trim(&mut rows, q.limit);
@@ -110,7 +110,7 @@ fn observation(
              WHERE project_id = ?1 AND trace_id = ?2 AND span_id = ?3"
         ))?
         .query_row(params![project, &trace_id.0[..], &span_id.0[..]], |r| {
-            read_span_columns(r, 0, Some(25))
+            read_span_columns(r, 0, Some(SPAN_SELECT_LEN))
         })
         .optional()?;
     let Some(row) = row else {
