@@ -95,10 +95,11 @@ async fn session_summary_migration_backfills_stored_traces() {
                 r.get(0)
             })
             .unwrap();
-        assert_eq!(latest, 5, "undo the migrations after 5 here too");
+        assert_eq!(latest, 6, "undo the migrations after 6 here too");
         conn.execute_batch(
             "DROP TABLE sessions; DROP TABLE session_users; DROP TABLE session_tenants; \
-             DELETE FROM schema_migrations WHERE version = 5;",
+             ALTER TABLE api_keys DROP COLUMN role; ALTER TABLE api_keys DROP COLUMN revoked_ns; \
+             DELETE FROM schema_migrations WHERE version >= 5;",
         )
         .unwrap();
     }
@@ -175,10 +176,12 @@ async fn cost_rollup_migration_backfills_stored_spans() {
                 r.get(0)
             })
             .unwrap();
-        assert_eq!(latest, 5, "undo the migrations after 5 here too");
+        assert_eq!(latest, 6, "undo the migrations after 6 here too");
         conn.execute_batch(
             "DROP TABLE cost_rollup_hourly; DROP TABLE sessions; DROP TABLE session_users; \
-             DROP TABLE session_tenants; DELETE FROM schema_migrations WHERE version >= 4;",
+             DROP TABLE session_tenants; ALTER TABLE api_keys DROP COLUMN role; \
+             ALTER TABLE api_keys DROP COLUMN revoked_ns; \
+             DELETE FROM schema_migrations WHERE version >= 4;",
         )
         .unwrap();
     }
@@ -198,4 +201,31 @@ async fn cost_rollup_migration_backfills_stored_spans() {
         };
         assert_brute_force(&store, &spans, &q).await;
     }
+}
+
+/// Keys stored before keys had roles (schema 5) stay usable as admins, not revoked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_from_before_roles_are_admins() {
+    use sightline_store::KeyStore;
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = open(dir.path(), 10);
+        store.shutdown();
+        let conn = rusqlite::Connection::open(store.path()).unwrap();
+        conn.execute_batch(
+            "ALTER TABLE api_keys DROP COLUMN role; ALTER TABLE api_keys DROP COLUMN revoked_ns; \
+             DELETE FROM schema_migrations WHERE version >= 6; \
+             INSERT INTO projects (name, created_ns) VALUES ('old', 5); \
+             INSERT INTO api_keys (public_key, secret_hash, project_id, created_ns) \
+             SELECT 'pk-old', 'hash-old', id, 7 FROM projects WHERE name = 'old';",
+        )
+        .unwrap();
+    }
+    let store = open(dir.path(), 10);
+    let key = store.key_by_secret_hash("hash-old").await.unwrap().unwrap();
+    assert_eq!(
+        (key.role.as_str(), key.created_ns, key.revoked_ns),
+        ("admin", 7, None)
+    );
+    assert_eq!(key.project_name, "old");
 }

@@ -228,6 +228,15 @@ SELECT DISTINCT project_id, session_id, tenant_id FROM traces
 WHERE session_id IS NOT NULL AND tenant_id IS NOT NULL;
 "#,
     ),
+    (
+        6,
+        r#"
+-- Keys with roles (`admin`, `member`, `viewer`; keys made before roles are admins) and
+-- revocation: a key with `revoked_ns` set authenticates nothing.
+ALTER TABLE api_keys ADD COLUMN role TEXT NOT NULL DEFAULT 'admin';
+ALTER TABLE api_keys ADD COLUMN revoked_ns INTEGER;
+"#,
+    ),
 ];
 
 /// The migration that creates `cost_rollup_hourly`; the rollup of the spans already stored is
