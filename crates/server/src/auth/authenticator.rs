@@ -277,6 +277,22 @@ mod tests {
         assert!(auth.caller(Some(&bearer(&admin))).await.is_ok());
     }
 
+    #[test]
+    fn the_docs_state_the_revocation_bound() {
+        let bound = format!("within {} seconds", KEY_CACHE_TTL.as_secs());
+        let docs = [
+            ("README.md", include_str!("../../../../README.md")),
+            ("docs/api.md", include_str!("../../../../docs/api.md")),
+            (
+                "docs/clickhouse.md",
+                include_str!("../../../../docs/clickhouse.md"),
+            ),
+        ];
+        for (name, text) in docs {
+            assert!(text.contains(&bound), "{name} should say {bound:?}");
+        }
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_revocation_made_elsewhere_is_seen_when_the_cache_expires() {
         let dir = tempfile::tempdir().unwrap();
