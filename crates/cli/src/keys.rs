@@ -83,16 +83,11 @@ pub struct RevokeArgs {
 }
 
 pub async fn run(cmd: KeysCommand) -> anyhow::Result<()> {
-    let result = match cmd {
+    crate::explore::finish(match cmd {
         KeysCommand::Create(a) => create(a).await,
         KeysCommand::List(a) => list(a).await,
         KeysCommand::Revoke(a) => revoke(a).await,
-    };
-    if let Err(e) = result {
-        eprintln!("error: {e:#}");
-        std::process::exit(1);
-    }
-    Ok(())
+    })
 }
 
 /// The server to go through, when the command should (see the module's rule).
@@ -110,7 +105,7 @@ fn server(target: &Target, init: bool) -> anyhow::Result<Option<Client>> {
 
 /// Opens the store the settings name. An embedded store whose database is missing is an
 /// error naming the directory looked at and how to point elsewhere, unless `init`.
-async fn open_store(store: &StoreArgs, init: bool) -> anyhow::Result<sightline_store::Store> {
+async fn open_existing(store: &StoreArgs, init: bool) -> anyhow::Result<sightline_store::Store> {
     let config = load(store, vec![])?;
     if let StoreChoice::Sqlite = config.store.engine {
         let dir = &config.store.data_dir;
@@ -146,7 +141,7 @@ async fn create(a: CreateArgs) -> anyhow::Result<()> {
                     "--project: name the project the key is for, e.g. --project checkout-agents"
                 )
             })?;
-            let opened = open_store(&a.target.store, a.init).await?;
+            let opened = open_existing(&a.target.store, a.init).await?;
             let result = async {
                 let db = opened.engine();
                 let first = !db.has_keys().await?;
@@ -217,7 +212,7 @@ async fn list(a: ListArgs) -> anyhow::Result<()> {
     let keys = match server(&a.target, false)? {
         Some(client) => list_through(&client).await?,
         None => {
-            let opened = open_store(&a.target.store, false).await?;
+            let opened = open_existing(&a.target.store, false).await?;
             let listed = opened.engine().list_keys(None).await;
             opened.shutdown().await;
             listed?.iter().map(ApiKey::from).collect()
@@ -245,7 +240,7 @@ async fn revoke(a: RevokeArgs) -> anyhow::Result<()> {
             (key, when)
         }
         None => {
-            let opened = open_store(&a.target.store, false).await?;
+            let opened = open_existing(&a.target.store, false).await?;
             let now = SystemClock.now_ns();
             let result: anyhow::Result<StoredKey> = async {
                 let db = opened.engine();

@@ -21,7 +21,7 @@ use args::{Conn, ObservationFilters, OrderArgs, PageArgs, Params, TimeArgs};
 use client::Client;
 
 /// Runs a command; on failure prints `error: ...` and exits non-zero.
-fn finish(result: anyhow::Result<()>) -> anyhow::Result<()> {
+pub(crate) fn finish(result: anyhow::Result<()>) -> anyhow::Result<()> {
     if let Err(e) = result {
         let _ = std::io::stdout().flush();
         eprintln!("error: {e:#}");
@@ -127,12 +127,11 @@ pub async fn trace(args: TraceArgs) -> anyhow::Result<()> {
 
 /// A short trace id that found no trace, or several, gets told how to see whole ids.
 fn whole_ids_hint(e: anyhow::Error, id: &str) -> anyhow::Error {
-    let unresolved = matches!(
-        e.downcast_ref::<client::ApiError>(),
-        Some(client::ApiError::Status { status, .. })
-            if *status == reqwest::StatusCode::NOT_FOUND || *status == reqwest::StatusCode::BAD_REQUEST
-    );
-    if unresolved && id.len() < 32 {
+    let status = match e.downcast_ref::<client::ApiError>() {
+        Some(client::ApiError::Status { status, .. }) => Some(status.as_u16()),
+        _ => None,
+    };
+    if matches!(status, Some(400 | 404)) && id.len() < 32 {
         return anyhow::anyhow!("{e}; `sightline traces --wide` (or --json) shows whole trace ids");
     }
     e

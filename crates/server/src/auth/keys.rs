@@ -112,12 +112,12 @@ pub async fn revoke_key(
         .filter(|k| k.public_key.starts_with(which))
         .collect();
     let key = match matching.as_slice() {
-        [] => return Err(ApiError::new(
-            ErrorCode::NotFound,
-            format!(
+        [] => {
+            let message = format!(
                 "key: no key starts with `{which}` here; `keys list` (GET /api/v1/keys) shows them"
-            ),
-        )),
+            );
+            return Err(ApiError::new(ErrorCode::NotFound, message));
+        }
         [one] => *one,
         several => {
             let shown: Vec<&str> = several.iter().map(|k| key_prefix(&k.public_key)).collect();

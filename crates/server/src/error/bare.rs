@@ -15,8 +15,7 @@ const MAX_TEXT_BYTES: usize = 4096;
 
 /// Rewrites failures without a typed body into the problem shape.
 pub async fn problem_bodies(request: Request, next: Next) -> Response {
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
+    let (method, uri) = (request.method().clone(), request.uri().clone());
     let response = next.run(request).await;
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) || is_typed(&response) {
@@ -28,7 +27,7 @@ pub async fn problem_bodies(request: Request, next: Next) -> Response {
         Err(_) => String::new(),
     };
     let allow = parts.headers.get(header::ALLOW).cloned();
-    let mut answer = bare_error(status, &method, &path, allow.as_ref(), &text).into_response();
+    let mut answer = bare_error(status, &method, uri.path(), allow.as_ref(), &text).into_response();
     if let Some(allow) = allow {
         answer.headers_mut().insert(header::ALLOW, allow);
     }
