@@ -2,6 +2,7 @@
 starts with the parameter's name; unknown ids are 404, wrong keys 401; and the OpenAPI
 description lists every route (docs/api.md)."""
 
+import json
 import re
 
 import pytest
@@ -141,3 +142,61 @@ def test_openapi_lists_every_route(srv):
     assert not missing, f"missing from openapi.json paths: {missing}"
     for p in API_PATHS:
         assert "get" in doc["paths"][shape[re.sub(r"\{[^}]+\}", "{}", p)]], p
+
+
+# --- one error shape everywhere: unknown routes, wrong methods, 413 -----------------------------
+
+# The routes openapi.json does not describe (receivers and operator endpoints), with their methods.
+OTHER_ROUTES = {"/v1/traces": {"POST"}, "/v1/logs": {"POST"}, "/api/public/otel/v1/traces": {"POST"},
+                "/api/v1/events": {"POST"}, "/health": {"GET"}, "/metrics": {"GET"}}
+PATH_VALUES = {"trace_id": TRACE, "span_id": SPAN, "session_id": "sess-e", "id": "po_x", "key": "pk-sl-x"}
+
+
+def any_problem(r, status, code):
+    """`r` is the problem shape with this status and code (any code, unlike `problem`)."""
+    assert r.status_code == status, f"{r.request.method} {r.url}: {r.status_code} {r.text[:300]}"
+    assert r.headers.get("Content-Type", "").startswith("application/json"), (r.request.method, r.url, r.headers)
+    body = r.json()
+    assert set(body) == {"status", "code", "message"}, body
+    assert body["status"] == status and body["code"] == code and body["message"], body
+    return body
+
+
+def every_route(srv):
+    """{path: methods} of every route: openapi.json's and OTHER_ROUTES."""
+    paths = srv.get("/api/v1/openapi.json").json()["paths"]
+    routes = {re.sub(r"\{([^}]+)\}", lambda m: PATH_VALUES[m.group(1)], p): {m.upper() for m in ops}
+              for p, ops in paths.items()}
+    return {**routes, **OTHER_ROUTES}
+
+
+@pytest.mark.parametrize("path", ["/", "/nope", "/api", "/api/v2/traces", "/api/v1/nope",
+                                  f"/api/v1/traces/{TRACE}/observations", "/api/v1/keys/a/b", "/v1/metricz"])
+@pytest.mark.parametrize("method", ["GET", "POST", "DELETE"])
+def test_an_unknown_route_is_a_404_problem(srv, path, method):
+    body = any_problem(requests.request(method, srv.url + path, timeout=10), 404, "not_found")
+    assert path in body["message"] and "/api/v1/openapi.json" in body["message"], body
+
+
+def test_a_wrong_method_is_a_405_problem_with_allow_on_every_route(srv):
+    routes = every_route(srv)
+    assert len(routes) >= 20, routes
+    for path, allowed in routes.items():
+        for method in sorted({"GET", "POST", "PUT", "DELETE", "PATCH"} - allowed):
+            r = requests.request(method, srv.url + path, data=b"{}", timeout=10)
+            body = any_problem(r, 405, "method_not_allowed")
+            allow = set(r.headers["Allow"].split(","))
+            assert allowed <= allow and allow - allowed <= {"HEAD"}, (path, allow, allowed)
+            assert path.split("?")[0] in body["message"] and method in body["message"], body
+
+
+def test_bodies_over_their_limits_are_413_problems(make_server):
+    server = make_server("--max-http-body-bytes", "1000")
+    big = json.dumps([{"message": "x" * 2000}])
+    any_problem(server.post("/api/v1/events", big), 413, "payload_too_large")
+    override = json.dumps({"model": "m", "input": "1", "output": "1", "provider": "p" * 20_000})
+    r = requests.put(server.url + "/api/v1/prices/overrides", data=override, timeout=10)
+    any_problem(r, 413, "payload_too_large")
+    # OTLP keeps its own protocol's shape, google.rpc.Status (here as JSON).
+    r = server.post("/v1/traces", json.dumps({"resourceSpans": [], "pad": "x" * 2000}))
+    assert r.status_code == 413 and set(r.json()) >= {"code", "message"}, r.text

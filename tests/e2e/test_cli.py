@@ -354,3 +354,27 @@ def test_tail_reconnects_with_last_event_id():
     assert [line.split("  ")[-1].strip() for line in out.stdout.splitlines()] == ["event 1", "event 2", "event 3"]
     assert FakeStream.seen == [None, "1.0", "2.0"]
     assert out.stderr.count("reconnected") == 2, out.stderr
+
+
+def test_short_trace_ids(server):
+    """`traces` prints 8-digit ids; `trace` takes any unique start of an id, and says how to see
+    whole ids when a start matches several traces or none."""
+    store_data(server)
+    listed = rows(cli(server, "traces").stdout)
+    assert TRACE[:8] in listed[1] and TRACE not in listed[1]
+    for short in (TRACE[:8], TRACE[:4], TRACE[:8].upper()):
+        out = cli(server, "trace", short).stdout
+        assert out.startswith(f"trace {TRACE}"), out
+    # A second trace whose id starts the same way makes the 4-digit start ambiguous.
+    twin = TRACE[:4] + "0" * 28
+    t0 = time.time_ns() - 30_000 * MS
+    export(server, [span(twin, ROOT, "twin", t0, t0 + MS, {})], "cli-svc")
+    out = cli(server, "trace", TRACE[:4], check=False)
+    assert out.returncode != 0 and out.stderr.startswith("error: trace_id:"), out.stderr
+    assert TRACE in out.stderr and twin in out.stderr and "--wide" in out.stderr, out.stderr
+    assert cli(server, "trace", TRACE[:5]).stdout.startswith(f"trace {TRACE}")
+    missing = cli(server, "trace", "deadbeef", check=False)
+    assert missing.returncode != 0 and "no trace starting with deadbeef" in missing.stderr
+    assert "sightline traces --wide" in missing.stderr and "--json" in missing.stderr, missing.stderr
+    short = cli(server, "trace", "abc", check=False)
+    assert short.returncode != 0 and "at least 4" in short.stderr, short.stderr

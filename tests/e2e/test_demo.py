@@ -111,6 +111,11 @@ def test_demo_needs_the_key_of_a_server_with_keys(server):
     assert server.url in missing.stderr and "--api-key" in missing.stderr, missing.stderr
     wrong = demo("--url", server.url, "--traces", "1", "--api-key", "sk-not-a-key")
     assert wrong.returncode != 0 and "refused the API key" in wrong.stderr, wrong.stderr
+    # The server's own message, as text: not the protobuf bytes of its google.rpc.Status.
+    assert "(401 Unauthorized: missing Authorization header" in missing.stderr, missing.stderr
+    assert "(401 Unauthorized: invalid API key" in wrong.stderr, wrong.stderr
+    for out in (missing, wrong):
+        assert not any(c < " " and c not in "\n\t" for c in out.stderr), repr(out.stderr)
 
     ok = demo("--traces", "2", "--rate", "20", env={"SIGHTLINE_URL": server.url, "SIGHTLINE_API_KEY": key})
     assert ok.returncode == 0, ok.stderr

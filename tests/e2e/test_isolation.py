@@ -1,7 +1,9 @@
 """Two projects on one server: the project comes from the credential only. The same trace id
-sent by each stays two traces; nothing in headers or query parameters can cross the line."""
+sent by each stays two traces; nothing in headers or query parameters can cross the line; and a
+revoked key is refused at once on every route."""
 
 import base64
+import re
 
 import grpc
 import pytest
@@ -164,3 +166,86 @@ def test_grpc_is_scoped_by_its_authorization_metadata(two_projects):
         assert err.value.details()
     for key in (a, b):
         assert read(server, "beef" * 8, bearer(key)).status_code == 404
+
+
+SPAN = "0102030405060708"
+
+
+def every_route(trace_id):
+    """Every HTTP route that takes a key, with a request that reaches its handler:
+    (method, path, body, content type)."""
+    otlp = request(trace_id, "late", "svc").SerializeToString()
+    return [
+        ("GET", "/api/v1/traces", None, None),
+        ("GET", f"/api/v1/traces/{trace_id}", None, None),
+        ("GET", f"/api/v1/traces/{trace_id[:8]}", None, None),
+        ("GET", f"/api/v1/traces/{trace_id}/observations/{SPAN}", None, None),
+        ("GET", "/api/v1/observations", None, None),
+        ("GET", "/api/v1/sessions", None, None),
+        ("GET", "/api/v1/sessions/s", None, None),
+        ("GET", "/api/v1/logs", None, None),
+        ("GET", "/api/v1/metrics", None, None),
+        ("GET", "/api/v1/costs", None, None),
+        ("GET", "/api/v1/stream", None, None),
+        ("GET", "/api/v1/prices", None, None),
+        ("GET", "/api/v1/prices/lookup?model=gpt-4o", None, None),
+        ("PUT", "/api/v1/prices/overrides", '{"model": "m", "input": "1", "output": "1"}', "application/json"),
+        ("DELETE", "/api/v1/prices/overrides/po_x", None, None),
+        ("GET", "/api/v1/keys", None, None),
+        ("POST", "/api/v1/keys", "{}", "application/json"),
+        ("DELETE", "/api/v1/keys/pk-sl-x", None, None),
+        ("POST", "/v1/traces", otlp, "application/x-protobuf"),
+        ("POST", "/api/public/otel/v1/traces", otlp, "application/x-protobuf"),
+        ("POST", "/v1/logs", '{"resourceLogs": []}', "application/json"),
+        ("POST", "/api/v1/events", '[{"message": "x"}]', "application/json"),
+    ]
+
+
+def call(server, route, headers):
+    method, path, body, content_type = route
+    h = dict(headers)
+    if content_type:
+        h["Content-Type"] = content_type
+    r = requests.request(method, server.url + path, data=body, headers=h, stream=True, timeout=(5, 5))
+    if r.status_code != 200:  # a 200 of the stream never ends
+        r.content  # noqa: B018 (reads the body before closing)
+    r.close()
+    return r
+
+
+def test_the_route_matrix_covers_every_documented_route(server):
+    documented = {(m.upper(), p) for p, ops in server.get("/api/v1/openapi.json").json()["paths"].items()
+                  for m in ops if p != "/api/v1/openapi.json"}
+    def template_of(method, path):
+        for m, p in documented:
+            if m == method and re.fullmatch(re.sub(r"\{[^}]+\}", "[^/]+", p), path.split("?")[0]):
+                return p
+        return path
+
+    covered = {(m, template_of(m, p)) for m, p, _, _ in every_route(TRACE)}
+    missing = documented - covered
+    assert not missing, f"add these routes to every_route(): {sorted(missing)}"
+
+
+def test_a_revoked_key_is_refused_at_once_on_every_route(two_projects):
+    server, a, b = two_projects
+    # A second admin key of alpha revokes the first; the first was just used, so it is cached.
+    r = requests.post(server.url + "/api/v1/keys", headers=bearer(a), timeout=10)
+    assert r.status_code == 201, r.text
+    second = r.json()
+    assert post_trace(server, "5e" * 16, "warm", "svc-a", bearer(a)).status_code == 200
+    r = requests.delete(f"{server.url}/api/v1/keys/{a['public_key']}", headers={
+        "Authorization": f"Bearer {second['secret_key']}"}, timeout=10)
+    assert r.status_code == 200 and r.json()["status"] == "revoked", r.text
+    for credentials in (bearer(a), basic(a["public_key"], a["secret_key"])):
+        for route in every_route(TRACE):
+            got = call(server, route, credentials)
+            assert got.status_code == 401, (route[:2], got.status_code)
+            if not route[1].startswith(("/v1/", "/api/public/")):  # OTLP answers google.rpc.Status
+                assert got.json()["code"] == "unauthenticated" and "revoked" in got.json()["message"]
+    with pytest.raises(grpc.RpcError) as err:
+        grpc_export(server, request("5f" * 16, "grpc", "svc"), [("authorization", f"Bearer {a['secret_key']}")])
+    assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED and "revoked" in err.value.details()
+    # The other keys, of alpha and of beta, are untouched.
+    assert names(server, TRACE, {"Authorization": f"Bearer {second['secret_key']}"}) == ["alpha-step"]
+    assert names(server, TRACE, bearer(b)) == ["beta-step"]

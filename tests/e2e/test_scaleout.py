@@ -1,10 +1,13 @@
 """Scale-out: several stateless Sightline nodes on one ClickHouse database share keys, projects
-and data; and the sharded layout (two ClickHouse servers as two shards behind Distributed
+and data (a key revoked through one node is refused by the others within the key cache time);
+and the sharded layout (two ClickHouse servers as two shards behind Distributed
 tables) keeps every trace whole on one shard and readable through any node."""
 
 import json
 import subprocess
 import time
+
+import requests
 
 from api_data import SseClient, hex_id, json_span, names_of, post_json, traces_body
 from clickhouse_fixture import (  # noqa: F401  (fixtures)
@@ -13,6 +16,8 @@ from clickhouse_fixture import (  # noqa: F401  (fixtures)
 from conftest import BIN, clean_env
 
 MS = 1_000_000
+# The Authenticator's key cache time (crates/server/src/auth/authenticator.rs KEY_CACHE_TTL).
+KEY_CACHE_SECONDS = 2
 
 
 def export_trace(node, key, label, n_spans=3, service="scale"):
@@ -59,6 +64,28 @@ def test_a_key_made_on_one_node_works_on_another_and_traces_cross_nodes(
     projects = clickhouse.rows("SELECT name, count() FROM projects FINAL GROUP BY name ORDER BY name",
                                clickhouse_db)
     assert projects == [["team-a", "1"], ["team-b", "1"], ["team-c", "1"]], projects
+
+
+def test_a_key_revoked_through_one_node_is_refused_by_every_node(
+        clickhouse, clickhouse_db, clickhouse_node):
+    url = clickhouse.database_url(clickhouse_db)
+    admin = create_key(url, "revoking")["secret_key"]
+    node1, node2 = clickhouse_node(url), clickhouse_node(url)
+    made = requests.post(node1.url + "/api/v1/keys", headers={"Authorization": f"Bearer {admin}"},
+                         data='{"role": "member"}', timeout=10).json()
+    for node in (node1, node2):  # both have it cached
+        export_trace(node, made["secret_key"], "before")
+    r = requests.delete(f"{node1.url}/api/v1/keys/{made['prefix']}",
+                        headers={"Authorization": f"Bearer {admin}"}, timeout=10)
+    assert r.status_code == 200, r.text
+    assert node1.get("/api/v1/traces", made["secret_key"]).status_code == 401, "at once on node 1"
+    started = time.monotonic()
+    while node2.get("/api/v1/traces", made["secret_key"]).status_code != 401:
+        assert time.monotonic() - started < KEY_CACHE_SECONDS + 1, "node 2 still accepts it"
+        time.sleep(0.05)
+    assert node2.get("/api/v1/traces", admin).status_code == 200
+    listed = node2.get("/api/v1/keys", admin).json()["data"]
+    assert [k["status"] for k in listed] == ["active", "revoked"]
 
 
 def test_a_stream_client_on_node2_sees_data_written_through_node1(

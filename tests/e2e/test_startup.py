@@ -94,7 +94,9 @@ def test_public_listener_with_allow_unauthenticated_starts(spawn, tmp_path):
 
 def test_public_listener_with_a_key_starts_and_requires_it(spawn, tmp_path):
     data = tmp_path / "data"
-    created = run_to_exit("keys", "create", "--project", "ops", "--json", "--data-dir", str(data))
+    # The first key of a new store: --init creates it (the keys commands never do by accident).
+    created = run_to_exit("keys", "create", "--project", "ops", "--json", "--data-dir", str(data),
+                          "--init")
     assert created.returncode == 0, created.stderr
     key = json.loads(created.stdout)
     assert key["project"] == "ops" and key["secret_key"] and key["public_key"]

@@ -5,6 +5,7 @@ mod costs;
 mod demo;
 mod explore;
 mod grafana;
+mod keys;
 mod prices;
 mod retention;
 mod serve;
@@ -28,9 +29,9 @@ struct Cli {
 enum Command {
     /// Run the server: OTLP/HTTP + API on --http-addr, OTLP/gRPC on --grpc-addr, embedded store in --data-dir.
     Serve(serve::ServeArgs),
-    /// Manage API keys.
+    /// Manage API keys: create, list, revoke (through a server, or on the store).
     #[command(subcommand)]
-    Keys(serve::KeysCommand),
+    Keys(keys::KeysCommand),
     /// Measure the server: load generators that print their figures and the reproducing command.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -73,7 +74,7 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     match cli.command {
         Command::Serve(args) => runtime.block_on(serve::serve(args)),
-        Command::Keys(cmd) => runtime.block_on(serve::keys(cmd)),
+        Command::Keys(cmd) => runtime.block_on(keys::run(cmd)),
         Command::Bench(cmd) => runtime.block_on(bench::run(cmd)),
         Command::Traces(args) => runtime.block_on(explore::traces(args)),
         Command::Trace(args) => runtime.block_on(explore::trace(args)),

@@ -1,10 +1,10 @@
-//! `sightline serve` and `sightline keys`: the commands that run against the store directly.
+//! `sightline serve`, and the store settings shared by the commands that open the store
+//! directly (`keys`, `retention`).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use sightline_core::time::{Clock, SystemClock};
 use sightline_server::app::config::{self, Config, Flag};
 use sightline_server::app::store_config;
 use sightline_store::StoreConfig;
@@ -62,6 +62,11 @@ pub struct ServeArgs {
 }
 
 impl StoreArgs {
+    /// Whether a flag naming the store (`--data-dir`, `--store`, `--clickhouse-*`) was given.
+    pub(crate) fn any_given(&self) -> bool {
+        !self.flags().is_empty()
+    }
+
     /// The store flags given, as settings over the file and the environment.
     fn flags(&self) -> Vec<Flag> {
         given([
@@ -162,62 +167,20 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     }
 }
 
-#[derive(clap::Subcommand, Debug)]
-pub enum KeysCommand {
-    /// Create a key pair for a project (created if missing). The secret is printed once.
-    Create {
-        /// Project name: letters, digits, '-', '_' or '.'.
-        #[arg(long)]
-        project: String,
-        #[command(flatten)]
-        store: StoreArgs,
-        /// Print the key as JSON.
-        #[arg(long)]
-        json: bool,
-    },
-}
-
 /// Opens the store the settings name, for the commands that work on it directly (keys,
 /// retention) while a server may be running on it.
 pub(crate) async fn open_store(store: &StoreArgs) -> anyhow::Result<sightline_store::Store> {
-    let config = load(store, vec![])?;
+    open_configured(&load(store, vec![])?).await
+}
+
+/// Opens the store `config` names (creating it if needed).
+pub(crate) async fn open_configured(config: &Config) -> anyhow::Result<sightline_store::Store> {
     sightline_store::open(&StoreConfig {
         max_queued: 1000,
-        ..store_config(&config)
+        ..store_config(config)
     })
     .await
     .context("opening the store")
-}
-
-pub async fn keys(cmd: KeysCommand) -> anyhow::Result<()> {
-    match cmd {
-        KeysCommand::Create {
-            project,
-            store,
-            json,
-        } => {
-            let opened = open_store(&store).await?;
-            let db = opened.engine();
-            let now = SystemClock.now_ns();
-            let key = sightline_server::auth::create_key(db.as_ref(), &project, now).await?;
-            if json {
-                println!(
-                    "{}",
-                    serde_json::json!({"project": key.project_name, "public_key": key.public_key, "secret_key": key.secret_key})
-                );
-            } else {
-                println!("project:    {}", key.project_name);
-                println!("public key: {}", key.public_key);
-                println!("secret key: {}", key.secret_key);
-                println!();
-                println!("The secret is shown once; only its hash is stored. Send it as");
-                println!("  Authorization: Bearer {}", key.secret_key);
-                println!("or, like the Langfuse SDK, as Basic auth with public:secret.");
-            }
-            opened.shutdown().await;
-            Ok(())
-        }
-    }
 }
 
 #[cfg(test)]

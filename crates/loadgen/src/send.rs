@@ -1,6 +1,7 @@
 //! A small OTLP/HTTP protobuf exporter for the demo and the query benchmark's loading: posts
 //! traces and logs, waits out 429/503 as the server asks, and turns every other failure
-//! into a message that names the URL and what to do about it.
+//! into a message that names the URL and what to do about it (with the server's own message
+//! as text, never the protobuf bytes of its `google.rpc.Status`).
 
 use std::time::{Duration, Instant};
 
@@ -127,7 +128,7 @@ impl OtlpHttp {
             if status.is_success() {
                 return Ok(answer);
             }
-            let text = String::from_utf8_lossy(&answer[..answer.len().min(300)]).into_owned();
+            let text = answer_text(&answer);
             match status.as_u16() {
                 429 | 503 if started.elapsed() + retry_after < THROTTLE_BUDGET => {
                     tokio::time::sleep(retry_after.min(Duration::from_secs(5))).await;
@@ -155,8 +156,57 @@ impl OtlpHttp {
     }
 }
 
+/// `google.rpc.Status`, the body of an OTLP/HTTP failure in protobuf; only its message is read.
+#[derive(Clone, PartialEq, prost::Message)]
+struct RpcStatus {
+    #[prost(string, tag = "2")]
+    message: String,
+}
+
+/// The server's message in a failure's body, as text: the `message` of a JSON problem or
+/// `google.rpc.Status`, the body itself when it is short plain text, else its size (never raw
+/// bytes).
+pub fn answer_text(body: &[u8]) -> String {
+    let json: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    if let Some(m) = json.as_ref().and_then(|v| v.get("message")?.as_str()) {
+        return m.to_owned();
+    }
+    if let Ok(text) = std::str::from_utf8(body) {
+        if !text.chars().any(|c| c.is_control() && !c.is_whitespace()) {
+            return text.trim().chars().take(300).collect();
+        }
+    }
+    match RpcStatus::decode(body) {
+        Ok(status) if !status.message.is_empty() => status.message,
+        _ => format!("a {}-byte answer that is not text", body.len()),
+    }
+}
+
 /// The first few characters of a secret, enough to tell keys apart.
 fn redact(key: &str) -> String {
     let shown: String = key.chars().take(6).collect();
     format!("{shown}…")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_read_as_the_servers_message_never_as_bytes() {
+        let status = RpcStatus {
+            message: "missing Authorization header".into(),
+        };
+        assert_eq!(
+            answer_text(&status.encode_to_vec()),
+            "missing Authorization header"
+        );
+        let problem = br#"{"status":401,"code":"unauthenticated","message":"invalid API key"}"#;
+        assert_eq!(answer_text(problem), "invalid API key");
+        assert_eq!(answer_text(b"  upstream down\n"), "upstream down");
+        assert_eq!(
+            answer_text(&[0xff, 0x00, 0x13]),
+            "a 3-byte answer that is not text"
+        );
+    }
 }

@@ -138,6 +138,15 @@ pub trait TraceReader: Send + Sync {
         query: &ObservationQuery,
     ) -> Result<ObservationPage, StoreError>;
 
+    /// The ids of the project's traces (those with a summary) that start with `prefix`, in id
+    /// order, at most `limit` of them: how a short id from a trace list finds its trace.
+    async fn trace_ids_with_prefix(
+        &self,
+        project: ProjectId,
+        prefix: &TraceIdPrefix,
+        limit: usize,
+    ) -> Result<Vec<TraceId>, StoreError>;
+
     /// One observation with its full payload and its resource (its `resource_index` is 0).
     async fn observation(
         &self,
@@ -198,6 +207,13 @@ pub struct StoredKey {
     pub secret_hash: String,
     pub project: ProjectId,
     pub project_name: String,
+    /// `admin`, `member` or `viewer`, as the server gave it; keys stored before keys had roles
+    /// are `admin`.
+    pub role: String,
+    /// When it was made (UTC nanoseconds).
+    pub created_ns: i64,
+    /// When it was revoked; a revoked key authenticates nothing, for good.
+    pub revoked_ns: Option<i64>,
 }
 
 /// Projects and API keys.
@@ -207,18 +223,32 @@ pub trait KeyStore: Send + Sync {
     async fn ensure_project(&self, name: &str, now_ns: i64) -> Result<ProjectId, StoreError>;
     /// The project called `name`, without creating it.
     async fn find_project(&self, name: &str) -> Result<Option<ProjectId>, StoreError>;
-    /// Stores a key for `project_name` (created if missing).
+    /// Stores a key with `role` for `project_name` (created if missing). A public key or
+    /// secret hash already stored is a [`StoreError::Conflict`].
     async fn insert_key(
         &self,
         project_name: &str,
         public_key: &str,
         secret_hash: &str,
+        role: &str,
         now_ns: i64,
     ) -> Result<StoredKey, StoreError>;
+    /// The key with this secret hash, revoked or not.
     async fn key_by_secret_hash(&self, secret_hash: &str) -> Result<Option<StoredKey>, StoreError>;
     async fn key_by_public(&self, public_key: &str) -> Result<Option<StoredKey>, StoreError>;
-    /// Whether any key exists at all (without keys, loopback callers use project `default`).
+    /// Whether any key exists at all, revoked ones included (without keys, loopback callers
+    /// use project `default`; revoking every key does not bring that back).
     async fn has_keys(&self) -> Result<bool, StoreError>;
+    /// The keys of `project` (every project's with `None`), revoked ones included, oldest
+    /// first (then by public key).
+    async fn list_keys(&self, project: Option<ProjectId>) -> Result<Vec<StoredKey>, StoreError>;
+    /// Marks the key `public_key` revoked at `now_ns`. Returns the key as it is now stored:
+    /// `None` when there is no such key, its first `revoked_ns` when it was already revoked.
+    async fn revoke_key(
+        &self,
+        public_key: &str,
+        now_ns: i64,
+    ) -> Result<Option<StoredKey>, StoreError>;
 }
 
 /// A project's own price for a model, over the bundled table. Prices are decimal strings of USD

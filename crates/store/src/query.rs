@@ -105,6 +105,39 @@ pub struct TracePage {
     pub next: Option<TraceCursor>,
 }
 
+/// The leading hex digits of a trace id (1 to 32, as `sightline traces` prints 8 of them):
+/// every id from `low` to `high`, both included, starts with them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TraceIdPrefix {
+    pub low: [u8; 16],
+    pub high: [u8; 16],
+}
+
+impl TraceIdPrefix {
+    /// `None` unless `hex` is 1 to 32 hex digits (either case).
+    pub fn parse(hex: &str) -> Option<TraceIdPrefix> {
+        if hex.is_empty() || hex.len() > 32 || !hex.bytes().all(|c| c.is_ascii_hexdigit()) {
+            return None;
+        }
+        let bound = |fill: char| -> Option<[u8; 16]> {
+            let full: String = hex
+                .chars()
+                .chain(std::iter::repeat(fill))
+                .take(32)
+                .collect();
+            let mut out = [0u8; 16];
+            for (i, byte) in out.iter_mut().enumerate() {
+                *byte = u8::from_str_radix(full.get(2 * i..2 * i + 2)?, 16).ok()?;
+            }
+            Some(out)
+        };
+        Some(TraceIdPrefix {
+            low: bound('0')?,
+            high: bound('f')?,
+        })
+    }
+}
+
 /// A position in the observation list: the last row's (start, trace id, span id).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ObservationCursor {
@@ -316,4 +349,23 @@ pub struct FeedBatch {
     pub position: FeedPosition,
     /// More rows may be waiting past `position`.
     pub more: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_trace_id_prefix_spans_every_id_starting_with_it() {
+        let p = TraceIdPrefix::parse("aB3").unwrap();
+        assert_eq!(p.low[..2], [0xab, 0x30]);
+        assert_eq!(p.high[..2], [0xab, 0x3f]);
+        assert!(p.low[2..].iter().all(|b| *b == 0) && p.high[2..].iter().all(|b| *b == 0xff));
+        let whole = "0123456789abcdef0123456789abcdef";
+        let p = TraceIdPrefix::parse(whole).unwrap();
+        assert_eq!(p.low, p.high);
+        for bad in ["", "xyz", "é", &format!("{whole}0")] {
+            assert_eq!(TraceIdPrefix::parse(bad), None, "{bad:?}");
+        }
+    }
 }

@@ -411,12 +411,18 @@ async fn duplicate_rows_read_back_once() {
 async fn nodes_share_keys_projects_and_traces() {
     let db = new_database("nodes");
     let (a, b) = (open(&db, 1000).await, open(&db, 1000).await);
-    let key = a.insert_key("team-a", "pk-a", "hash-a", 0).await.unwrap();
+    let key = a
+        .insert_key("team-a", "pk-a", "hash-a", "admin", 0)
+        .await
+        .unwrap();
     let seen = b.key_by_secret_hash("hash-a").await.unwrap().unwrap();
     assert_eq!(seen.project, key.project);
     assert_eq!(seen.project_name, "team-a");
     assert_eq!(b.ensure_project("team-a", 0).await.unwrap(), key.project);
-    assert!(b.insert_key("team-b", "pk-a", "hash-x", 0).await.is_err());
+    assert!(b
+        .insert_key("team-b", "pk-a", "hash-x", "admin", 0)
+        .await
+        .is_err());
     a.write(
         key.project,
         batch(vec![span(3, 1, None, ObservationKind::Span)]),
@@ -545,4 +551,42 @@ async fn model_families_are_backfilled_on_upgrade() {
     assert_eq!(s.root_name.as_deref(), Some("support-answer"));
     store.shutdown().await;
     cleanup("families").await;
+}
+
+/// Keys stored before keys had roles (schema 10) read back as admins after the upgrade, and a
+/// revocation made through one node is what every other node reads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_from_before_roles_are_admins_and_revocations_are_shared() {
+    let db = new_database("keyroles");
+    open(&db, 10).await.shutdown().await;
+    let client = Client::new(&database_url(&db)).unwrap();
+    for sql in [
+        "DROP TABLE api_key_revocations",
+        "ALTER TABLE api_keys DROP COLUMN role",
+        "INSERT INTO api_keys (public_key, secret_hash, project_id, created_ns) \
+         VALUES ('pk-old', 'hash-old', 1, 7)",
+        "DROP TABLE schema_migrations",
+        "CREATE TABLE schema_migrations (version UInt32, applied_ns UInt64) \
+         ENGINE = MergeTree ORDER BY version",
+        "INSERT INTO schema_migrations VALUES (1, 0), (2, 0), (4, 0), (5, 0), (6, 0), (10, 0)",
+    ] {
+        client.execute(sql).await.unwrap();
+    }
+    let (a, b) = (open(&db, 10).await, open(&db, 10).await);
+    let old = b.key_by_secret_hash("hash-old").await.unwrap().unwrap();
+    assert_eq!(
+        (old.role.as_str(), old.created_ns, old.revoked_ns),
+        ("admin", 7, None)
+    );
+    let revoked = a.revoke_key("pk-old", 99).await.unwrap().unwrap();
+    assert_eq!(revoked.revoked_ns, Some(99));
+    let seen = b.key_by_secret_hash("hash-old").await.unwrap().unwrap();
+    assert_eq!(seen.revoked_ns, Some(99));
+    let again = b.revoke_key("pk-old", 200).await.unwrap().unwrap();
+    assert_eq!(
+        again.revoked_ns,
+        Some(99),
+        "the first revocation counts on every node"
+    );
+    cleanup("keyroles").await;
 }

@@ -95,10 +95,11 @@ async fn session_summary_migration_backfills_stored_traces() {
                 r.get(0)
             })
             .unwrap();
-        assert_eq!(latest, 9, "undo the migrations after 9 here too");
+        assert_eq!(latest, 10, "undo the migrations after 10 here too");
         conn.execute_batch(
             "DROP TABLE sessions; DROP TABLE session_users; DROP TABLE session_tenants; \
              ALTER TABLE spans DROP COLUMN request_model; ALTER TABLE spans DROP COLUMN model_family; \
+             ALTER TABLE api_keys DROP COLUMN role; ALTER TABLE api_keys DROP COLUMN revoked_ns; \
              DELETE FROM schema_migrations WHERE version >= 5;",
         )
         .unwrap();
@@ -183,11 +184,12 @@ async fn cost_rollup_migration_backfills_stored_spans() {
                 r.get(0)
             })
             .unwrap();
-        assert_eq!(latest, 9, "undo the migrations after 9 here too");
+        assert_eq!(latest, 10, "undo the migrations after 10 here too");
         conn.execute_batch(
             "DROP TABLE cost_rollup_hourly; DROP TABLE sessions; DROP TABLE session_users; \
              DROP TABLE session_tenants; ALTER TABLE spans DROP COLUMN request_model; \
-             ALTER TABLE spans DROP COLUMN model_family; \
+             ALTER TABLE spans DROP COLUMN model_family; ALTER TABLE api_keys DROP COLUMN role; \
+             ALTER TABLE api_keys DROP COLUMN revoked_ns; \
              DELETE FROM schema_migrations WHERE version >= 4;",
         )
         .unwrap();
@@ -259,7 +261,8 @@ async fn model_columns_migration_backfills_stored_spans() {
         }
         conn.execute_batch(
             "ALTER TABLE spans DROP COLUMN request_model; ALTER TABLE spans DROP COLUMN model_family; \
-             DELETE FROM cost_rollup_hourly; DELETE FROM schema_migrations WHERE version = 9;",
+             ALTER TABLE api_keys DROP COLUMN role; ALTER TABLE api_keys DROP COLUMN revoked_ns; \
+             DELETE FROM cost_rollup_hourly; DELETE FROM schema_migrations WHERE version >= 9;",
         )
         .unwrap();
     }
@@ -309,4 +312,31 @@ async fn model_columns_migration_backfills_stored_spans() {
     got.sort();
     let want = ["claude-3-5-sonnet-latest", "gpt-4o-mini", "prod-deploy"];
     assert_eq!(got, want.map(|m| Some(m.to_owned())).to_vec());
+}
+
+/// Keys stored before keys had roles (schema 9) stay usable as admins, not revoked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_from_before_roles_are_admins() {
+    use sightline_store::KeyStore;
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = open(dir.path(), 10);
+        store.shutdown();
+        let conn = rusqlite::Connection::open(store.path()).unwrap();
+        conn.execute_batch(
+            "ALTER TABLE api_keys DROP COLUMN role; ALTER TABLE api_keys DROP COLUMN revoked_ns; \
+             DELETE FROM schema_migrations WHERE version = 10; \
+             INSERT INTO projects (name, created_ns) VALUES ('old', 5); \
+             INSERT INTO api_keys (public_key, secret_hash, project_id, created_ns) \
+             SELECT 'pk-old', 'hash-old', id, 7 FROM projects WHERE name = 'old';",
+        )
+        .unwrap();
+    }
+    let store = open(dir.path(), 10);
+    let key = store.key_by_secret_hash("hash-old").await.unwrap().unwrap();
+    assert_eq!(
+        (key.role.as_str(), key.created_ns, key.revoked_ns),
+        ("admin", 7, None)
+    );
+    assert_eq!(key.project_name, "old");
 }

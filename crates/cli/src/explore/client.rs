@@ -63,7 +63,8 @@ impl fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
-/// The `message` of the API's error body, else the status and the start of the body.
+/// The `message` of the API's error body, else the status and the start of the body when it
+/// is text (never raw bytes).
 pub fn error_message(status: StatusCode, body: &str) -> String {
     let parsed: Option<serde_json::Value> = serde_json::from_str(body).ok();
     if let Some(m) = parsed
@@ -74,6 +75,15 @@ pub fn error_message(status: StatusCode, body: &str) -> String {
         return m.to_string();
     }
     let text: String = body.trim().chars().take(300).collect();
+    if text
+        .chars()
+        .any(|c| c == char::REPLACEMENT_CHARACTER || (c.is_control() && !c.is_whitespace()))
+    {
+        return format!(
+            "the server answered {status} with {} bytes that are not text",
+            body.len()
+        );
+    }
     if text.is_empty() {
         format!("the server answered {status}")
     } else {
@@ -304,6 +314,13 @@ mod tests {
         assert_eq!(
             error_message(StatusCode::BAD_GATEWAY, "upstream down\n"),
             "the server answered 502 Bad Gateway: upstream down"
+        );
+        assert_eq!(
+            error_message(
+                StatusCode::UNAUTHORIZED,
+                "\u{8}\u{10}\u{12}\u{5}bad\u{fffd}"
+            ),
+            "the server answered 401 Unauthorized with 10 bytes that are not text"
         );
     }
 }

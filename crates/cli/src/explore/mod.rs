@@ -21,7 +21,7 @@ use args::{Conn, ObservationFilters, OrderArgs, PageArgs, Params, TimeArgs};
 use client::Client;
 
 /// Runs a command; on failure prints `error: ...` and exits non-zero.
-fn finish(result: anyhow::Result<()>) -> anyhow::Result<()> {
+pub(crate) fn finish(result: anyhow::Result<()>) -> anyhow::Result<()> {
     if let Err(e) = result {
         let _ = std::io::stdout().flush();
         eprintln!("error: {e:#}");
@@ -101,7 +101,8 @@ pub async fn traces(args: TracesArgs) -> anyhow::Result<()> {
 pub struct TraceArgs {
     #[command(flatten)]
     conn: Conn,
-    /// The trace id (32 hex digits).
+    /// The trace id: 32 hex digits, or a start of it only one trace has (the 8 digits
+    /// `sightline traces` shows).
     id: String,
     /// Show inputs, outputs, tool arguments and tool results (truncated).
     #[arg(long)]
@@ -114,15 +115,26 @@ pub async fn trace(args: TraceArgs) -> anyhow::Result<()> {
         params.push(("payloads", "true".into()));
     }
     let payloads = args.payloads;
-    finish(
-        show(
-            &args.conn,
-            &["api", "v1", "traces", &args.id],
-            &params,
-            |d| tree::trace(d, payloads),
-        )
-        .await,
+    let shown = show(
+        &args.conn,
+        &["api", "v1", "traces", &args.id],
+        &params,
+        |d| tree::trace(d, payloads),
     )
+    .await;
+    finish(shown.map_err(|e| whole_ids_hint(e, &args.id)))
+}
+
+/// A short trace id that found no trace, or several, gets told how to see whole ids.
+fn whole_ids_hint(e: anyhow::Error, id: &str) -> anyhow::Error {
+    let status = match e.downcast_ref::<client::ApiError>() {
+        Some(client::ApiError::Status { status, .. }) => Some(status.as_u16()),
+        _ => None,
+    };
+    if matches!(status, Some(400 | 404)) && id.len() < 32 {
+        return anyhow::anyhow!("{e}; `sightline traces --wide` (or --json) shows whole trace ids");
+    }
+    e
 }
 
 #[derive(clap::Args)]

@@ -63,7 +63,7 @@ pub(super) async fn send_http(
     } else if status.as_u16() == 429 || status.as_u16() == 503 {
         Outcome::Throttled { retry_after }
     } else {
-        let text = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
+        let text = crate::send::answer_text(&body);
         Outcome::Failed(format!("http {status}: {text}"))
     }
 }

@@ -5,6 +5,7 @@
 
 mod costs;
 pub mod cursor;
+mod keys;
 mod logs;
 mod metrics;
 mod observations;
@@ -32,6 +33,7 @@ use crate::ingest::live::LiveBus;
 use crate::pricing::PriceBook;
 
 pub use costs::costs;
+pub use keys::{create_key, list_keys, revoke_key};
 pub use logs::list_logs;
 pub use metrics::metrics;
 pub use observations::list_observations;
@@ -55,6 +57,7 @@ pub const ROUTES: &[(&str, &[&[&str]])] = &[
     ("/api/v1/stream", stream::PARAMS),
     ("/api/v1/prices", prices::LIST_PARAMS),
     ("/api/v1/prices/lookup", prices::LOOKUP_PARAMS),
+    ("/api/v1/keys", &[]),
 ];
 
 /// What the API's handlers read through: the store's read contracts, the price book, the clock,

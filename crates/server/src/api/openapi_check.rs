@@ -296,6 +296,9 @@ fn answers() -> Vec<(&'static str, &'static str, Option<Shape>)> {
             Some(shape::<PriceOverride>()),
         ),
         ("delete", "/api/v1/prices/overrides/{id}", None),
+        ("get", "/api/v1/keys", Some(shape::<Page<ApiKey>>())),
+        ("post", "/api/v1/keys", Some(shape::<CreatedKey>())),
+        ("delete", "/api/v1/keys/{key}", Some(shape::<ApiKey>())),
     ]
 }
 

@@ -1,9 +1,9 @@
-//! `GET /api/v1/traces`, `/traces/{trace_id}` (the tree) and
-//! `/traces/{trace_id}/observations/{span_id}`.
+//! `GET /api/v1/traces`, `/traces/{trace_id}` (the tree; the id may be shortened to a prefix
+//! only one of the project's traces starts with) and `/traces/{trace_id}/observations/{span_id}`.
 
 use axum::extract::{Path, RawQuery, State};
-use sightline_core::SpanId;
-use sightline_store::{TraceQuery, TraceSort};
+use sightline_core::{ProjectId, SpanId, TraceId};
+use sightline_store::{TraceIdPrefix, TraceQuery, TraceSort};
 
 use super::cursor::{self, Ordering};
 use super::params::{self, invalid, Params, OBSERVATION_FILTERS, PAGE, TIME};
@@ -64,7 +64,7 @@ pub async fn get_trace(
 ) -> Result<axum::Json<TraceTree>, ApiError> {
     let project = caller.project();
     let p = Params::parse(query.as_deref(), TRACE_PARAMS)?;
-    let id = params::trace_id("trace_id", &trace_id)?;
+    let id = resolve_trace_id(&state, project, &trace_id).await?;
     let payloads = p.flag("payloads", false)?;
     let t = state
         .traces
@@ -77,6 +77,55 @@ pub async fn get_trace(
             ))
         })?;
     Ok(axum::Json(TraceTree::from(&t)))
+}
+
+/// Fewest hex digits a shortened trace id may have.
+const MIN_PREFIX_DIGITS: usize = 4;
+
+/// Most ids an ambiguous prefix's message names.
+const SHOWN_MATCHES: usize = 5;
+
+/// The trace `text` names: a whole id, or the start of exactly one of the project's trace ids.
+async fn resolve_trace_id(
+    state: &ApiState,
+    project: ProjectId,
+    text: &str,
+) -> Result<TraceId, ApiError> {
+    if text.len() == 32 {
+        return params::trace_id("trace_id", text);
+    }
+    let prefix = Some(text)
+        .filter(|t| t.len() >= MIN_PREFIX_DIGITS)
+        .and_then(TraceIdPrefix::parse)
+        .ok_or_else(|| {
+            invalid(format!(
+                "trace_id: {text:?} must be 32 hex digits, or a start of one at least \
+                 {MIN_PREFIX_DIGITS} digits long"
+            ))
+        })?;
+    let found = state
+        .traces
+        .trace_ids_with_prefix(project, &prefix, SHOWN_MATCHES)
+        .await?;
+    match found.as_slice() {
+        [] => Err(not_found(format!(
+            "trace_id: no trace starting with {text} was found in this project; \
+             GET /api/v1/traces lists whole ids"
+        ))),
+        [one] => Ok(*one),
+        several => {
+            let ids: Vec<String> = several.iter().map(TraceId::to_hex).collect();
+            let more = if several.len() == SHOWN_MATCHES {
+                " and maybe more"
+            } else {
+                ""
+            };
+            Err(invalid(format!(
+                "trace_id: {text} starts several traces ({}{more}); give more digits",
+                ids.join(", ")
+            )))
+        }
+    }
 }
 
 /// `GET /api/v1/traces/{trace_id}/observations/{span_id}`: one observation, full payload.

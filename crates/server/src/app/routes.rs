@@ -1,4 +1,5 @@
-//! Every HTTP route, in one place.
+//! Every HTTP route, in one place. Failures the router answers itself (unknown route, wrong
+//! method) get the problem shape from `error::problem_bodies`.
 
 use axum::extract::DefaultBodyLimit;
 use axum::response::{IntoResponse, Response};
@@ -7,11 +8,12 @@ use axum::Router;
 
 use super::state::AppState;
 use crate::api;
+use crate::error;
 use crate::ingest::http;
 use crate::metrics;
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/v1/traces", post(http::otlp_traces))
         .route("/api/public/otel/v1/traces", post(http::otlp_traces))
         .route("/v1/logs", post(http::otlp_logs))
@@ -37,6 +39,8 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/prices/overrides/{id}",
             delete(api::delete_override),
         )
+        .route("/api/v1/keys", get(api::list_keys).post(api::create_key))
+        .route("/api/v1/keys/{key}", delete(api::revoke_key))
         .route("/health", get(health))
         .route("/metrics", get(metrics::serve))
         .layer(axum::middleware::from_fn_with_state(
@@ -44,7 +48,12 @@ pub fn router(state: AppState) -> Router {
             metrics::count_http,
         ))
         .layer(DefaultBodyLimit::disable())
-        .with_state(state)
+        .with_state(state);
+    // Around the whole router, so it also sees the 404 of an unknown route and the `Allow`
+    // header a wrong method's 405 gets on its way out.
+    Router::new()
+        .fallback_service(routes)
+        .layer(axum::middleware::from_fn(error::problem_bodies))
 }
 
 /// `GET /health`: the process answers.

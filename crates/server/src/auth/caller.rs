@@ -18,12 +18,19 @@ pub enum Role {
 }
 
 impl Role {
+    pub const ALL: [Role; 3] = [Role::Viewer, Role::Member, Role::Admin];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Viewer => "viewer",
             Role::Member => "member",
             Role::Admin => "admin",
         }
+    }
+
+    /// The role called `name` (`viewer`, `member`, `admin`).
+    pub fn parse(name: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == name)
     }
 }
 
@@ -58,6 +65,12 @@ impl Caller {
 
     pub fn role(&self) -> Role {
         self.role
+    }
+
+    /// The project this caller may send telemetry to: writing needs the member role.
+    pub fn write_project(&self) -> Result<ProjectId, ApiError> {
+        self.require(Role::Member)?;
+        Ok(self.project)
     }
 
     /// `Ok` when the caller's role is at least `needed`, else a `forbidden` error that names
@@ -102,5 +115,20 @@ mod tests {
                 assert!(e.message.contains(needed.as_str()), "{}", e.message);
             }
         }
+    }
+
+    #[test]
+    fn roles_read_back_from_their_names_and_viewers_cannot_write() {
+        for role in Role::ALL {
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+        }
+        assert_eq!(Role::parse("owner"), None);
+        let viewer = Caller::new(ProjectId(1), Some("pk".into()), Role::Viewer);
+        assert_eq!(
+            viewer.write_project().unwrap_err().code,
+            ErrorCode::Forbidden
+        );
+        let member = Caller::new(ProjectId(1), Some("pk".into()), Role::Member);
+        assert_eq!(member.write_project().unwrap(), ProjectId(1));
     }
 }

@@ -1,6 +1,7 @@
 //! Authentication and authorization: credentials become a [`Caller`] (project, key, role) in
 //! one place, and handlers get it by their signature. Keys are a public/secret pair; only the
-//! SHA-256 of the secret is stored. No other module reads credentials (a test checks).
+//! SHA-256 of the secret is stored; each key has a role and may be revoked. No other module
+//! reads credentials (a test checks).
 
 mod authenticator;
 mod caller;
@@ -9,8 +10,8 @@ mod extract;
 mod keys;
 mod scrape;
 
-pub use authenticator::Authenticator;
+pub use authenticator::{Authenticator, KEY_CACHE_TTL};
 pub use caller::{Caller, Role};
 pub use extract::grpc_caller;
-pub use keys::{create_key, hash_secret, NewKey};
+pub use keys::{create_key, hash_secret, key_prefix, revoke_key, NewKey};
 pub use scrape::{ScrapeAccess, ScrapePolicy};

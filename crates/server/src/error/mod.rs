@@ -1,7 +1,10 @@
 //! One small error-code enum, mapped once to HTTP and once to gRPC status, and the API's error
 //! with its one HTTP answer (the JSON problem shape `{status, code, message}`).
 
+mod bare;
 pub mod rpc;
+
+pub use bare::problem_bodies;
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -15,6 +18,8 @@ pub enum ErrorCode {
     /// Authenticated, but the caller's role does not allow it.
     Forbidden,
     NotFound,
+    /// The route exists but does not take this HTTP method.
+    MethodNotAllowed,
     /// The request contradicts what is stored (a name or key already in use).
     Conflict,
     /// The client sent its request too slowly.
@@ -40,6 +45,7 @@ impl ErrorCode {
             Self::Unauthenticated => 401,
             Self::Forbidden => 403,
             Self::NotFound => 404,
+            Self::MethodNotAllowed => 405,
             Self::RequestTimeout => 408,
             Self::Conflict => 409,
             Self::PayloadTooLarge => 413,
@@ -56,6 +62,7 @@ impl ErrorCode {
             Self::Unauthenticated => tonic::Code::Unauthenticated,
             Self::Forbidden => tonic::Code::PermissionDenied,
             Self::NotFound => tonic::Code::NotFound,
+            Self::MethodNotAllowed => tonic::Code::Unimplemented,
             Self::Conflict => tonic::Code::AlreadyExists,
             Self::RequestTimeout => tonic::Code::DeadlineExceeded,
             Self::PayloadTooLarge | Self::RateLimited => tonic::Code::ResourceExhausted,
@@ -71,6 +78,7 @@ impl ErrorCode {
             Self::Unauthenticated => "unauthenticated",
             Self::Forbidden => "forbidden",
             Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict => "conflict",
             Self::RequestTimeout => "request_timeout",
             Self::PayloadTooLarge => "payload_too_large",
@@ -79,6 +87,29 @@ impl ErrorCode {
             Self::Overloaded => "overloaded",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
+        }
+    }
+
+    /// The code of an HTTP status the router answered by itself: the one with that status,
+    /// else `invalid_argument` for a 4xx and `internal` for anything else.
+    pub fn for_status(status: u16) -> ErrorCode {
+        const ALL: [ErrorCode; 11] = [
+            ErrorCode::InvalidArgument,
+            ErrorCode::Unauthenticated,
+            ErrorCode::Forbidden,
+            ErrorCode::NotFound,
+            ErrorCode::MethodNotAllowed,
+            ErrorCode::Conflict,
+            ErrorCode::PayloadTooLarge,
+            ErrorCode::UnsupportedMediaType,
+            ErrorCode::RateLimited,
+            ErrorCode::Unavailable,
+            ErrorCode::Internal,
+        ];
+        match ALL.into_iter().find(|c| c.http_status() == status) {
+            Some(code) => code,
+            None if (400..500).contains(&status) => ErrorCode::InvalidArgument,
+            None => ErrorCode::Internal,
         }
     }
 

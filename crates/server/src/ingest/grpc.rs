@@ -29,7 +29,7 @@ pub struct GrpcIngest {
 
 impl GrpcIngest {
     async fn project<T>(&self, request: &Request<T>) -> Result<ProjectId, ApiError> {
-        Ok(grpc_caller(&self.auth, request).await?.project())
+        grpc_caller(&self.auth, request).await?.write_project()
     }
 
     async fn run(

@@ -165,7 +165,7 @@ async fn otlp_export(
         Err(e) => return otlp_error(&e, None),
     };
     let result = async {
-        let project = caller?.project();
+        let project = caller?.write_project()?;
         let (bytes, _ticket) = read_body(&state, &headers, body).await?;
         let raw = match signal {
             Signal::Traces => otlp::traces_to_raw(
@@ -238,6 +238,7 @@ pub async fn events(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    let project = caller.write_project()?;
     let (bytes, _ticket) = read_body(&state, &headers, body).await?;
     let now = state.service.clock().now_ns();
     let raw = super::events::decode_events(&bytes, now)
@@ -249,7 +250,7 @@ pub async fn events(
             raw.errors.join("\n"),
         ));
     }
-    let o = state.service.ingest(caller.project(), raw).await?;
+    let o = state.service.ingest(project, raw).await?;
     Ok(axum::Json(EventsAnswer {
         accepted: o.accepted_logs,
         rejected: o.rejected_logs,

@@ -2,7 +2,9 @@
 //! name (the default project is 1), so nodes creating the same project at once agree on its id
 //! without a transaction; ReplacingMergeTree folds the duplicate rows and reads take one.
 //! Uniqueness of keys is checked before the insert: two nodes inserting the same public key at
-//! the same instant could both succeed (keys are made by admins, not by traffic).
+//! the same instant could both succeed (keys are made by admins, not by traffic). A revocation
+//! is a row in `api_key_revocations` (append-only: a key never comes back); reads take the
+//! earliest one.
 
 use sightline_core::ProjectId;
 
@@ -17,6 +19,10 @@ pub fn project_id(name: &str) -> ProjectId {
     }
     let h = crate::codec::stable_hash(format!("project:{name}").as_bytes());
     ProjectId(if h <= 1 { h + 2 } else { h })
+}
+
+fn ns(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
 }
 
 impl ClickHouseStore {
@@ -48,7 +54,7 @@ impl ClickHouseStore {
                 "INSERT INTO projects (id, name, created_ns) VALUES ({}, {}, {})",
                 id.0,
                 quote(name),
-                u64::try_from(now_ns).unwrap_or(0)
+                ns(now_ns)
             ))
             .await?;
         Ok(id)
@@ -78,6 +84,7 @@ impl ClickHouseStore {
         project_name: &str,
         public_key: &str,
         secret_hash: &str,
+        role: &str,
         now_ns: i64,
     ) -> Result<StoredKey, StoreError> {
         let project = self.ensure_project_impl(project_name, now_ns).await?;
@@ -96,12 +103,13 @@ impl ClickHouseStore {
         }
         self.client
             .execute(&format!(
-                "INSERT INTO api_keys (public_key, secret_hash, project_id, created_ns) \
-                 VALUES ({}, {}, {}, {})",
+                "INSERT INTO api_keys (public_key, secret_hash, project_id, created_ns, role) \
+                 VALUES ({}, {}, {}, {}, {})",
                 quote(public_key),
                 quote(secret_hash),
                 project.0,
-                u64::try_from(now_ns).unwrap_or(0)
+                ns(now_ns),
+                quote(role)
             ))
             .await?;
         Ok(StoredKey {
@@ -109,36 +117,93 @@ impl ClickHouseStore {
             secret_hash: secret_hash.to_owned(),
             project,
             project_name: project_name.to_owned(),
+            role: role.to_owned(),
+            created_ns: now_ns,
+            revoked_ns: None,
         })
     }
 
-    /// The key whose `column` equals `value`, with its project's name.
+    /// The keys matching `filter` (a condition on `api_keys`), one row per key, with their
+    /// project's name and earliest revocation, oldest first.
+    async fn keys_where(&self, filter: &str) -> Result<Vec<StoredKey>, StoreError> {
+        let rows = self
+            .client
+            .query(&format!(
+                "SELECT public_key, secret_hash, project_id, name, role, created_ns, revoked_ns FROM \
+                 (SELECT public_key, secret_hash, project_id, name, role, created_ns FROM \
+                  (SELECT public_key, secret_hash, project_id, role, created_ns FROM api_keys \
+                   WHERE {filter} LIMIT 1 BY public_key) \
+                  ANY LEFT JOIN (SELECT id AS project_id, name FROM projects LIMIT 1 BY id) \
+                  USING project_id) \
+                 ANY LEFT JOIN (SELECT public_key, min(revoked_ns) AS revoked_ns \
+                  FROM api_key_revocations GROUP BY public_key) USING public_key \
+                 ORDER BY created_ns, public_key"
+            ))
+            .await?;
+        let mut r = RowReader::new(&rows);
+        let mut keys = Vec::new();
+        while !r.is_empty() {
+            keys.push(StoredKey {
+                public_key: r.string()?,
+                secret_hash: r.string()?,
+                project: ProjectId(r.i64()?),
+                project_name: r.string()?,
+                role: r.string()?,
+                created_ns: i64::try_from(r.u64()?).unwrap_or(i64::MAX),
+                // The join's default for a key never revoked is 0.
+                revoked_ns: match r.u64()? {
+                    0 => None,
+                    t => Some(i64::try_from(t).unwrap_or(i64::MAX)),
+                },
+            });
+        }
+        Ok(keys)
+    }
+
+    /// The key whose `column` equals `value`.
     pub(crate) async fn key_where(
         &self,
         column: &str,
         value: &str,
     ) -> Result<Option<StoredKey>, StoreError> {
-        let rows = self
-            .client
-            .query(&format!(
-                "SELECT public_key, secret_hash, project_id, name FROM \
-                 (SELECT public_key, secret_hash, project_id FROM api_keys \
-                  WHERE {column} = {} LIMIT 1) \
-                 ANY LEFT JOIN (SELECT id AS project_id, name FROM projects LIMIT 1 BY id) \
-                 USING project_id",
-                quote(value)
+        let found = self
+            .keys_where(&format!("{column} = {}", quote(value)))
+            .await?;
+        Ok(found.into_iter().next())
+    }
+
+    pub(crate) async fn list_keys_impl(
+        &self,
+        project: Option<ProjectId>,
+    ) -> Result<Vec<StoredKey>, StoreError> {
+        match project {
+            Some(p) => self.keys_where(&format!("project_id = {}", p.0)).await,
+            None => self.keys_where("1").await,
+        }
+    }
+
+    pub(crate) async fn revoke_key_impl(
+        &self,
+        public_key: &str,
+        now_ns: i64,
+    ) -> Result<Option<StoredKey>, StoreError> {
+        let Some(key) = self.key_where("public_key", public_key).await? else {
+            return Ok(None);
+        };
+        if key.revoked_ns.is_some() {
+            return Ok(Some(key));
+        }
+        self.client
+            .execute(&format!(
+                "INSERT INTO api_key_revocations (public_key, project_id, revoked_ns) \
+                 VALUES ({}, {}, {})",
+                quote(public_key),
+                key.project.0,
+                ns(now_ns).max(1)
             ))
             .await?;
-        let mut r = RowReader::new(&rows);
-        if r.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(StoredKey {
-            public_key: r.string()?,
-            secret_hash: r.string()?,
-            project: ProjectId(r.i64()?),
-            project_name: r.string()?,
-        }))
+        // Another node may have revoked it a moment earlier: answer what is stored.
+        self.key_where("public_key", public_key).await
     }
 
     pub(crate) async fn has_keys_impl(&self) -> Result<bool, StoreError> {

@@ -34,7 +34,7 @@ use crate::{
     ChangeFeed, FeedBatch, FeedPosition, FeedQuery, KeyStore, LogPage, LogQuery, LogReader,
     MetricsQuery, MetricsReader, MetricsResult, ObservationPage, ObservationQuery, SessionDetail,
     SessionPage, SessionQuery, SessionReader, SpanWriter, StoreError, StoredKey, TraceDetail,
-    TracePage, TraceQuery, TraceReader, WriteOutcome,
+    TraceIdPrefix, TracePage, TraceQuery, TraceReader, WriteOutcome,
 };
 use writer::WriteJob;
 
@@ -157,6 +157,15 @@ impl TraceReader for ClickHouseStore {
         query::list_observations(&self.client, project, query).await
     }
 
+    async fn trace_ids_with_prefix(
+        &self,
+        project: ProjectId,
+        prefix: &TraceIdPrefix,
+        limit: usize,
+    ) -> Result<Vec<TraceId>, StoreError> {
+        read::trace_ids_with_prefix(&self.client, project, prefix, limit).await
+    }
+
     async fn observation(
         &self,
         project: ProjectId,
@@ -231,9 +240,10 @@ impl KeyStore for ClickHouseStore {
         project_name: &str,
         public_key: &str,
         secret_hash: &str,
+        role: &str,
         now_ns: i64,
     ) -> Result<StoredKey, StoreError> {
-        self.insert_key_impl(project_name, public_key, secret_hash, now_ns)
+        self.insert_key_impl(project_name, public_key, secret_hash, role, now_ns)
             .await
     }
 
@@ -247,5 +257,17 @@ impl KeyStore for ClickHouseStore {
 
     async fn has_keys(&self) -> Result<bool, StoreError> {
         self.has_keys_impl().await
+    }
+
+    async fn list_keys(&self, project: Option<ProjectId>) -> Result<Vec<StoredKey>, StoreError> {
+        self.list_keys_impl(project).await
+    }
+
+    async fn revoke_key(
+        &self,
+        public_key: &str,
+        now_ns: i64,
+    ) -> Result<Option<StoredKey>, StoreError> {
+        self.revoke_key_impl(public_key, now_ns).await
     }
 }

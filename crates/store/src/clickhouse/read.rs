@@ -10,7 +10,7 @@ use super::client::Client;
 use super::rowbinary::{bin, RowReader};
 use super::summaries::{merged, read_summary, Summaries};
 use crate::codec::{decode_log, decode_resource, decode_span, LogColumns, SpanColumns};
-use crate::{StoreError, TraceDetail, TraceSummary};
+use crate::{StoreError, TraceDetail, TraceIdPrefix, TraceSummary};
 
 /// The span columns a read decodes, in [`read_span`]'s order; `{payload}` is `payload` or `''`.
 pub(crate) const SPAN_SELECT: &str =
@@ -222,6 +222,32 @@ fn within(first_ns: i64, last_ns: i64) -> String {
         first_ns.max(0),
         last_ns.max(0)
     )
+}
+
+/// The ids of `project`'s trace summaries between the prefix's bounds, in id order.
+pub(crate) async fn trace_ids_with_prefix(
+    client: &Client,
+    project: ProjectId,
+    prefix: &TraceIdPrefix,
+    limit: usize,
+) -> Result<Vec<TraceId>, StoreError> {
+    let rows = client
+        .query(&format!(
+            "SELECT DISTINCT trace_id FROM trace_summaries WHERE project_id = {} \
+             AND trace_id BETWEEN {} AND {} ORDER BY trace_id LIMIT {limit}",
+            project.0,
+            bin(&prefix.low),
+            bin(&prefix.high)
+        ))
+        .await?;
+    let mut r = RowReader::new(&rows);
+    let mut ids = Vec::new();
+    while !r.is_empty() {
+        if let Ok(id) = <[u8; 16]>::try_from(r.fixed(16)?) {
+            ids.push(TraceId(id));
+        }
+    }
+    Ok(ids)
 }
 
 pub(crate) async fn read_trace(

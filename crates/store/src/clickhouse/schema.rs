@@ -152,6 +152,19 @@ const MIGRATIONS: &[(u32, &[&str])] = &[
          ADD COLUMN model_family Nullable(String), ADD COLUMN trace_name Nullable(String)",
         ],
     ),
+    (
+        11,
+        // Keys with roles (keys made before roles are admins) and revocations, one row per
+        // revocation (the earliest counts; see keys.rs). Both live on the entry server.
+        &[
+            "ALTER TABLE api_keys ADD COLUMN role String DEFAULT 'admin'",
+            "CREATE TABLE IF NOT EXISTS api_key_revocations (
+            public_key String,
+            project_id Int64,
+            revoked_ns UInt64
+        ) ENGINE = ReplacingMergeTree ORDER BY public_key",
+        ],
+    ),
 ];
 
 /// Creates the database if needed and brings it to the latest schema version.

@@ -20,25 +20,30 @@ fn ensure_project(conn: &Connection, name: &str, now_ns: i64) -> Result<ProjectI
     Ok(ProjectId(id))
 }
 
+const KEY_SELECT: &str = "SELECT k.public_key, k.secret_hash, k.project_id, p.name, k.role, \
+     k.created_ns, k.revoked_ns FROM api_keys k JOIN projects p ON p.id = k.project_id";
+
+fn read_key(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredKey> {
+    Ok(StoredKey {
+        public_key: r.get(0)?,
+        secret_hash: r.get(1)?,
+        project: ProjectId(r.get(2)?),
+        project_name: r.get(3)?,
+        role: r.get(4)?,
+        created_ns: r.get(5)?,
+        revoked_ns: r.get(6)?,
+    })
+}
+
 fn key_where(
     conn: &Connection,
     clause: &str,
     value: &str,
 ) -> Result<Option<StoredKey>, StoreError> {
-    let sql = format!(
-        "SELECT k.public_key, k.secret_hash, k.project_id, p.name FROM api_keys k \
-         JOIN projects p ON p.id = k.project_id WHERE {clause} = ?1"
-    );
+    let sql = format!("{KEY_SELECT} WHERE {clause} = ?1");
     Ok(conn
         .prepare_cached(&sql)?
-        .query_row(params![value], |r| {
-            Ok(StoredKey {
-                public_key: r.get(0)?,
-                secret_hash: r.get(1)?,
-                project: ProjectId(r.get(2)?),
-                project_name: r.get(3)?,
-            })
-        })
+        .query_row(params![value], read_key)
         .optional()?)
 }
 
@@ -67,23 +72,34 @@ impl KeyStore for SqliteStore {
         project_name: &str,
         public_key: &str,
         secret_hash: &str,
+        role: &str,
         now_ns: i64,
     ) -> Result<StoredKey, StoreError> {
-        let (name, public, hash) = (
+        let (name, public, hash, role) = (
             project_name.to_owned(),
             public_key.to_owned(),
             secret_hash.to_owned(),
+            role.to_owned(),
         );
         self.with_conn(move |conn| {
             let tx = conn.transaction()?;
             let project = ensure_project(&tx, &name, now_ns)?;
             tx.execute(
-                "INSERT INTO api_keys (public_key, secret_hash, project_id, created_ns) VALUES (?1, ?2, ?3, ?4)",
-                params![public, hash, project.0, now_ns],
+                "INSERT INTO api_keys (public_key, secret_hash, project_id, created_ns, role) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![public, hash, project.0, now_ns, role],
             )
             .map_err(|e| StoreError::Conflict(format!("cannot store the key: {e}")))?;
             tx.commit()?;
-            Ok(StoredKey { public_key: public, secret_hash: hash, project, project_name: name })
+            Ok(StoredKey {
+                public_key: public,
+                secret_hash: hash,
+                project,
+                project_name: name,
+                role,
+                created_ns: now_ns,
+                revoked_ns: None,
+            })
         })
         .await
     }
@@ -107,6 +123,37 @@ impl KeyStore for SqliteStore {
                     r.get::<_, bool>(0)
                 })?,
             )
+        })
+        .await
+    }
+
+    async fn list_keys(&self, project: Option<ProjectId>) -> Result<Vec<StoredKey>, StoreError> {
+        self.with_conn(move |conn| {
+            let sql = format!(
+                "{KEY_SELECT} WHERE ?1 IS NULL OR k.project_id = ?1 \
+                 ORDER BY k.created_ns, k.public_key"
+            );
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let keys = stmt
+                .query_map(params![project.map(|p| p.0)], read_key)?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(keys)
+        })
+        .await
+    }
+
+    async fn revoke_key(
+        &self,
+        public_key: &str,
+        now_ns: i64,
+    ) -> Result<Option<StoredKey>, StoreError> {
+        let public = public_key.to_owned();
+        self.with_conn(move |conn| {
+            conn.execute(
+                "UPDATE api_keys SET revoked_ns = ?2 WHERE public_key = ?1 AND revoked_ns IS NULL",
+                params![public, now_ns],
+            )?;
+            key_where(conn, "k.public_key", &public)
         })
         .await
     }

@@ -9,8 +9,8 @@ use super::rows::{read_log_columns, read_span_columns, LOG_SELECT, SPAN_SELECT, 
 use super::SqliteStore;
 use crate::codec::{decode_log, decode_span};
 use crate::{
-    ObservationPage, ObservationQuery, StoreError, TraceDetail, TracePage, TraceQuery, TraceReader,
-    TraceSummary,
+    ObservationPage, ObservationQuery, StoreError, TraceDetail, TraceIdPrefix, TracePage,
+    TraceQuery, TraceReader, TraceSummary,
 };
 
 #[async_trait]
@@ -39,6 +39,32 @@ impl TraceReader for SqliteStore {
         query: &ObservationQuery,
     ) -> Result<ObservationPage, StoreError> {
         self.list_observations_impl(project, query).await
+    }
+
+    async fn trace_ids_with_prefix(
+        &self,
+        project: ProjectId,
+        prefix: &TraceIdPrefix,
+        limit: usize,
+    ) -> Result<Vec<TraceId>, StoreError> {
+        let (low, high) = (prefix.low, prefix.high);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.with_conn(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT trace_id FROM traces WHERE project_id = ?1 \
+                 AND trace_id BETWEEN ?2 AND ?3 ORDER BY trace_id LIMIT ?4",
+            )?;
+            let ids = stmt
+                .query_map(params![project.0, &low[..], &high[..], limit], |r| {
+                    r.get::<_, Vec<u8>>(0)
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(ids
+                .into_iter()
+                .filter_map(|id| id.try_into().ok().map(TraceId))
+                .collect())
+        })
+        .await
     }
 
     async fn observation(

@@ -269,6 +269,15 @@ CREATE TABLE cost_rollup_hourly (
 ) WITHOUT ROWID;
 "#,
     ),
+    (
+        10,
+        r#"
+-- Keys with roles (`admin`, `member`, `viewer`; keys made before roles are admins) and
+-- revocation: a key with `revoked_ns` set authenticates nothing.
+ALTER TABLE api_keys ADD COLUMN role TEXT NOT NULL DEFAULT 'admin';
+ALTER TABLE api_keys ADD COLUMN revoked_ns INTEGER;
+"#,
+    ),
 ];
 
 /// The migration that fills the model columns of the spans already stored and rebuilds the cost

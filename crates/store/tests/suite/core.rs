@@ -249,7 +249,7 @@ pub async fn logs_correlate_with_traces(store: Arc<dyn Engine>) {
 pub async fn keys_resolve_to_their_project(store: Arc<dyn Engine>) {
     assert!(!store.has_keys().await.unwrap());
     let k = store
-        .insert_key("team-a", "pk-1", "hash-1", 0)
+        .insert_key("team-a", "pk-1", "hash-1", "admin", 0)
         .await
         .unwrap();
     assert!(store.has_keys().await.unwrap());
@@ -273,7 +273,7 @@ pub async fn keys_resolve_to_their_project(store: Arc<dyn Engine>) {
     );
     assert!(store.key_by_secret_hash("nope").await.unwrap().is_none());
     let k2 = store
-        .insert_key("team-a", "pk-2", "hash-2", 0)
+        .insert_key("team-a", "pk-2", "hash-2", "admin", 0)
         .await
         .unwrap();
     assert_eq!(k2.project, k.project, "a second key for the same project");
@@ -281,7 +281,7 @@ pub async fn keys_resolve_to_their_project(store: Arc<dyn Engine>) {
     assert_eq!(store.find_project("team-z").await.unwrap(), None);
     assert!(
         store
-            .insert_key("team-b", "pk-1", "hash-3", 0)
+            .insert_key("team-b", "pk-1", "hash-3", "admin", 0)
             .await
             .is_err(),
         "public keys are unique"

@@ -4,6 +4,7 @@
 
 pub mod core;
 pub mod costs;
+pub mod keys;
 pub mod models;
 pub mod prices;
 pub mod query;
@@ -106,6 +107,8 @@ macro_rules! store_suite {
             core::keys_resolve_to_their_project,
             core::tool_payloads_round_trip,
             prices::price_overrides_round_trip_replace_and_delete,
+            keys::keys_have_roles_and_revocations_stick,
+            keys::short_trace_ids_resolve_in_their_project,
             // Trace and observation lists, sessions, logs, metrics and the change feed.
             query::trace_list_filters_and_sorts,
             query::newest_first_pages_span_hours,
