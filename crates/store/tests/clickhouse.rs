@@ -84,6 +84,7 @@ async fn open(database: &str, max_queued: usize) -> ClickHouseStore {
     ClickHouseStore::open(&ClickHouseConfig {
         url: database_url(database),
         max_queued,
+        limits: Default::default(),
     })
     .await
     .unwrap()
@@ -437,6 +438,7 @@ async fn an_unreachable_server_is_unavailable_with_its_address() {
     let err = ClickHouseStore::open(&ClickHouseConfig {
         url: "http://127.0.0.1:1/?database=x".into(),
         max_queued: 10,
+        limits: Default::default(),
     })
     .await
     .err()

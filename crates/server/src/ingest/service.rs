@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use sightline_core::calls::ModelCall;
 use sightline_core::cost::{cost_with_estimate, PriceRegistry};
+use sightline_core::normalize::cap::{cap_attributes, cap_log, cap_observation, Cut};
 use sightline_core::normalize::{normalize_log, normalize_span};
 use sightline_core::time::Clock;
 use sightline_core::{ProjectId, RawBatch, WriteBatch};
@@ -32,6 +33,9 @@ pub struct IngestOutcome {
 /// Most lines of detail put in one answer.
 const MAX_MESSAGE_LINES: usize = 20;
 
+/// `ingest.max_attribute_value_bytes` when the service is not told otherwise.
+pub const DEFAULT_MAX_ATTRIBUTE_VALUE_BYTES: usize = 64 << 10;
+
 pub struct IngestService {
     writer: Arc<dyn SpanWriter>,
     clock: Arc<dyn Clock>,
@@ -40,6 +44,8 @@ pub struct IngestService {
     book: Option<Arc<PriceBook>>,
     listeners: Vec<Arc<dyn CommitListener>>,
     live: LiveBus,
+    /// Longest attribute value kept (`ingest.max_attribute_value_bytes`).
+    max_attribute_value: usize,
 }
 
 impl IngestService {
@@ -55,7 +61,14 @@ impl IngestService {
             book: None,
             listeners: Vec::new(),
             live: LiveBus::default(),
+            max_attribute_value: DEFAULT_MAX_ATTRIBUTE_VALUE_BYTES,
         }
+    }
+
+    /// Cuts attribute values longer than `bytes` (with a marker, and a warning in the answer).
+    pub fn with_max_attribute_value(mut self, bytes: usize) -> Self {
+        self.max_attribute_value = bytes;
+        self
     }
 
     /// Tells `listener` about every commit from now on.
@@ -91,6 +104,12 @@ impl IngestService {
             resources: raw.resources,
             ..Default::default()
         };
+        let max = self.max_attribute_value;
+        for (i, resource) in batch.resources.iter_mut().enumerate() {
+            let mut cut = Cut::default();
+            cap_attributes(&mut resource.attributes, max, &mut cut);
+            lines.extend(cut.warning(&format!("resource {i}"), max));
+        }
         let empty = sightline_core::Resource::default();
         let prices = match &self.book {
             Some(book) if !raw.spans.is_empty() => book.registry(project).await,
@@ -103,6 +122,8 @@ impl IngestService {
             n.value.cost =
                 cost_with_estimate(&n.value, &prices, &TiktokenCounter).map(|c| c.to_cost());
             lines.extend(n.warnings);
+            let label = format!("span '{}' (span_id {})", n.value.name, n.value.span_id);
+            lines.extend(cap_observation(&mut n.value, max).warning(&label, max));
             batch.observations.push(n.value);
         }
         for (idx, log) in raw.logs {
@@ -115,6 +136,7 @@ impl IngestService {
                 n.value.time_ns = n.value.observed_ns;
             }
             lines.extend(n.warnings);
+            lines.extend(cap_log(&mut n.value, max).warning("log record", max));
             batch.logs.push(n.value);
         }
         let calls = if self.listeners.is_empty() {
@@ -205,6 +227,7 @@ mod tests {
             SqliteStore::open(&SqliteConfig {
                 data_dir: dir.path().into(),
                 max_queued: 1000,
+                limits: Default::default(),
             })
             .unwrap(),
         );
@@ -283,6 +306,113 @@ mod tests {
             t.summary.cost_nano_usd,
             Some(expected.total + 500_000_000),
             "unknown costs add nothing"
+        );
+    }
+}
+
+#[cfg(test)]
+mod big_attribute_tests {
+    use super::*;
+    use sightline_core::time::ManualClock;
+    use sightline_core::{AttrValue, RawSpan, Resource, SpanId, SpanKind, StatusCode, TraceId};
+    use sightline_store::sqlite::{SqliteConfig, SqliteStore};
+    use sightline_store::{ObservationFilter, TraceQuery, TraceReader, TraceSort};
+
+    const MIB: usize = 1 << 20;
+
+    fn span(trace: u8, span: u8, attributes: Vec<(String, AttrValue)>) -> (usize, RawSpan) {
+        let raw = RawSpan {
+            trace_id: TraceId([trace; 16]),
+            span_id: SpanId([span; 8]),
+            parent_span_id: None,
+            name: "step".into(),
+            span_kind: SpanKind::Internal,
+            start_ns: 1_768_386_600_000_000_000 + i64::from(trace),
+            end_ns: 1_768_386_601_000_000_000,
+            status_code: StatusCode::Unset,
+            status_message: String::new(),
+            attributes,
+            events: Vec::new(),
+            links: Vec::new(),
+            scope_name: String::new(),
+            scope_version: String::new(),
+        };
+        (0, raw)
+    }
+
+    /// Issue 15: ~150 spans with 1-19 MiB attributes made a filtered trace list decode every one
+    /// of them (7.6 s, and minutes for a few concurrent ones). The values are cut at ingest now:
+    /// what a filter decodes per span is bounded by the cap, and the sender is told.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_trace_list_filter_over_spans_with_huge_attribute_values_decodes_capped_values_only()
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(
+            SqliteStore::open(&SqliteConfig {
+                data_dir: dir.path().into(),
+                max_queued: 1000,
+                limits: Default::default(),
+            })
+            .unwrap(),
+        );
+        let clock = Arc::new(ManualClock::new(1_768_386_600_000_000_000));
+        let prices = Arc::new(PriceRegistry::bundled().unwrap());
+        let cap = 64 << 10;
+        let service =
+            IngestService::new(store.clone(), clock, prices).with_max_attribute_value(cap);
+        let project = ProjectId(1);
+        for t in 1..=4u8 {
+            let huge = "v".repeat(usize::from(t) * 2 * MIB);
+            let attributes = vec![
+                ("blob".to_string(), AttrValue::Str(huge)),
+                ("team".to_string(), AttrValue::Str(format!("t{t}"))),
+            ];
+            let batch = RawBatch {
+                resources: vec![Resource::default()],
+                spans: vec![span(t, 1, attributes)],
+                ..Default::default()
+            };
+            let outcome = service.ingest(project, batch).await.unwrap();
+            assert_eq!(
+                outcome.rejected_spans, 0,
+                "a cut is a warning, not a rejection"
+            );
+            assert!(
+                outcome.message.contains("ingest.max_attribute_value_bytes")
+                    && outcome.message.contains("blob"),
+                "{}",
+                outcome.message
+            );
+        }
+        let query = TraceQuery {
+            filter: ObservationFilter {
+                attributes: vec![("team".into(), "t3".into())],
+                ..Default::default()
+            },
+            sort: TraceSort::Start,
+            descending: true,
+            limit: 50,
+            after: None,
+        };
+        let page = store.list_traces(project, &query).await.unwrap();
+        assert_eq!(page.traces.len(), 1);
+        let stored = store
+            .trace(project, TraceId([3; 16]), false)
+            .await
+            .unwrap()
+            .unwrap();
+        let value = stored.observations[0]
+            .attributes
+            .iter()
+            .find(|(k, _)| k == "blob")
+            .and_then(|(_, v)| v.as_str())
+            .unwrap()
+            .to_owned();
+        assert!(value.len() < cap + 100, "{} bytes kept", value.len());
+        assert!(
+            value.ends_with(&sightline_core::normalize::cap::marker(6 * MIB - cap)),
+            "{}",
+            &value[value.len() - 80..]
         );
     }
 }
