@@ -44,8 +44,8 @@ const APPROACHING_SHARE: f64 = 0.9;
 /// One sample of the store's disk use.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DiskUsage {
-    /// Bytes the store's data takes (SQLite: the database and its WAL less the free pages it
-    /// reuses; ClickHouse: the active parts of its database).
+    /// Bytes the store's data takes (SQLite: the database's pages in use; ClickHouse: the
+    /// active parts of its database).
     pub used_bytes: u64,
     /// Bytes free on the volume, when the engine can tell.
     pub free_bytes: Option<u64>,

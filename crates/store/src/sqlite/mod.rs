@@ -213,14 +213,11 @@ pub(crate) fn read_timed_out(budget: Duration) -> StoreError {
     ))
 }
 
-/// The database, its WAL and shared-memory files, less the free pages SQLite reuses.
+/// The database's pages in use (what retention frees; the free pages SQLite reuses and the WAL,
+/// which checkpoints keep to a few MiB, are not counted), and the volume's free bytes (which see
+/// every file).
 fn disk_usage(conn: &Connection, path: &Path) -> Result<DiskUsage, StoreError> {
-    let size = |suffix: &str| {
-        let mut name = path.as_os_str().to_owned();
-        name.push(suffix);
-        std::fs::metadata(&name).map(|m| m.len()).unwrap_or(0)
-    };
-    let files = size("") + size("-wal") + size("-shm");
+    let pages: u64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
     let free_pages: u64 = conn.query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
     let page_size: u64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -228,7 +225,7 @@ fn disk_usage(conn: &Connection, path: &Path) -> Result<DiskUsage, StoreError> {
         .ok()
         .map(|v| v.f_bavail.saturating_mul(v.f_frsize));
     Ok(DiskUsage {
-        used_bytes: files.saturating_sub(free_pages.saturating_mul(page_size)),
+        used_bytes: pages.saturating_sub(free_pages).saturating_mul(page_size),
         free_bytes,
     })
 }
