@@ -58,3 +58,39 @@ def test_a_refusal_before_a_large_body_is_read_answers_and_keeps_the_connection_
             assert headers.get("retry-after", "").isdigit(), headers
             if headers.get("connection", "").lower() == "close":
                 break  # said so: the client opens a new connection, nothing is lost
+
+
+def run_overload(server, protocol, seconds):
+    """`sightline bench overload` against `server`; its RESULT line as a dict."""
+    import json
+    import subprocess
+
+    from conftest import BIN, clean_env
+
+    out = subprocess.run(
+        [str(BIN), "bench", "overload", "--protocol", protocol, "--multiple", "10",
+         "--duration", str(seconds), "--measure-secs", "4", "--batch-spans", "500",
+         "--max-in-flight", "200", "--http-url", server.url,
+         "--grpc-url", f"http://{server.grpc_endpoint}", "--server-pid", str(server.proc.pid)],
+        capture_output=True, text=True, timeout=seconds + 240, env=clean_env(),
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    print(out.stdout)
+    line = next(line for line in out.stdout.splitlines() if line.startswith("RESULT "))
+    return json.loads(line[len("RESULT "):]), out.stdout
+
+
+def test_ten_times_capacity_open_loop_gets_retryable_refusals_flat_memory_and_loses_nothing(make_server):
+    # The CI form of `sightline bench overload --multiple 10 --duration 60` (BENCHMARKS.md): 20 s.
+    server = make_server("--max-queued-items", "5000",
+                         env={"SIGHTLINE_INGEST__MAX_INFLIGHT_BYTES": str(32 * MIB)})
+    r, text = run_overload(server, "http", 20)
+    assert r["acked"] > 0 and r["refused"] > 0, text
+    assert r["refused_without_hint"] == 0, text
+    assert r["unanswered"] == 0, f"requests closed without an answer: {text}"
+    assert r["failed"] == 0, text
+    assert r["missing_spans"] == 0, f"acknowledged spans missing: {text}"
+    assert r["rss_peak_mib"] < 320, text
+    first, second = r["rss_first_half_max_mib"], r["rss_second_half_max_mib"]
+    assert second <= first * 1.25 + 32, f"memory grew under sustained overload: {text}"
+    assert server.proc.poll() is None and server.get("/health").status_code == 200
