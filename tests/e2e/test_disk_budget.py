@@ -49,6 +49,22 @@ def until(predicate, timeout, what):
     raise AssertionError(f"not within {timeout}s: {what}")
 
 
+def ingest_until(server, factory, refusals, what):
+    """Sends batches until `refusals` were answered 507: (acknowledged span ids, answers)."""
+    acked, statuses = set(), {}
+
+    def fill():
+        status, _, ids = export(server, factory)
+        statuses[status] = statuses.get(status, 0) + 1
+        if status == 200:
+            acked.update(ids)
+        return statuses.get(507, 0) >= refusals
+
+    until(fill, 60, f"{what}; answers so far {statuses}")
+    assert set(statuses) <= {200, 507}, statuses
+    return acked, statuses
+
+
 def integrity(data_dir):
     conn = sqlite3.connect(f"file:{Path(data_dir) / 'sightline.db'}?mode=ro", uri=True)
     try:
@@ -60,17 +76,7 @@ def integrity(data_dir):
 def test_ingest_at_the_configured_disk_cap_gets_507_naming_it_and_recovers_when_retention_frees_space(make_server):
     server = make_server(env={"SIGHTLINE_STORE__MAX_DISK_BYTES": str(3 * MIB)})
     factory = BatchFactory(random.Random(41), 200, 1000)
-    acked, statuses = set(), {}
-
-    def fill():
-        status, retry_after, ids = export(server, factory)
-        statuses[status] = statuses.get(status, 0) + 1
-        if status == 200:
-            acked.update(ids)
-        return status == 507
-
-    until(fill, 60, f"ingest refused at the cap; answers so far {statuses}")
-    assert set(statuses) <= {200, 507}, statuses
+    ingest_until(server, factory, 1, "ingest refused at the cap")
     # The answer names the cap and how to free space; it is retryable later.
     status, text, retry_after = json_export(server, "ab" * 16)
     assert status == 507, text
@@ -134,17 +140,7 @@ def test_a_full_volume_refuses_ingest_with_507_loses_nothing_acknowledged_and_re
     with open(filler, "r+b") as f:
         f.truncate(max(0, filler_size - 3 * MIB))
     factory = BatchFactory(random.Random(43), 200, 1000)
-    acked, statuses = set(), {}
-
-    def fill():
-        status, _, ids = export(server, factory)
-        statuses[status] = statuses.get(status, 0) + 1
-        if status == 200:
-            acked.update(ids)
-        return statuses.get(507, 0) >= 3
-
-    until(fill, 60, f"ingest refused on a full volume; answers so far {statuses}")
-    assert set(statuses) <= {200, 507}, statuses
+    acked, _ = ingest_until(server, factory, 3, "ingest refused on a full volume")
     assert server.proc.poll() is None, server.log()
     status, text, _ = json_export(server, "ef" * 16)
     assert status == 507 and ("full" in text or "floor" in text), text

@@ -28,9 +28,10 @@ pub enum Protocol {
     Grpc,
 }
 
+/// Where the ingest benchmarks send, and what: the flags they share.
 #[derive(clap::Args)]
-pub struct IngestArgs {
-    /// Base URL of the OTLP/HTTP receiver (`/v1/traces` is appended).
+pub struct TrafficArgs {
+    /// Base URL of the OTLP/HTTP receiver and the API (`/v1/traces` is appended).
     #[arg(long, default_value = "http://127.0.0.1:4318")]
     http_url: String,
     /// URL of the OTLP/gRPC receiver.
@@ -38,6 +39,19 @@ pub struct IngestArgs {
     grpc_url: String,
     #[arg(long, value_enum, default_value_t = Protocol::Http)]
     protocol: Protocol,
+    /// Seed of the generated traffic.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Distinct requests generated up front and replayed with fresh ids.
+    #[arg(long, default_value_t = 64)]
+    pool: usize,
+    /// Sent as `Authorization: Bearer <key>`.
+    #[arg(long)]
+    api_key: Option<String>,
+}
+
+#[derive(clap::Args)]
+pub struct IngestArgs {
     /// Concurrent exporters, each with at most one request in flight.
     #[arg(long, default_value_t = 8)]
     concurrency: usize,
@@ -63,27 +77,12 @@ pub struct IngestArgs {
     /// The server's process id: report its peak and current RSS and CPU use.
     #[arg(long)]
     server_pid: Option<u32>,
-    /// Seed of the generated traffic.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// Distinct requests generated up front and replayed with fresh ids.
-    #[arg(long, default_value_t = 64)]
-    pool: usize,
-    /// Sent as `Authorization: Bearer <key>`.
-    #[arg(long)]
-    api_key: Option<String>,
+    #[command(flatten)]
+    traffic: TrafficArgs,
 }
 
 #[derive(clap::Args)]
 pub struct OverloadArgs {
-    /// Base URL of the OTLP/HTTP receiver and the API (the stored spans are read back there).
-    #[arg(long, default_value = "http://127.0.0.1:4318")]
-    http_url: String,
-    /// URL of the OTLP/gRPC receiver.
-    #[arg(long, default_value = "http://127.0.0.1:4317")]
-    grpc_url: String,
-    #[arg(long, value_enum, default_value_t = Protocol::Http)]
-    protocol: Protocol,
     /// Spans/s the server sustains; measured first (see --measure-secs) when not given.
     #[arg(long)]
     capacity: Option<f64>,
@@ -105,15 +104,8 @@ pub struct OverloadArgs {
     /// The server's process id: report its memory over the run.
     #[arg(long)]
     server_pid: Option<u32>,
-    /// Seed of the generated traffic.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// Distinct requests generated up front and replayed with fresh ids.
-    #[arg(long, default_value_t = 64)]
-    pool: usize,
-    /// Sent as `Authorization: Bearer <key>`.
-    #[arg(long)]
-    api_key: Option<String>,
+    #[command(flatten)]
+    traffic: TrafficArgs,
 }
 
 #[derive(clap::Args)]
@@ -175,9 +167,9 @@ impl From<Protocol> for ingest_bench::Protocol {
 impl From<IngestArgs> for IngestOptions {
     fn from(args: IngestArgs) -> Self {
         Self {
-            http_url: args.http_url,
-            grpc_url: args.grpc_url,
-            protocol: args.protocol.into(),
+            http_url: args.traffic.http_url,
+            grpc_url: args.traffic.grpc_url,
+            protocol: args.traffic.protocol.into(),
             concurrency: args.concurrency,
             batch_spans: args.batch_spans,
             duration: args.duration,
@@ -186,9 +178,9 @@ impl From<IngestArgs> for IngestOptions {
             data_dir: args.data_dir,
             clickhouse_url: args.clickhouse_url,
             server_pid: args.server_pid,
-            seed: args.seed,
-            pool: args.pool,
-            api_key: args.api_key,
+            seed: args.traffic.seed,
+            pool: args.traffic.pool,
+            api_key: args.traffic.api_key,
         }
     }
 }
@@ -196,9 +188,9 @@ impl From<IngestArgs> for IngestOptions {
 impl From<OverloadArgs> for OverloadOptions {
     fn from(args: OverloadArgs) -> Self {
         Self {
-            http_url: args.http_url,
-            grpc_url: args.grpc_url,
-            protocol: args.protocol.into(),
+            http_url: args.traffic.http_url,
+            grpc_url: args.traffic.grpc_url,
+            protocol: args.traffic.protocol.into(),
             capacity: args.capacity,
             measure_secs: args.measure_secs,
             multiple: args.multiple,
@@ -206,9 +198,9 @@ impl From<OverloadArgs> for OverloadOptions {
             batch_spans: args.batch_spans,
             max_in_flight: args.max_in_flight,
             server_pid: args.server_pid,
-            seed: args.seed,
-            pool: args.pool,
-            api_key: args.api_key,
+            seed: args.traffic.seed,
+            pool: args.traffic.pool,
+            api_key: args.traffic.api_key,
         }
     }
 }

@@ -184,6 +184,17 @@ mod tests {
     use sightline_store::sqlite::{SqliteConfig, SqliteStore};
     use sightline_store::TraceReader;
 
+    fn sqlite_store(dir: &std::path::Path) -> Arc<SqliteStore> {
+        Arc::new(
+            SqliteStore::open(&SqliteConfig {
+                data_dir: dir.into(),
+                max_queued: 1000,
+                limits: Default::default(),
+            })
+            .unwrap(),
+        )
+    }
+
     fn fixed_clock() -> Arc<ManualClock> {
         Arc::new(ManualClock::new(1_768_386_600_000_000_000))
     }
@@ -223,14 +234,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn llm_calls_are_priced_at_ingest_and_unknown_models_say_why() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(
-            SqliteStore::open(&SqliteConfig {
-                data_dir: dir.path().into(),
-                max_queued: 1000,
-                limits: Default::default(),
-            })
-            .unwrap(),
-        );
+        let store = sqlite_store(dir.path());
         let prices = Arc::new(PriceRegistry::bundled().unwrap());
         let service = IngestService::new(store.clone(), fixed_clock(), prices.clone());
         let tokens = |i: i64, o: i64| {
@@ -308,37 +312,6 @@ mod tests {
             "unknown costs add nothing"
         );
     }
-}
-
-#[cfg(test)]
-mod big_attribute_tests {
-    use super::*;
-    use sightline_core::time::ManualClock;
-    use sightline_core::{AttrValue, RawSpan, Resource, SpanId, SpanKind, StatusCode, TraceId};
-    use sightline_store::sqlite::{SqliteConfig, SqliteStore};
-    use sightline_store::{ObservationFilter, TraceQuery, TraceReader, TraceSort};
-
-    const MIB: usize = 1 << 20;
-
-    fn span(trace: u8, span: u8, attributes: Vec<(String, AttrValue)>) -> (usize, RawSpan) {
-        let raw = RawSpan {
-            trace_id: TraceId([trace; 16]),
-            span_id: SpanId([span; 8]),
-            parent_span_id: None,
-            name: "step".into(),
-            span_kind: SpanKind::Internal,
-            start_ns: 1_768_386_600_000_000_000 + i64::from(trace),
-            end_ns: 1_768_386_601_000_000_000,
-            status_code: StatusCode::Unset,
-            status_message: String::new(),
-            attributes,
-            events: Vec::new(),
-            links: Vec::new(),
-            scope_name: String::new(),
-            scope_version: String::new(),
-        };
-        (0, raw)
-    }
 
     /// Issue 15: ~150 spans with 1-19 MiB attributes made a filtered trace list decode every one
     /// of them (7.6 s, and minutes for a few concurrent ones). The values are cut at ingest now:
@@ -346,30 +319,21 @@ mod big_attribute_tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_trace_list_filter_over_spans_with_huge_attribute_values_decodes_capped_values_only()
     {
+        use sightline_store::{ObservationFilter, TraceQuery, TraceSort};
+        const MIB: usize = 1 << 20;
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(
-            SqliteStore::open(&SqliteConfig {
-                data_dir: dir.path().into(),
-                max_queued: 1000,
-                limits: Default::default(),
-            })
-            .unwrap(),
-        );
-        let clock = Arc::new(ManualClock::new(1_768_386_600_000_000_000));
-        let prices = Arc::new(PriceRegistry::bundled().unwrap());
+        let store = sqlite_store(dir.path());
         let cap = 64 << 10;
+        let prices = Arc::new(PriceRegistry::bundled().unwrap());
         let service =
-            IngestService::new(store.clone(), clock, prices).with_max_attribute_value(cap);
-        let project = ProjectId(1);
-        for t in 1..=4u8 {
-            let huge = "v".repeat(usize::from(t) * 2 * MIB);
-            let attributes = vec![
-                ("blob".to_string(), AttrValue::Str(huge)),
-                ("team".to_string(), AttrValue::Str(format!("t{t}"))),
-            ];
+            IngestService::new(store.clone(), fixed_clock(), prices).with_max_attribute_value(cap);
+        let project = sightline_core::ProjectId(1);
+        for n in 1..=4u8 {
+            let huge = AttrValue::Str("v".repeat(usize::from(n) * 2 * MIB));
+            let team = AttrValue::Str(format!("t{n}"));
             let batch = RawBatch {
                 resources: vec![Resource::default()],
-                spans: vec![span(t, 1, attributes)],
+                spans: vec![llm(n, "gpt-4o", vec![("blob", huge), ("team", team)])],
                 ..Default::default()
             };
             let outcome = service.ingest(project, batch).await.unwrap();
@@ -394,25 +358,28 @@ mod big_attribute_tests {
             limit: 50,
             after: None,
         };
-        let page = store.list_traces(project, &query).await.unwrap();
-        assert_eq!(page.traces.len(), 1);
-        let stored = store
-            .trace(project, TraceId([3; 16]), false)
+        assert_eq!(
+            store
+                .list_traces(project, &query)
+                .await
+                .unwrap()
+                .traces
+                .len(),
+            1
+        );
+        let (_, stored) = store
+            .observation(project, TraceId([7; 16]), SpanId([3; 8]))
             .await
             .unwrap()
             .unwrap();
-        let value = stored.observations[0]
+        let value = stored
             .attributes
             .iter()
             .find(|(k, _)| k == "blob")
             .and_then(|(_, v)| v.as_str())
-            .unwrap()
-            .to_owned();
+            .unwrap();
         assert!(value.len() < cap + 100, "{} bytes kept", value.len());
-        assert!(
-            value.ends_with(&sightline_core::normalize::cap::marker(6 * MIB - cap)),
-            "{}",
-            &value[value.len() - 80..]
-        );
+        let marker = sightline_core::normalize::cap::marker(6 * MIB - cap);
+        assert!(value.ends_with(&marker), "{}", &value[value.len() - 80..]);
     }
 }
