@@ -1,8 +1,9 @@
-//! `sightline bench ingest|query`: the flags, mapped onto the options of the benchmarks in
-//! `sightline-loadgen`, which print the report.
+//! `sightline bench ingest|overload|query`: the flags, mapped onto the options of the
+//! benchmarks in `sightline-loadgen`, which print the report.
 
 use std::path::PathBuf;
 
+use sightline_loadgen::ingest_bench::overload::{self, OverloadOptions};
 use sightline_loadgen::ingest_bench::{self, IngestOptions};
 use sightline_loadgen::query_bench::{self, QueryOptions};
 
@@ -11,6 +12,10 @@ pub enum BenchCommand {
     /// Send realistic agent traces to a running server as fast as it acknowledges them;
     /// report spans/s, export latency, throttling, bytes per span on disk and server memory.
     Ingest(IngestArgs),
+    /// Offer a multiple of the server's capacity, open loop, and check what it promises under
+    /// it: every request answered, refusals with a retry hint, flat memory, and every
+    /// acknowledged span stored (read back through the API).
+    Overload(OverloadArgs),
     /// Load spans into a running server, then report query latency (trace by id, filtered
     /// trace list, session view, metrics) as p50 and p99.
     Query(QueryArgs),
@@ -23,9 +28,10 @@ pub enum Protocol {
     Grpc,
 }
 
+/// Where the ingest benchmarks send, and what: the flags they share.
 #[derive(clap::Args)]
-pub struct IngestArgs {
-    /// Base URL of the OTLP/HTTP receiver (`/v1/traces` is appended).
+pub struct TrafficArgs {
+    /// Base URL of the OTLP/HTTP receiver and the API (`/v1/traces` is appended).
     #[arg(long, default_value = "http://127.0.0.1:4318")]
     http_url: String,
     /// URL of the OTLP/gRPC receiver.
@@ -33,6 +39,19 @@ pub struct IngestArgs {
     grpc_url: String,
     #[arg(long, value_enum, default_value_t = Protocol::Http)]
     protocol: Protocol,
+    /// Seed of the generated traffic.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Distinct requests generated up front and replayed with fresh ids.
+    #[arg(long, default_value_t = 64)]
+    pool: usize,
+    /// Sent as `Authorization: Bearer <key>`.
+    #[arg(long)]
+    api_key: Option<String>,
+}
+
+#[derive(clap::Args)]
+pub struct IngestArgs {
     /// Concurrent exporters, each with at most one request in flight.
     #[arg(long, default_value_t = 8)]
     concurrency: usize,
@@ -58,15 +77,35 @@ pub struct IngestArgs {
     /// The server's process id: report its peak and current RSS and CPU use.
     #[arg(long)]
     server_pid: Option<u32>,
-    /// Seed of the generated traffic.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// Distinct requests generated up front and replayed with fresh ids.
-    #[arg(long, default_value_t = 64)]
-    pool: usize,
-    /// Sent as `Authorization: Bearer <key>`.
+    #[command(flatten)]
+    traffic: TrafficArgs,
+}
+
+#[derive(clap::Args)]
+pub struct OverloadArgs {
+    /// Spans/s the server sustains; measured first (see --measure-secs) when not given.
     #[arg(long)]
-    api_key: Option<String>,
+    capacity: Option<f64>,
+    /// Seconds of the closed-loop phase that measures the capacity.
+    #[arg(long, default_value_t = 5)]
+    measure_secs: u64,
+    /// The offered load, as a multiple of the capacity.
+    #[arg(long, default_value_t = 10.0)]
+    multiple: f64,
+    /// Seconds of offered load.
+    #[arg(long, default_value_t = 60)]
+    duration: u64,
+    /// Spans per export request (whole traces are packed, so a request may hold a few more).
+    #[arg(long, default_value_t = 500)]
+    batch_spans: usize,
+    /// Most requests outstanding at once (keep it under the server's per-peer connection cap).
+    #[arg(long, default_value_t = 200)]
+    max_in_flight: usize,
+    /// The server's process id: report its memory over the run.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    #[command(flatten)]
+    traffic: TrafficArgs,
 }
 
 #[derive(clap::Args)]
@@ -111,6 +150,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     let mut out = std::io::stdout();
     match cmd {
         BenchCommand::Ingest(args) => ingest_bench::run(args.into(), &mut out).await,
+        BenchCommand::Overload(args) => overload::run(args.into(), &mut out).await,
         BenchCommand::Query(args) => query_bench::run(args.into(), &mut out).await,
     }
 }
@@ -127,9 +167,9 @@ impl From<Protocol> for ingest_bench::Protocol {
 impl From<IngestArgs> for IngestOptions {
     fn from(args: IngestArgs) -> Self {
         Self {
-            http_url: args.http_url,
-            grpc_url: args.grpc_url,
-            protocol: args.protocol.into(),
+            http_url: args.traffic.http_url,
+            grpc_url: args.traffic.grpc_url,
+            protocol: args.traffic.protocol.into(),
             concurrency: args.concurrency,
             batch_spans: args.batch_spans,
             duration: args.duration,
@@ -138,9 +178,29 @@ impl From<IngestArgs> for IngestOptions {
             data_dir: args.data_dir,
             clickhouse_url: args.clickhouse_url,
             server_pid: args.server_pid,
-            seed: args.seed,
-            pool: args.pool,
-            api_key: args.api_key,
+            seed: args.traffic.seed,
+            pool: args.traffic.pool,
+            api_key: args.traffic.api_key,
+        }
+    }
+}
+
+impl From<OverloadArgs> for OverloadOptions {
+    fn from(args: OverloadArgs) -> Self {
+        Self {
+            http_url: args.traffic.http_url,
+            grpc_url: args.traffic.grpc_url,
+            protocol: args.traffic.protocol.into(),
+            capacity: args.capacity,
+            measure_secs: args.measure_secs,
+            multiple: args.multiple,
+            duration: args.duration,
+            batch_spans: args.batch_spans,
+            max_in_flight: args.max_in_flight,
+            server_pid: args.server_pid,
+            seed: args.traffic.seed,
+            pool: args.traffic.pool,
+            api_key: args.traffic.api_key,
         }
     }
 }

@@ -9,8 +9,8 @@ use crate::clickhouse::cluster::ClusterConfig;
 use crate::clickhouse::{ClickHouseConfig, ClickHouseStore};
 use crate::sqlite::{SqliteConfig, SqliteStore};
 use crate::{
-    ChangeFeed, CostReader, KeyStore, LogReader, MetricsReader, PriceStore, RetentionStore,
-    SessionReader, SpanWriter, StoreError, TraceReader,
+    ChangeFeed, CostReader, DiskWatch, KeyStore, LogReader, MetricsReader, PriceStore,
+    RetentionStore, SessionReader, SpanWriter, StoreError, StoreLimits, TraceReader,
 };
 
 /// Every store contract at once: what each engine implements.
@@ -25,6 +25,7 @@ pub trait Engine:
     + PriceStore
     + CostReader
     + RetentionStore
+    + DiskWatch
 {
 }
 impl Engine for SqliteStore {}
@@ -36,6 +37,8 @@ pub struct StoreConfig {
     pub engine: EngineConfig,
     /// Most spans and logs waiting for a commit before writes are refused as overloaded.
     pub max_queued: usize,
+    /// The read budget and the disk budget.
+    pub limits: StoreLimits,
 }
 
 /// Which engine stores the data.
@@ -62,17 +65,20 @@ pub enum Store {
 /// be called inside a Tokio runtime.
 pub async fn open(config: &StoreConfig) -> Result<Store, StoreError> {
     let max_queued = config.max_queued;
+    let limits = config.limits.clone();
     Ok(match &config.engine {
         EngineConfig::Sqlite { data_dir } => {
             Store::Sqlite(Arc::new(SqliteStore::open(&SqliteConfig {
                 data_dir: data_dir.clone(),
                 max_queued,
+                limits,
             })?))
         }
         EngineConfig::ClickHouse { url, cluster } => {
             let engine = ClickHouseConfig {
                 url: url.clone(),
                 max_queued,
+                limits,
             };
             Store::ClickHouse(Arc::new(match cluster {
                 None => ClickHouseStore::open(&engine).await?,

@@ -8,6 +8,7 @@ mod cost_agg;
 pub mod costs;
 mod engine;
 mod filter;
+pub mod limits;
 mod paging;
 pub mod query;
 pub mod retention;
@@ -22,6 +23,7 @@ pub use costs::{
     LatencyHistogram,
 };
 pub use engine::{open, Engine, EngineConfig, Store, StoreConfig};
+pub use limits::{DiskBudget, DiskState, DiskStatus, DiskUsage, DiskWatch, StoreLimits};
 pub use query::*;
 pub use retention::{RetentionOutcome, RetentionScope, RetentionStore};
 
@@ -47,11 +49,25 @@ pub enum StoreError {
     /// would fail again, so it is not retryable.
     #[error("{0}")]
     TooLarge(String),
+    /// A read ran past the store's read budget and was stopped (the message names the budget
+    /// and how to narrow the read).
+    #[error("{0}")]
+    TimedOut(String),
+    /// The disk budget is spent, or the disk itself is full: nothing of this write was stored
+    /// (the message names the cap and how to free space).
+    #[error("{0}")]
+    DiskFull(String),
 }
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
-        StoreError::Engine(e.to_string())
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull) => StoreError::DiskFull(format!(
+                "the disk holding the store is full ({e}): free space on its volume, or lower \
+                 store.max_disk_bytes below what the volume holds so writes are refused earlier"
+            )),
+            _ => StoreError::Engine(e.to_string()),
+        }
     }
 }
 

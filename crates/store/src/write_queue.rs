@@ -3,7 +3,8 @@
 //! `Overloaded` when the queue is over its budget, `Unavailable` once it is closed) and waits
 //! for the writer's answer. A writer takes the first job waiting and whatever is queued behind
 //! it as one group, commits the group, and only then answers each job: `write` returns after the
-//! commit that holds the data.
+//! commit that holds the data. While the disk budget is spent (limits.rs), writes are refused
+//! before they are encoded.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,6 +13,7 @@ use std::sync::{Arc, RwLock};
 use sightline_core::{ProjectId, WriteBatch};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::limits::DiskGate;
 use crate::{StoreError, WriteOutcome};
 
 /// Most jobs the channel holds, whatever their size (spans and logs are bounded by the budget).
@@ -32,12 +34,15 @@ pub(crate) struct WriteQueue<J> {
     /// Spans and logs queued or being written.
     queued: Arc<AtomicUsize>,
     max_queued: usize,
+    /// Shut while the disk budget is spent.
+    pub disk: Arc<DiskGate>,
 }
 
 /// The writer's side.
 pub(crate) struct Receiver<J> {
     rx: mpsc::Receiver<Queued<J>>,
     queued: Arc<AtomicUsize>,
+    disk: Arc<DiskGate>,
 }
 
 /// A queue whose jobs hold at most `max_queued` spans and logs together (one larger job is
@@ -45,13 +50,15 @@ pub(crate) struct Receiver<J> {
 pub(crate) fn channel<J>(max_queued: usize) -> (WriteQueue<J>, Receiver<J>) {
     let (tx, rx) = mpsc::channel(CHANNEL_JOBS);
     let queued = Arc::new(AtomicUsize::new(0));
+    let disk = Arc::new(DiskGate::default());
     (
         WriteQueue {
             tx: RwLock::new(Some(tx)),
             queued: queued.clone(),
             max_queued,
+            disk: disk.clone(),
         },
-        Receiver { rx, queued },
+        Receiver { rx, queued, disk },
     )
 }
 
@@ -67,6 +74,7 @@ impl<J> WriteQueue<J> {
         if batch.is_empty() {
             return Ok(WriteOutcome::default());
         }
+        self.disk.check()?;
         let cost = (batch.observations.len() + batch.logs.len()).max(1);
         let (ack, done) = oneshot::channel();
         let job = encode(project, batch)?;
@@ -130,6 +138,7 @@ impl<J> Receiver<J> {
             acks: Vec::new(),
             cost: 0,
             queued: self.queued.clone(),
+            disk: self.disk.clone(),
         };
         group.push(first);
         while group.cost < max_cost {
@@ -148,6 +157,7 @@ pub(crate) struct Group<J> {
     acks: Vec<Ack>,
     cost: usize,
     queued: Arc<AtomicUsize>,
+    disk: Arc<DiskGate>,
 }
 
 impl<J> Group<J> {
@@ -158,13 +168,21 @@ impl<J> Group<J> {
     }
 
     /// Gives the group's budget back, then answers each job: with its outcome (`outcomes` in
-    /// job order) after the commit, or with a retryable error when the write failed.
+    /// job order) after the commit, or with a retryable error when the write failed (`DiskFull`
+    /// when the disk refused it, which also refuses further writes until the next disk check).
     pub fn finish(self, result: Result<Vec<WriteOutcome>, StoreError>) {
         self.queued.fetch_sub(self.cost, Ordering::SeqCst);
         match result {
             Ok(outcomes) => {
                 for (ack, outcome) in self.acks.into_iter().zip(outcomes) {
                     let _ = ack.send(Ok(outcome));
+                }
+            }
+            Err(StoreError::DiskFull(why)) => {
+                tracing::error!(error = %why, "the disk refused a write; writes are refused until space is freed");
+                self.disk.close(why.clone());
+                for ack in self.acks {
+                    let _ = ack.send(Err(StoreError::DiskFull(why.clone())));
                 }
             }
             Err(e) => {

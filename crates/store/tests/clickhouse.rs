@@ -84,6 +84,7 @@ async fn open(database: &str, max_queued: usize) -> ClickHouseStore {
     ClickHouseStore::open(&ClickHouseConfig {
         url: database_url(database),
         max_queued,
+        limits: Default::default(),
     })
     .await
     .unwrap()
@@ -446,6 +447,7 @@ async fn an_unreachable_server_is_unavailable_with_its_address() {
     let err = ClickHouseStore::open(&ClickHouseConfig {
         url: "http://127.0.0.1:1/?database=x".into(),
         max_queued: 10,
+        limits: Default::default(),
     })
     .await
     .err()
@@ -589,4 +591,81 @@ async fn keys_from_before_roles_are_admins_and_revocations_are_shared() {
         "the first revocation counts on every node"
     );
     cleanup("keyroles").await;
+}
+
+// The killer tasks are aborted at the end of the test.
+#[allow(clippy::disallowed_methods)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_past_the_read_budget_is_stopped_and_an_abandoned_one_is_killed() {
+    let plain = Client::new(server()).unwrap();
+    let (client, abandoned) = plain.with_read_budget(std::time::Duration::from_secs(1));
+    let killer = tokio::spawn(plain.clone().kill_abandoned(abandoned));
+    let started = std::time::Instant::now();
+    match client.query("SELECT count() FROM system.numbers").await {
+        Err(StoreError::TimedOut(why)) => assert!(why.contains("store.read_timeout_secs"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(8));
+
+    // A caller that gives up: the query is killed, not left running.
+    let (slow, abandoned) = plain.with_read_budget(std::time::Duration::from_secs(600));
+    let slow_killer = tokio::spawn(plain.clone().kill_abandoned(abandoned));
+    let marker = format!("{}", rand::random::<u32>());
+    let sql = format!("SELECT count() FROM system.numbers WHERE number != {marker}");
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(800), slow.query(&sql))
+            .await
+            .is_err()
+    );
+    let running = format!(
+        "SELECT count() FROM system.processes WHERE query LIKE '%number != {marker}%' \
+         AND query NOT LIKE '%system.processes%'"
+    );
+    let mut gone = false;
+    for _ in 0..50 {
+        let rows = plain.query(&running).await.unwrap();
+        if rows.as_ref() == [0u8; 8] {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(gone, "the abandoned query still runs");
+    killer.abort();
+    slow_killer.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_disk_check_reads_the_databases_parts_and_refuses_writes_over_the_cap() {
+    use sightline_store::{DiskBudget, DiskState, DiskWatch, StoreLimits};
+    let database = new_database("disk_budget");
+    let store = ClickHouseStore::open(&ClickHouseConfig {
+        url: database_url(&database),
+        max_queued: 1000,
+        limits: StoreLimits {
+            disk: DiskBudget {
+                max_bytes: Some(1),
+                min_free_bytes: 0,
+            },
+            ..Default::default()
+        },
+    })
+    .await
+    .unwrap();
+    store
+        .write(P1, batch(vec![span(1, 1, None, ObservationKind::Agent)]))
+        .await
+        .unwrap();
+    let status = store.check_disk().await.unwrap();
+    assert!(status.usage.used_bytes > 0, "{status:?}");
+    assert_eq!(status.state, DiskState::Full);
+    match store
+        .write(P1, batch(vec![span(2, 1, None, ObservationKind::Agent)]))
+        .await
+    {
+        Err(StoreError::DiskFull(why)) => assert!(why.contains("store.max_disk_bytes"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    store.shutdown().await;
+    drop_database(&Client::new(server()).unwrap(), &database).await;
 }

@@ -130,6 +130,7 @@ fn explore_reads_at_scale() {
     let store = SqliteStore::open(&SqliteConfig {
         data_dir: dir.path().into(),
         max_queued: 1_000_000,
+        limits: Default::default(),
     })
     .unwrap();
     let t = Instant::now();

@@ -35,6 +35,7 @@ fn open(dir: &std::path::Path, max_queued: usize) -> SqliteStore {
     SqliteStore::open(&SqliteConfig {
         data_dir: dir.to_path_buf(),
         max_queued,
+        limits: Default::default(),
     })
     .unwrap()
 }

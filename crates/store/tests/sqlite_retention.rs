@@ -19,6 +19,7 @@ fn open(dir: &std::path::Path) -> SqliteStore {
     SqliteStore::open(&SqliteConfig {
         data_dir: dir.to_path_buf(),
         max_queued: 100_000,
+        limits: Default::default(),
     })
     .unwrap()
 }

@@ -6,6 +6,7 @@
 //! losing side of a conflict and values too broken to promote, stays in `attributes` as sent.
 
 mod attrs;
+pub mod cap;
 mod error;
 mod flattened;
 mod ids;

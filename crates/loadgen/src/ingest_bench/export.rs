@@ -23,6 +23,8 @@ pub(super) enum Outcome {
     Throttled {
         retry_after: Option<Duration>,
     },
+    /// The request got no answer at all (the connection failed or was closed under it).
+    Unanswered(String),
     Failed(String),
 }
 
@@ -45,7 +47,7 @@ pub(super) async fn send_http(
     }
     let response = match request.send().await {
         Ok(r) => r,
-        Err(e) => return Outcome::Failed(format!("http: {e}")),
+        Err(e) => return Outcome::Unanswered(format!("http: {e}")),
     };
     let status = response.status();
     let retry_after = response
@@ -53,7 +55,10 @@ pub(super) async fn send_http(
         .get("retry-after")
         .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
-    let body = response.bytes().await.unwrap_or_default();
+    let body = match response.bytes().await {
+        Ok(body) => body,
+        Err(e) => return Outcome::Unanswered(format!("http: the answer broke off: {e}")),
+    };
     if status.is_success() {
         let rejected = ExportTraceServiceResponse::decode(body.as_ref())
             .ok()
@@ -112,17 +117,27 @@ pub(super) async fn send_grpc(
                 .map_or(0, |p| p.rejected_spans.max(0) as u64);
             Outcome::Acked { rejected }
         }
-        Err(status) => match status.code() {
-            tonic::Code::Unavailable | tonic::Code::ResourceExhausted => {
-                let retry_after = status
-                    .metadata()
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
-                    .map(Duration::from_secs);
-                Outcome::Throttled { retry_after }
+        Err(status) => {
+            let retry_after = status
+                .metadata()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            match status.code() {
+                tonic::Code::Unavailable | tonic::Code::ResourceExhausted
+                    if retry_after.is_some() =>
+                {
+                    Outcome::Throttled { retry_after }
+                }
+                // A refusal by the server carries retry-after; UNAVAILABLE without it is the
+                // transport failing.
+                tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Cancelled => {
+                    Outcome::Unanswered(format!("grpc {:?}: {}", status.code(), status.message()))
+                }
+                tonic::Code::ResourceExhausted => Outcome::Throttled { retry_after },
+                code => Outcome::Failed(format!("grpc {code:?}: {}", status.message())),
             }
-            code => Outcome::Failed(format!("grpc {code:?}: {}", status.message())),
-        },
+        }
     }
 }
 

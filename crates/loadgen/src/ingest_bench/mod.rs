@@ -8,6 +8,7 @@
 //! back-off. Every run is bounded by `--duration` and `--max-spans`, whichever comes first.
 
 mod export;
+pub mod overload;
 mod process;
 mod report;
 
@@ -266,7 +267,7 @@ async fn preflight(args: &IngestOptions, http: &reqwest::Client) -> anyhow::Resu
     };
     match outcome {
         Outcome::Acked { .. } | Outcome::Throttled { .. } => Ok(()),
-        Outcome::Failed(why) => bail!("the server did not accept a first export ({why}); is it running, and does it need --api-key?"),
+        Outcome::Failed(why) | Outcome::Unanswered(why) => bail!("the server did not accept a first export ({why}); is it running, and does it need --api-key?"),
     }
 }
 
@@ -323,7 +324,7 @@ async fn export_loop<F, Fut>(
                 }
                 tokio::time::sleep(wait).await;
             }
-            Outcome::Failed(why) => {
+            Outcome::Failed(why) | Outcome::Unanswered(why) => {
                 tally.error(why);
                 // Do not spin on a persistent failure.
                 tokio::time::sleep(Duration::from_millis(20)).await;

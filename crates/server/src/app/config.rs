@@ -71,6 +71,9 @@ pub struct RawIngest {
     pub body_read_timeout_secs: Option<u64>,
     /// Bytes per second a body must average after its first 5 seconds. Default 16384.
     pub min_body_bytes_per_sec: Option<usize>,
+    /// Longest attribute value kept (span, event, resource and log attributes; not input and
+    /// output), in bytes; longer ones are cut with a marker saying how much. Default 64 KiB.
+    pub max_attribute_value_bytes: Option<usize>,
 }
 
 /// `[store]`: which engine keeps the data, and where.
@@ -90,6 +93,12 @@ pub struct RawStore {
     pub clickhouse_cluster: Option<String>,
     /// The sharded layout: every shard's HTTP URL, comma-separated (used for DDL and retention).
     pub clickhouse_shards: Option<String>,
+    /// Seconds one read may run before it is stopped and answered 504. Default 30.
+    pub read_timeout_secs: Option<u64>,
+    /// Most bytes the store may take on disk before ingest is refused (507). Default no cap.
+    pub max_disk_bytes: Option<u64>,
+    /// Least free bytes left on the data volume before ingest is refused (507). Default 256 MiB.
+    pub min_free_disk_bytes: Option<u64>,
 }
 
 /// `[retention]`: how long spans and logs are kept.
@@ -254,6 +263,13 @@ pub const SETTINGS: &[Setting] = &[
         doc: "Bytes per second a body must average after its first 5 seconds (answered 408 below it).",
     },
     Setting {
+        section: "ingest",
+        key: "max_attribute_value_bytes",
+        legacy: None,
+        default: "64 KiB",
+        doc: "Longest attribute value kept (span, event, resource and log attributes; not input and output); longer ones are cut with a marker saying how much, and the answer warns (docs/limits.md).",
+    },
+    Setting {
         section: "store",
         key: "engine",
         legacy: Some("store"),
@@ -287,6 +303,27 @@ pub const SETTINGS: &[Setting] = &[
         legacy: Some("clickhouse_shards"),
         default: "none",
         doc: "Sharded layout: every shard's HTTP URL, comma-separated.",
+    },
+    Setting {
+        section: "store",
+        key: "read_timeout_secs",
+        legacy: None,
+        default: "30",
+        doc: "Seconds one read may run before it is stopped and answered 504 (a read whose client went away is stopped at once).",
+    },
+    Setting {
+        section: "store",
+        key: "max_disk_bytes",
+        legacy: None,
+        default: "no cap",
+        doc: "Most bytes the store may take on disk; at it ingest answers 507 with `Retry-After` until space is freed (docs/limits.md).",
+    },
+    Setting {
+        section: "store",
+        key: "min_free_disk_bytes",
+        legacy: None,
+        default: "256 MiB",
+        doc: "Least free bytes left on the data volume; below it ingest answers 507 with `Retry-After` (SQLite; ClickHouse where the server reports free space).",
     },
     Setting {
         section: "retention",
@@ -337,12 +374,15 @@ pub struct IngestConfig {
     pub max_inflight_bytes: usize,
     pub body_read_timeout: std::time::Duration,
     pub min_body_bytes_per_sec: usize,
+    pub max_attribute_value_bytes: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoreConfig {
     pub engine: StoreChoice,
     pub data_dir: PathBuf,
+    pub read_timeout: std::time::Duration,
+    pub disk: sightline_store::DiskBudget,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -711,6 +751,11 @@ impl RawIngest {
                 self.min_body_bytes_per_sec,
                 16 << 10,
             )?,
+            max_attribute_value_bytes: positive(
+                "ingest.max_attribute_value_bytes",
+                self.max_attribute_value_bytes,
+                64 << 10,
+            )?,
         })
     }
 }
@@ -723,6 +768,20 @@ impl RawStore {
             data_dir: self
                 .data_dir
                 .unwrap_or_else(|| PathBuf::from("./sightline-data")),
+            read_timeout: seconds("store.read_timeout_secs", self.read_timeout_secs, 30)?,
+            disk: sightline_store::DiskBudget {
+                max_bytes: match self.max_disk_bytes {
+                    Some(0) => {
+                        return Err(invalid(
+                            "store.max_disk_bytes",
+                            "0",
+                            "must be greater than zero; leave it unset for no cap",
+                        ))
+                    }
+                    cap => cap,
+                },
+                min_free_bytes: self.min_free_disk_bytes.unwrap_or(256 << 20),
+            },
         })
     }
 }

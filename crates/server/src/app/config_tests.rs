@@ -69,10 +69,16 @@ fn defaults_need_nothing() {
             max_inflight_bytes: 256 << 20,
             body_read_timeout: std::time::Duration::from_secs(120),
             min_body_bytes_per_sec: 16 << 10,
+            max_attribute_value_bytes: 64 << 10,
         },
         store: StoreConfig {
             engine: StoreChoice::Sqlite,
             data_dir: PathBuf::from("./sightline-data"),
+            read_timeout: std::time::Duration::from_secs(30),
+            disk: sightline_store::DiskBudget {
+                max_bytes: None,
+                min_free_bytes: 256 << 20,
+            },
         },
         retention: RetentionConfig { days: None },
         price_overrides: vec![],
@@ -330,6 +336,9 @@ fn cases() -> Vec<Case> {
         ("ingest.min_body_bytes_per_sec", "1000", &[], |c| {
             c.ingest.min_body_bytes_per_sec.to_string()
         }),
+        ("ingest.max_attribute_value_bytes", "4096", &[], |c| {
+            c.ingest.max_attribute_value_bytes.to_string()
+        }),
         ("store.engine", "clickhouse", &[URL], |c| {
             match &c.store.engine {
                 StoreChoice::Sqlite => "sqlite",
@@ -361,6 +370,15 @@ fn cases() -> Vec<Case> {
             &[URL, ("SIGHTLINE_STORE__CLICKHOUSE_CLUSTER", "c1")],
             |c| cluster(c).1,
         ),
+        ("store.read_timeout_secs", "5", &[], |c| {
+            c.store.read_timeout.as_secs().to_string()
+        }),
+        ("store.max_disk_bytes", "1000000", &[], |c| {
+            c.store.disk.max_bytes.unwrap_or(0).to_string()
+        }),
+        ("store.min_free_disk_bytes", "0", &[], |c| {
+            c.store.disk.min_free_bytes.to_string()
+        }),
         ("retention.days", "7", &[], |c| {
             c.retention.days.map(|d| d.to_string()).unwrap_or_default()
         }),

@@ -16,7 +16,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::service::TowerToHyperService;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -188,7 +188,9 @@ async fn serve_connection(
 }
 
 /// Answers a refused connection with a 503 problem and closes it; a client that does not read
-/// it within a second is dropped.
+/// it within a second is dropped. Whatever the client had sent (its request) is read and thrown
+/// away for up to a second after the answer, until it closes too: closing a socket with unread
+/// bytes sends a reset, which can destroy the answer before the client reads it.
 async fn refuse(mut stream: TcpStream, refusal: ApiError) {
     let body = serde_json::to_vec(&Problem {
         status: refusal.code.http_status(),
@@ -208,7 +210,21 @@ async fn refuse(mut stream: TcpStream, refusal: ApiError) {
         stream.shutdown().await
     })
     .await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        let mut sink = [0u8; 16 << 10];
+        let mut thrown = 0usize;
+        while thrown < LINGER_BYTES {
+            match stream.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => thrown += n,
+            }
+        }
+    })
+    .await;
 }
+
+/// Most bytes a refused connection's request is read and thrown away for.
+const LINGER_BYTES: usize = 4 << 20;
 
 /// The gRPC listener's connections, counted like HTTP's: a connection past a cap is closed.
 pub fn grpc_incoming(

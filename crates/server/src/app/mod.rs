@@ -115,6 +115,10 @@ pub fn store_config(config: &Config) -> StoreConfig {
     StoreConfig {
         engine,
         max_queued: config.ingest.max_queued_items,
+        limits: sightline_store::StoreLimits {
+            read_timeout: config.store.read_timeout,
+            disk: config.store.disk,
+        },
     }
 }
 
@@ -147,7 +151,8 @@ pub async fn run(
     let service = Arc::new(
         IngestService::new(store.clone(), clock.clone(), prices)
             .with_listener(metrics.clone())
-            .with_price_book(book.clone()),
+            .with_price_book(book.clone())
+            .with_max_attribute_value(config.ingest.max_attribute_value_bytes),
     );
     let state = AppState {
         auth: Arc::new(Authenticator::new(store.clone(), anonymous_allowed)),
@@ -190,6 +195,10 @@ pub async fn run(
             ),
         );
     }
+    supervisor.spawn(
+        "disk",
+        crate::jobs::disk::run(store.clone(), metrics.clone(), stop.clone()),
+    );
     let grpc = GrpcIngest {
         state: state.ingest.clone(),
         auth: state.auth.clone(),

@@ -233,6 +233,7 @@ mod tests {
         let config = SqliteConfig {
             data_dir: dir.path().to_path_buf(),
             max_queued: 10,
+            limits: Default::default(),
         };
         Arc::new(SqliteStore::open(&config).unwrap())
     }

@@ -32,11 +32,19 @@ pub enum ErrorCode {
     Overloaded,
     /// Shutting down or storage failing: retry after a delay.
     Unavailable,
+    /// A read ran past the server's read budget and was stopped: narrow it.
+    Timeout,
+    /// The store's disk budget is spent: retry once space is freed.
+    InsufficientStorage,
     Internal,
 }
 
 /// Seconds a client should wait before retrying an `Overloaded`/`Unavailable` answer.
 pub const RETRY_AFTER_SECS: u64 = 1;
+
+/// Seconds a client should wait before retrying while the disk budget is spent: freeing space
+/// takes a retention sweep or an operator.
+pub const DISK_RETRY_AFTER_SECS: u64 = 30;
 
 impl ErrorCode {
     pub fn http_status(self) -> u16 {
@@ -52,6 +60,8 @@ impl ErrorCode {
             Self::UnsupportedMediaType => 415,
             Self::RateLimited => 429,
             Self::Overloaded | Self::Unavailable => 503,
+            Self::Timeout => 504,
+            Self::InsufficientStorage => 507,
             Self::Internal => 500,
         }
     }
@@ -65,8 +75,11 @@ impl ErrorCode {
             Self::MethodNotAllowed => tonic::Code::Unimplemented,
             Self::Conflict => tonic::Code::AlreadyExists,
             Self::RequestTimeout => tonic::Code::DeadlineExceeded,
-            Self::PayloadTooLarge | Self::RateLimited => tonic::Code::ResourceExhausted,
+            Self::PayloadTooLarge | Self::RateLimited | Self::InsufficientStorage => {
+                tonic::Code::ResourceExhausted
+            }
             Self::Overloaded | Self::Unavailable => tonic::Code::Unavailable,
+            Self::Timeout => tonic::Code::DeadlineExceeded,
             Self::Internal => tonic::Code::Internal,
         }
     }
@@ -86,6 +99,8 @@ impl ErrorCode {
             Self::RateLimited => "rate_limited",
             Self::Overloaded => "overloaded",
             Self::Unavailable => "unavailable",
+            Self::Timeout => "timeout",
+            Self::InsufficientStorage => "insufficient_storage",
             Self::Internal => "internal",
         }
     }
@@ -116,8 +131,16 @@ impl ErrorCode {
     pub fn is_retryable(self) -> bool {
         matches!(
             self,
-            Self::Overloaded | Self::Unavailable | Self::RateLimited
+            Self::Overloaded | Self::Unavailable | Self::RateLimited | Self::InsufficientStorage
         )
+    }
+
+    /// Seconds to wait before retrying a retryable answer.
+    pub fn retry_after_secs(self) -> u64 {
+        match self {
+            Self::InsufficientStorage => DISK_RETRY_AFTER_SECS,
+            _ => RETRY_AFTER_SECS,
+        }
     }
 
     pub fn status(self) -> StatusCode {
@@ -127,8 +150,10 @@ impl ErrorCode {
     /// Adds `Retry-After` to a retryable answer.
     pub fn add_retry_after(self, resp: &mut Response) {
         if self.is_retryable() {
-            resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+            resp.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(self.retry_after_secs()),
+            );
         }
     }
 }
@@ -153,14 +178,15 @@ impl ApiError {
     /// (what OTLP exporters read) and a plain `retry-after` entry for humans.
     pub fn to_grpc(&self) -> tonic::Status {
         let code = self.code.grpc_code();
+        let delay = self.code.retry_after_secs();
         let mut status = if self.code.is_retryable() {
-            let details = rpc::retry_status_details(code as i32, &self.message, RETRY_AFTER_SECS);
+            let details = rpc::retry_status_details(code as i32, &self.message, delay);
             tonic::Status::with_details(code, self.message.clone(), details.into())
         } else {
             tonic::Status::new(code, self.message.clone())
         };
         if self.code.is_retryable() {
-            if let Ok(v) = RETRY_AFTER_SECS.to_string().parse() {
+            if let Ok(v) = delay.to_string().parse() {
                 status.metadata_mut().insert("retry-after", v);
             }
         }
@@ -198,6 +224,8 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(_) => ErrorCode::Conflict,
             StoreError::Invalid(_) => ErrorCode::InvalidArgument,
             StoreError::TooLarge(_) => ErrorCode::Internal,
+            StoreError::TimedOut(_) => ErrorCode::Timeout,
+            StoreError::DiskFull(_) => ErrorCode::InsufficientStorage,
         };
         ApiError::new(code, e.to_string())
     }
@@ -245,5 +273,32 @@ mod tests {
         assert!(ApiError::from(StoreError::Unavailable("down".into()))
             .code
             .is_retryable());
+    }
+
+    #[test]
+    fn a_read_past_its_budget_is_a_504_and_a_spent_disk_budget_a_507_with_retry_info() {
+        let slow = ApiError::from(StoreError::TimedOut("past 30 s".into()));
+        assert_eq!(slow.code.http_status(), 504);
+        assert!(
+            !slow.code.is_retryable(),
+            "the same read would time out again"
+        );
+        assert_eq!(slow.to_grpc().code(), tonic::Code::DeadlineExceeded);
+        let full = ApiError::from(StoreError::DiskFull("cap".into()));
+        assert_eq!(full.code.http_status(), 507);
+        let mut resp = full.clone().into_response();
+        full.code.add_retry_after(&mut resp);
+        assert_eq!(
+            resp.headers()[header::RETRY_AFTER],
+            DISK_RETRY_AFTER_SECS.to_string()
+        );
+        let status = full.to_grpc();
+        assert_eq!(status.code(), tonic::Code::ResourceExhausted);
+        let details = rpc::RpcStatus::decode(status.details()).unwrap();
+        let info = rpc::RetryInfo::decode(details.details[0].value.as_slice()).unwrap();
+        assert_eq!(
+            info.retry_delay.unwrap().seconds,
+            DISK_RETRY_AFTER_SECS as i64
+        );
     }
 }

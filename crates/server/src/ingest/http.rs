@@ -1,10 +1,16 @@
 //! HTTP receivers: OTLP/HTTP (also the Langfuse SDK's path) and the native event receiver.
 //! Handlers get the caller by their signature, read the body under the admission budget and
 //! the size cap, decode it and call the one ingest service; the routes are in `app/routes.rs`.
+//!
+//! An answer given before the whole body arrived (refused, unauthenticated, too large) is given
+//! after the rest of the body is read and thrown away ([`Incoming::answer`]), or, when that would
+//! take too long, with `Connection: close`: a keep-alive client then neither reuses a connection
+//! the server is about to close nor loses the answer to the reset that closing a socket with
+//! unread bytes sends.
 
-use axum::body::Body;
+use axum::body::{Body, BodyDataStream};
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tokio::time::Instant;
 use tokio_stream::StreamExt;
@@ -69,13 +75,63 @@ fn content_type(format: Format) -> &'static str {
 /// Bytes reserved from the admission budget at a time while a body arrives.
 const RESERVE_STEP: usize = 64 << 10;
 
+/// Longest the rest of a body is read and thrown away after an early answer.
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A request body as it comes off the wire, and whether all of it has.
+struct Incoming {
+    chunks: BodyDataStream,
+    ended: bool,
+}
+
+impl Incoming {
+    fn new(body: Body) -> Self {
+        Incoming {
+            chunks: body.into_data_stream(),
+            ended: false,
+        }
+    }
+
+    async fn next(&mut self) -> Option<Result<bytes::Bytes, axum::Error>> {
+        let next = self.chunks.next().await;
+        if !matches!(next, Some(Ok(_))) {
+            self.ended = true;
+        }
+        next
+    }
+
+    /// `response`, once the rest of the body is read and thrown away (at most `rules.limit`
+    /// bytes within [`DRAIN_TIME`], at the least rate); past that, or when `drain` is false, with
+    /// `Connection: close`.
+    async fn answer(&mut self, mut response: Response, rules: &BodyRules, drain: bool) -> Response {
+        if !self.ended && drain {
+            let started = Instant::now();
+            let mut thrown = 0usize;
+            while !self.ended && thrown <= rules.limit {
+                let deadline = started + rules.wait_limit(thrown).min(DRAIN_TIME);
+                match tokio::time::timeout_at(deadline, self.next()).await {
+                    Ok(Some(Ok(chunk))) => thrown += chunk.len(),
+                    Ok(_) => {}
+                    Err(_) => break,
+                }
+            }
+        }
+        if !self.ended {
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        response
+    }
+}
+
 /// Reads the body off the wire and decodes it, under the admission budget and the size cap
 /// (after decompression). The budget is reserved for bytes as they arrive, never for a length a
 /// client only declared; a body slower than the least rate, or not in by the timeout, is a 408.
 async fn read_body(
     state: &IngestState,
     headers: &HeaderMap,
-    body: Body,
+    body: &mut Incoming,
 ) -> Result<(Vec<u8>, Ticket), ApiError> {
     let rules = state.body;
     let limit = rules.limit;
@@ -94,10 +150,9 @@ async fn read_body(
     let mut reserved = RESERVE_STEP;
     let mut raw: Vec<u8> = Vec::with_capacity(declared.unwrap_or(0).min(RESERVE_STEP));
     let started = Instant::now();
-    let mut chunks = body.into_data_stream();
     loop {
         let deadline = started + rules.wait_limit(raw.len());
-        let next = tokio::time::timeout_at(deadline, chunks.next())
+        let next = tokio::time::timeout_at(deadline, body.next())
             .await
             .map_err(|_| too_slow(&rules, raw.len(), started.elapsed()))?;
         let chunk = match next {
@@ -160,13 +215,14 @@ async fn otlp_export(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    let mut body = Incoming::new(body);
     let format = match otlp_format(&headers) {
         Ok(f) => f,
-        Err(e) => return otlp_error(&e, None),
+        Err(e) => return body.answer(otlp_error(&e, None), &state.body, true).await,
     };
     let result = async {
         let project = caller?.write_project()?;
-        let (bytes, _ticket) = read_body(&state, &headers, body).await?;
+        let (bytes, _ticket) = read_body(&state, &headers, &mut body).await?;
         let raw = match signal {
             Signal::Traces => otlp::traces_to_raw(
                 otlp::decode_traces(&bytes, format)
@@ -198,7 +254,11 @@ async fn otlp_export(
             )
                 .into_response()
         }
-        Err(e) => otlp_error(&e, Some(format)),
+        Err(e) => {
+            let drain = e.code != ErrorCode::RequestTimeout;
+            body.answer(otlp_error(&e, Some(format)), &state.body, drain)
+                .await
+        }
     }
 }
 
@@ -234,12 +294,28 @@ struct EventsAnswer<'a> {
 /// `POST /api/v1/events`: JSON array or JSON lines of structured log events.
 pub async fn events(
     State(state): State<IngestState>,
-    caller: Caller,
+    caller: Result<Caller, ApiError>,
     headers: HeaderMap,
     body: Body,
+) -> Response {
+    let mut body = Incoming::new(body);
+    match receive_events(&state, caller, &headers, &mut body).await {
+        Ok(answer) => answer,
+        Err(e) => {
+            let drain = e.code != ErrorCode::RequestTimeout;
+            body.answer(e.into_response(), &state.body, drain).await
+        }
+    }
+}
+
+async fn receive_events(
+    state: &IngestState,
+    caller: Result<Caller, ApiError>,
+    headers: &HeaderMap,
+    body: &mut Incoming,
 ) -> Result<Response, ApiError> {
-    let project = caller.write_project()?;
-    let (bytes, _ticket) = read_body(&state, &headers, body).await?;
+    let project = caller?.write_project()?;
+    let (bytes, _ticket) = read_body(state, headers, body).await?;
     let now = state.service.clock().now_ns();
     let raw = super::events::decode_events(&bytes, now)
         .map_err(|e| ApiError::new(ErrorCode::InvalidArgument, e.to_string()))?;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use sightline_core::calls::ModelCall;
 use sightline_core::cost::{cost_with_estimate, PriceRegistry};
+use sightline_core::normalize::cap::{cap_attributes, cap_log, cap_observation, Cut};
 use sightline_core::normalize::{normalize_log, normalize_span};
 use sightline_core::time::Clock;
 use sightline_core::{ProjectId, RawBatch, WriteBatch};
@@ -32,6 +33,9 @@ pub struct IngestOutcome {
 /// Most lines of detail put in one answer.
 const MAX_MESSAGE_LINES: usize = 20;
 
+/// `ingest.max_attribute_value_bytes` when the service is not told otherwise.
+pub const DEFAULT_MAX_ATTRIBUTE_VALUE_BYTES: usize = 64 << 10;
+
 pub struct IngestService {
     writer: Arc<dyn SpanWriter>,
     clock: Arc<dyn Clock>,
@@ -40,6 +44,8 @@ pub struct IngestService {
     book: Option<Arc<PriceBook>>,
     listeners: Vec<Arc<dyn CommitListener>>,
     live: LiveBus,
+    /// Longest attribute value kept (`ingest.max_attribute_value_bytes`).
+    max_attribute_value: usize,
 }
 
 impl IngestService {
@@ -55,7 +61,14 @@ impl IngestService {
             book: None,
             listeners: Vec::new(),
             live: LiveBus::default(),
+            max_attribute_value: DEFAULT_MAX_ATTRIBUTE_VALUE_BYTES,
         }
+    }
+
+    /// Cuts attribute values longer than `bytes` (with a marker, and a warning in the answer).
+    pub fn with_max_attribute_value(mut self, bytes: usize) -> Self {
+        self.max_attribute_value = bytes;
+        self
     }
 
     /// Tells `listener` about every commit from now on.
@@ -91,6 +104,12 @@ impl IngestService {
             resources: raw.resources,
             ..Default::default()
         };
+        let max = self.max_attribute_value;
+        for (i, resource) in batch.resources.iter_mut().enumerate() {
+            let mut cut = Cut::default();
+            cap_attributes(&mut resource.attributes, max, &mut cut);
+            lines.extend(cut.warning(&format!("resource {i}"), max));
+        }
         let empty = sightline_core::Resource::default();
         let prices = match &self.book {
             Some(book) if !raw.spans.is_empty() => book.registry(project).await,
@@ -103,6 +122,8 @@ impl IngestService {
             n.value.cost =
                 cost_with_estimate(&n.value, &prices, &TiktokenCounter).map(|c| c.to_cost());
             lines.extend(n.warnings);
+            let label = format!("span '{}' (span_id {})", n.value.name, n.value.span_id);
+            lines.extend(cap_observation(&mut n.value, max).warning(&label, max));
             batch.observations.push(n.value);
         }
         for (idx, log) in raw.logs {
@@ -115,6 +136,7 @@ impl IngestService {
                 n.value.time_ns = n.value.observed_ns;
             }
             lines.extend(n.warnings);
+            lines.extend(cap_log(&mut n.value, max).warning("log record", max));
             batch.logs.push(n.value);
         }
         let calls = if self.listeners.is_empty() {
@@ -162,6 +184,17 @@ mod tests {
     use sightline_store::sqlite::{SqliteConfig, SqliteStore};
     use sightline_store::TraceReader;
 
+    fn sqlite_store(dir: &std::path::Path) -> Arc<SqliteStore> {
+        Arc::new(
+            SqliteStore::open(&SqliteConfig {
+                data_dir: dir.into(),
+                max_queued: 1000,
+                limits: Default::default(),
+            })
+            .unwrap(),
+        )
+    }
+
     fn fixed_clock() -> Arc<ManualClock> {
         Arc::new(ManualClock::new(1_768_386_600_000_000_000))
     }
@@ -201,13 +234,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn llm_calls_are_priced_at_ingest_and_unknown_models_say_why() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(
-            SqliteStore::open(&SqliteConfig {
-                data_dir: dir.path().into(),
-                max_queued: 1000,
-            })
-            .unwrap(),
-        );
+        let store = sqlite_store(dir.path());
         let prices = Arc::new(PriceRegistry::bundled().unwrap());
         let service = IngestService::new(store.clone(), fixed_clock(), prices.clone());
         let tokens = |i: i64, o: i64| {
@@ -284,5 +311,75 @@ mod tests {
             Some(expected.total + 500_000_000),
             "unknown costs add nothing"
         );
+    }
+
+    /// Issue 15: ~150 spans with 1-19 MiB attributes made a filtered trace list decode every one
+    /// of them (7.6 s, and minutes for a few concurrent ones). The values are cut at ingest now:
+    /// what a filter decodes per span is bounded by the cap, and the sender is told.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_trace_list_filter_over_spans_with_huge_attribute_values_decodes_capped_values_only()
+    {
+        use sightline_store::{ObservationFilter, TraceQuery, TraceSort};
+        const MIB: usize = 1 << 20;
+        let dir = tempfile::tempdir().unwrap();
+        let store = sqlite_store(dir.path());
+        let cap = 64 << 10;
+        let prices = Arc::new(PriceRegistry::bundled().unwrap());
+        let service =
+            IngestService::new(store.clone(), fixed_clock(), prices).with_max_attribute_value(cap);
+        let project = sightline_core::ProjectId(1);
+        for n in 1..=4u8 {
+            let huge = AttrValue::Str("v".repeat(usize::from(n) * 2 * MIB));
+            let team = AttrValue::Str(format!("t{n}"));
+            let batch = RawBatch {
+                resources: vec![Resource::default()],
+                spans: vec![llm(n, "gpt-4o", vec![("blob", huge), ("team", team)])],
+                ..Default::default()
+            };
+            let outcome = service.ingest(project, batch).await.unwrap();
+            assert_eq!(
+                outcome.rejected_spans, 0,
+                "a cut is a warning, not a rejection"
+            );
+            assert!(
+                outcome.message.contains("ingest.max_attribute_value_bytes")
+                    && outcome.message.contains("blob"),
+                "{}",
+                outcome.message
+            );
+        }
+        let query = TraceQuery {
+            filter: ObservationFilter {
+                attributes: vec![("team".into(), "t3".into())],
+                ..Default::default()
+            },
+            sort: TraceSort::Start,
+            descending: true,
+            limit: 50,
+            after: None,
+        };
+        assert_eq!(
+            store
+                .list_traces(project, &query)
+                .await
+                .unwrap()
+                .traces
+                .len(),
+            1
+        );
+        let (_, stored) = store
+            .observation(project, TraceId([7; 16]), SpanId([3; 8]))
+            .await
+            .unwrap()
+            .unwrap();
+        let value = stored
+            .attributes
+            .iter()
+            .find(|(k, _)| k == "blob")
+            .and_then(|(_, v)| v.as_str())
+            .unwrap();
+        assert!(value.len() < cap + 100, "{} bytes kept", value.len());
+        let marker = sightline_core::normalize::cap::marker(6 * MIB - cap);
+        assert!(value.ends_with(&marker), "{}", &value[value.len() - 80..]);
     }
 }

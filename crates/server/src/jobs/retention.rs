@@ -96,6 +96,7 @@ mod tests {
         let store = SqliteStore::open(&SqliteConfig {
             data_dir: dir.path().to_path_buf(),
             max_queued: 1000,
+            limits: Default::default(),
         })
         .unwrap();
         let today = 20_000 * DAY_NS;

@@ -40,6 +40,8 @@ pub struct Metrics {
     /// Requests by (receiver, status code).
     requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
     retention: Mutex<RetentionStats>,
+    /// The last disk sample against the budget.
+    disk: Mutex<Option<sightline_store::DiskStatus>>,
 }
 
 /// What the retention sweeps did since start-up.
@@ -75,6 +77,66 @@ impl Metrics {
             logs_rejected: AtomicU64::new(0),
             requests: Mutex::new(BTreeMap::new()),
             retention: Mutex::new(RetentionStats::default()),
+            disk: Mutex::new(None),
+        }
+    }
+
+    /// Keeps the last disk sample for `/metrics`.
+    pub fn disk(&self, status: &sightline_store::DiskStatus) {
+        *lock(&self.disk) = Some(status.clone());
+    }
+
+    fn render_disk(&self, out: &mut Text) {
+        let Some(d) = lock(&self.disk).clone() else {
+            return;
+        };
+        out.family(
+            "sightline_store_disk_bytes",
+            "gauge",
+            "Bytes the store's data takes on disk (last sample).",
+        );
+        out.sample("sightline_store_disk_bytes", &[], d.usage.used_bytes);
+        if let Some(cap) = d.budget.max_bytes {
+            out.family(
+                "sightline_store_disk_limit_bytes",
+                "gauge",
+                "The store's disk cap (store.max_disk_bytes).",
+            );
+            out.sample("sightline_store_disk_limit_bytes", &[], cap);
+        }
+        if let Some(free) = d.usage.free_bytes {
+            out.family(
+                "sightline_store_disk_free_bytes",
+                "gauge",
+                "Free bytes on the store's volume (last sample).",
+            );
+            out.sample("sightline_store_disk_free_bytes", &[], free);
+            out.family(
+                "sightline_store_disk_free_floor_bytes",
+                "gauge",
+                "The free-space floor (store.min_free_disk_bytes).",
+            );
+            out.sample(
+                "sightline_store_disk_free_floor_bytes",
+                &[],
+                d.budget.min_free_bytes,
+            );
+        }
+        out.family(
+            "sightline_store_disk_state",
+            "gauge",
+            "Where the store stands against its disk budget: 1 for the current state (ok, approaching, full; ingest is refused while full).",
+        );
+        for state in [
+            sightline_store::DiskState::Ok,
+            sightline_store::DiskState::Approaching,
+            sightline_store::DiskState::Full,
+        ] {
+            out.sample(
+                "sightline_store_disk_state",
+                &[("state", state.as_str())],
+                u64::from(state == d.state),
+            );
         }
     }
 
@@ -216,6 +278,7 @@ impl Metrics {
             out.sample("sightline_ingest_requests_total", &labels, n);
         }
         self.render_retention(&mut out);
+        self.render_disk(&mut out);
         if let Some(rss) = resident_bytes() {
             out.family(
                 "process_resident_memory_bytes",

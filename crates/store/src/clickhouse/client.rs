@@ -1,9 +1,13 @@
 //! A small client for ClickHouse's HTTP interface: statements and queries go in the POST body,
 //! inserts put the statement in the `query` parameter and the RowBinary rows in the body.
+//! Queries run under the read budget (`max_execution_time`) with a query id of their own; a query
+//! whose caller went away is killed by that id (`KILL QUERY`, sent by the store's killer task).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use reqwest::Url;
+use tokio::sync::mpsc;
 
 use crate::StoreError;
 
@@ -27,7 +31,14 @@ pub struct Client {
     database: String,
     /// `host:port` for messages: never the credentials.
     display: String,
+    /// The read budget of queries; `None`: ClickHouse's own limits only.
+    read_timeout: Option<Duration>,
+    /// Where the ids of abandoned queries go to be killed.
+    killer: Option<mpsc::Sender<String>>,
 }
+
+/// Abandoned queries waiting for their `KILL QUERY`; more are not killed, only abandoned.
+const KILL_QUEUE: usize = 256;
 
 impl Client {
     /// Parses `http://host:port/?database=name[&user=..&password=..]`. The database defaults to
@@ -81,7 +92,36 @@ impl Client {
             base,
             database,
             display,
+            read_timeout: None,
+            killer: None,
         })
+    }
+
+    /// This client with queries bounded by `read_timeout`, and the receiver of the ids of
+    /// queries abandoned by their caller: run [`Client::kill_abandoned`] on it.
+    pub fn with_read_budget(&self, read_timeout: Duration) -> (Client, mpsc::Receiver<String>) {
+        let (tx, rx) = mpsc::channel(KILL_QUEUE);
+        let client = Client {
+            read_timeout: Some(read_timeout),
+            killer: Some(tx),
+            ..self.clone()
+        };
+        (client, rx)
+    }
+
+    /// Kills each query whose id comes in, until every sender is gone.
+    pub async fn kill_abandoned(self, mut ids: mpsc::Receiver<String>) {
+        while let Some(id) = ids.recv().await {
+            let sql = format!("KILL QUERY WHERE query_id = '{id}' ASYNC");
+            match self.execute_server(&sql).await {
+                Ok(()) => {
+                    tracing::info!(query_id = %id, "a query was killed: its caller went away")
+                }
+                Err(e) => {
+                    tracing::warn!(query_id = %id, error = %e, "could not kill an abandoned query")
+                }
+            }
+        }
     }
 
     pub fn database(&self) -> &str {
@@ -103,8 +143,26 @@ impl Client {
     }
 
     async fn send(&self, url: Url, body: Vec<u8>) -> Result<bytes::Bytes, StoreError> {
-        let response = self.http.post(url).body(body).send().await.map_err(|e| {
-            StoreError::Unavailable(format!("cannot reach ClickHouse at {}: {e}", self.display))
+        self.send_within(url, body, None).await
+    }
+
+    /// [`send`](Self::send), giving up after `timeout` when one is given.
+    async fn send_within(
+        &self,
+        url: Url,
+        body: Vec<u8>,
+        timeout: Option<Duration>,
+    ) -> Result<bytes::Bytes, StoreError> {
+        let mut request = self.http.post(url).body(body);
+        if let Some(t) = timeout {
+            request = request.timeout(t);
+        }
+        let response = request.send().await.map_err(|e| {
+            if e.is_timeout() {
+                StoreError::Unavailable(format!("ClickHouse at {} timed out: {e}", self.display))
+            } else {
+                StoreError::Unavailable(format!("cannot reach ClickHouse at {}: {e}", self.display))
+            }
         })?;
         let status = response.status();
         let body = response.bytes().await.map_err(|e| {
@@ -120,6 +178,12 @@ impl Client {
             .trim()
             .to_owned();
         let message = format!("ClickHouse at {} answered {status}: {text}", self.display);
+        if out_of_space(&text) {
+            return Err(StoreError::DiskFull(format!(
+                "{message} (ClickHouse's disk is full: free space on its volume, or lower \
+                 store.max_disk_bytes so writes are refused before it fills)"
+            )));
+        }
         if RETRYABLE_CODES.iter().any(|&c| has_code(&text, c))
             || status.is_server_error() && text.is_empty()
         {
@@ -144,19 +208,44 @@ impl Client {
     }
 
     /// Runs a query and returns its rows in RowBinary (decode with `RowReader`). A query over
-    /// ClickHouse's memory limit is not retryable: the same query needs the same memory.
+    /// ClickHouse's memory limit is not retryable: the same query needs the same memory. Past the
+    /// read budget the query is stopped (`TimedOut`); dropped before it answered, it is killed.
     pub async fn query(&self, sql: &str) -> Result<bytes::Bytes, StoreError> {
         let size = (sql.len() + 1024).max(256 * 1024).to_string();
-        let url = self.url(true, &[("max_query_size", &size)]);
-        match self
-            .send(url, format!("{sql} FORMAT RowBinary").into_bytes())
-            .await
-        {
+        let id = query_id();
+        let seconds = self.read_timeout.map(|t| t.as_secs().max(1).to_string());
+        let mut params = vec![("max_query_size", size.as_str()), ("query_id", id.as_str())];
+        if let Some(s) = &seconds {
+            params.push(("max_execution_time", s));
+        }
+        let url = self.url(true, &params);
+        let mut kill = KillOnDrop {
+            id,
+            killer: self.killer.clone(),
+        };
+        // The server stops at max_execution_time; the connection waits a little longer for that
+        // answer.
+        let wait = self.read_timeout.map(|t| t + Duration::from_secs(5));
+        let answer = self
+            .send_within(url, format!("{sql} FORMAT RowBinary").into_bytes(), wait)
+            .await;
+        kill.killer = None;
+        match answer {
             Err(StoreError::Unavailable(message)) if over_memory_limit(&message) => {
                 Err(StoreError::TooLarge(format!(
                     "{message} (the query needs more memory than ClickHouse's max_memory_usage \
                      allows: narrow the time window or the filters, or raise the limit in \
                      ClickHouse's users.xml)"
+                )))
+            }
+            Err(StoreError::Unavailable(message))
+                if has_code(&message, TIMEOUT_EXCEEDED) || message.contains("timed out") =>
+            {
+                let budget = self.read_timeout.unwrap_or_default().as_secs();
+                Err(StoreError::TimedOut(format!(
+                    "the read ran past its {budget} s budget (store.read_timeout_secs) and was \
+                     stopped: narrow the time window (since, from, to) or the filters, or raise \
+                     store.read_timeout_secs ({message})"
                 )))
             }
             other => other,
@@ -185,6 +274,40 @@ fn has_code(text: &str, code: u32) -> bool {
     [",", "."]
         .iter()
         .any(|sep| text.contains(&format!("Code: {code}{sep}")))
+}
+
+/// ClickHouse's TIMEOUT_EXCEEDED (`max_execution_time`).
+const TIMEOUT_EXCEEDED: u32 = 159;
+
+/// A query id of this process, unique among the queries it runs.
+fn query_id() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("sightline-{}-{started:x}-{n}", std::process::id())
+}
+
+/// Hands the query's id to the killer when dropped while `killer` is still set.
+struct KillOnDrop {
+    id: String,
+    killer: Option<mpsc::Sender<String>>,
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(killer) = self.killer.take() {
+            let _ = killer.try_send(std::mem::take(&mut self.id));
+        }
+    }
+}
+
+/// ClickHouse could not write for lack of space: NOT_ENOUGH_SPACE (243), or the volume's
+/// `No space left on device`.
+fn out_of_space(text: &str) -> bool {
+    has_code(text, 243) || text.contains("No space left on device")
 }
 
 /// ClickHouse's "Memory limit (for query) exceeded".

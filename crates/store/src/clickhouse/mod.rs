@@ -29,6 +29,7 @@ use sightline_core::{ProjectId, Resource, SpanId, TraceId, WriteBatch};
 pub use client::Client;
 pub use keys::project_id;
 
+use crate::limits::{assess, DiskStatus, DiskUsage, DiskWatch, StoreLimits};
 use crate::write_queue::{self, WriteQueue};
 use crate::{
     ChangeFeed, FeedBatch, FeedPosition, FeedQuery, KeyStore, LogPage, LogQuery, LogReader,
@@ -46,6 +47,7 @@ pub struct ClickHouseConfig {
     pub url: String,
     /// Most spans and logs waiting for an insert before writes are refused as overloaded.
     pub max_queued: usize,
+    pub limits: StoreLimits,
 }
 
 pub struct ClickHouseStore {
@@ -54,8 +56,11 @@ pub struct ClickHouseStore {
     layout: cluster::Layout,
     queue: WriteQueue<WriteJob>,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Kills the queries whose callers went away (client.rs); aborted at shutdown.
+    killer: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// The first hour the cost rollup covers (cost_rollup.rs).
     rollup_from_ns: i64,
+    limits: StoreLimits,
 }
 
 /// The wall clock, for the writer's insert sequence and migration stamps (not for data: the
@@ -95,12 +100,18 @@ impl ClickHouseStore {
         let rollup_from_ns = cost_rollup::covered_from(&client).await?;
         let (queue, jobs) = write_queue::channel(config.max_queued);
         let task = writer::spawn(client.clone(), jobs);
+        let (reads, abandoned) = client.with_read_budget(config.limits.read_timeout);
+        // Owned by the store: `shutdown` aborts it (the readers' clients keep its queue open).
+        #[allow(clippy::disallowed_methods)]
+        let killer = tokio::spawn(client.kill_abandoned(abandoned));
         Ok(ClickHouseStore {
-            client,
+            client: reads,
             layout,
             queue,
             task: Mutex::new(Some(task)),
+            killer: Mutex::new(Some(killer)),
             rollup_from_ns,
+            limits: config.limits.clone(),
         })
     }
 
@@ -116,6 +127,44 @@ impl ClickHouseStore {
         if let Some(t) = task {
             let _ = t.await;
         }
+        if let Some(killer) = self.killer.lock().ok().and_then(|mut t| t.take()) {
+            killer.abort();
+        }
+    }
+
+    /// The active parts of this database, and the free space of ClickHouse's disks where the
+    /// server can tell (`system.disks` is newer than 18.16).
+    async fn disk_usage(&self) -> Result<DiskUsage, StoreError> {
+        let db = self.client.database();
+        let rows = self
+            .client
+            .query(&format!(
+                "SELECT toUInt64(sum(bytes_on_disk)) FROM system.parts \
+                 WHERE database = '{db}' AND active"
+            ))
+            .await?;
+        let used_bytes = rowbinary::RowReader::new(&rows).u64()?;
+        let free_bytes = match self
+            .client
+            .query("SELECT toUInt64(min(free_space)) FROM system.disks")
+            .await
+        {
+            Ok(rows) => Some(rowbinary::RowReader::new(&rows).u64()?),
+            Err(_) => None,
+        };
+        Ok(DiskUsage {
+            used_bytes,
+            free_bytes,
+        })
+    }
+}
+
+#[async_trait]
+impl DiskWatch for ClickHouseStore {
+    async fn check_disk(&self) -> Result<DiskStatus, StoreError> {
+        let status = assess(self.disk_usage().await?, self.limits.disk);
+        self.queue.disk.set(&status);
+        Ok(status)
     }
 }
 

@@ -82,9 +82,13 @@ where
     F: Future,
 {
     let (engine, place) = H::place(test);
-    let store = sightline_store::open(&StoreConfig { engine, max_queued })
-        .await
-        .unwrap();
+    let store = sightline_store::open(&StoreConfig {
+        engine,
+        max_queued,
+        limits: Default::default(),
+    })
+    .await
+    .unwrap();
     case(T::given(&store)).await;
     store.shutdown().await;
     drop(store);
