@@ -9,8 +9,8 @@ use crate::clickhouse::cluster::ClusterConfig;
 use crate::clickhouse::{ClickHouseConfig, ClickHouseStore};
 use crate::sqlite::{SqliteConfig, SqliteStore};
 use crate::{
-    ChangeFeed, CostReader, KeyStore, LogReader, MetricsReader, PriceStore, RetentionStore,
-    SessionReader, SpanWriter, StoreError, TraceReader,
+    ChangeFeed, CostReader, KeyStore, LogReader, MetricSeriesReader, MetricWriter, MetricsReader,
+    PriceStore, RetentionStore, SessionReader, SpanWriter, StoreError, TraceReader,
 };
 
 /// Every store contract at once: what each engine implements.
@@ -25,6 +25,8 @@ pub trait Engine:
     + PriceStore
     + CostReader
     + RetentionStore
+    + MetricWriter
+    + MetricSeriesReader
 {
 }
 impl Engine for SqliteStore {}

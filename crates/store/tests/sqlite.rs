@@ -95,10 +95,11 @@ async fn session_summary_migration_backfills_stored_traces() {
                 r.get(0)
             })
             .unwrap();
-        assert_eq!(latest, 5, "undo the migrations after 5 here too");
+        assert_eq!(latest, 11, "undo the migrations after 5 here too");
         conn.execute_batch(
             "DROP TABLE sessions; DROP TABLE session_users; DROP TABLE session_tenants; \
-             DELETE FROM schema_migrations WHERE version = 5;",
+             DROP TABLE metric_series; DROP TABLE metric_points; \
+             DELETE FROM schema_migrations WHERE version >= 5;",
         )
         .unwrap();
     }
@@ -175,10 +176,11 @@ async fn cost_rollup_migration_backfills_stored_spans() {
                 r.get(0)
             })
             .unwrap();
-        assert_eq!(latest, 5, "undo the migrations after 5 here too");
+        assert_eq!(latest, 11, "undo the migrations after 5 here too");
         conn.execute_batch(
             "DROP TABLE cost_rollup_hourly; DROP TABLE sessions; DROP TABLE session_users; \
-             DROP TABLE session_tenants; DELETE FROM schema_migrations WHERE version >= 4;",
+             DROP TABLE session_tenants; DROP TABLE metric_series; DROP TABLE metric_points; \
+             DELETE FROM schema_migrations WHERE version >= 4;",
         )
         .unwrap();
     }

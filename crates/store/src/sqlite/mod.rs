@@ -3,6 +3,7 @@
 
 mod costs;
 mod keys;
+mod metrics;
 mod prices;
 mod query;
 mod read;

@@ -4,6 +4,7 @@
 
 pub mod core;
 pub mod costs;
+pub mod metrics;
 pub mod prices;
 pub mod query;
 pub mod query_data;
@@ -119,6 +120,11 @@ macro_rules! store_suite {
             costs::costs_match_brute_force,
             costs::cost_latency_is_close,
             retention::retention_deletes_old_data_and_keeps_summaries_true,
+            // OTLP metric series.
+            metrics::metric_series_round_trip_and_bucket,
+            metrics::metric_series_are_bounded_per_project,
+            metrics::metric_writes_are_idempotent,
+            metrics::retention_deletes_old_metric_points_and_series,
             // The write queue.
             queue::a_full_queue_refuses_instead_of_growing = 100,
             queue::shutdown_commits_what_was_queued_then_refuses = 100_000,
