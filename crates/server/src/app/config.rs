@@ -71,6 +71,9 @@ pub struct RawIngest {
     pub body_read_timeout_secs: Option<u64>,
     /// Bytes per second a body must average after its first 5 seconds. Default 16384.
     pub min_body_bytes_per_sec: Option<usize>,
+    /// Most distinct OTLP metric series one project may have; new series past it are refused.
+    /// Default 10000.
+    pub max_metric_series: Option<usize>,
 }
 
 /// `[store]`: which engine keeps the data, and where.
@@ -254,6 +257,13 @@ pub const SETTINGS: &[Setting] = &[
         doc: "Bytes per second a body must average after its first 5 seconds (answered 408 below it).",
     },
     Setting {
+        section: "ingest",
+        key: "max_metric_series",
+        legacy: None,
+        default: "10000",
+        doc: "Most distinct OTLP metric series (name and attribute set) per project; points of new series past it are refused in the partial-success answer.",
+    },
+    Setting {
         section: "store",
         key: "engine",
         legacy: Some("store"),
@@ -337,6 +347,7 @@ pub struct IngestConfig {
     pub max_inflight_bytes: usize,
     pub body_read_timeout: std::time::Duration,
     pub min_body_bytes_per_sec: usize,
+    pub max_metric_series: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -710,6 +721,11 @@ impl RawIngest {
                 "ingest.min_body_bytes_per_sec",
                 self.min_body_bytes_per_sec,
                 16 << 10,
+            )?,
+            max_metric_series: positive(
+                "ingest.max_metric_series",
+                self.max_metric_series,
+                10_000,
             )?,
         })
     }

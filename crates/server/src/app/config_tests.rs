@@ -69,6 +69,7 @@ fn defaults_need_nothing() {
             max_inflight_bytes: 256 << 20,
             body_read_timeout: std::time::Duration::from_secs(120),
             min_body_bytes_per_sec: 16 << 10,
+            max_metric_series: 10_000,
         },
         store: StoreConfig {
             engine: StoreChoice::Sqlite,
@@ -329,6 +330,9 @@ fn cases() -> Vec<Case> {
         }),
         ("ingest.min_body_bytes_per_sec", "1000", &[], |c| {
             c.ingest.min_body_bytes_per_sec.to_string()
+        }),
+        ("ingest.max_metric_series", "50", &[], |c| {
+            c.ingest.max_metric_series.to_string()
         }),
         ("store.engine", "clickhouse", &[URL], |c| {
             match &c.store.engine {

@@ -9,6 +9,7 @@ mod costs;
 mod logs;
 mod metrics;
 mod observations;
+mod otlp_metrics;
 mod page;
 mod prices;
 mod sessions;
@@ -19,6 +20,9 @@ pub use costs::{CostRow, Costs};
 pub use logs::Log;
 pub use metrics::{MetricPoint, MetricSeries, Metrics};
 pub use observations::{Link, Observation, Scope};
+pub use otlp_metrics::{
+    OtlpMetric, OtlpMetricGroup, OtlpMetricName, OtlpMetricNames, OtlpMetricPoint,
+};
 pub use page::Page;
 pub use prices::{Price, PriceEntry, PriceList, PriceLookup, PriceOverride};
 pub use sessions::{SessionDetail, SessionSummary, Turn};
