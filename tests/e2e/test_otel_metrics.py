@@ -27,6 +27,7 @@ from opentelemetry.sdk.metrics.export import (
 )
 from opentelemetry.sdk.resources import Resource
 
+from clickhouse_fixture import clickhouse, clickhouse_db, clickhouse_node  # noqa: F401
 from conftest import clean_env
 
 PROMTOOL = shutil.which("promtool")
@@ -117,6 +118,16 @@ def sample(samples, name, **labels):
     [("http", AggregationTemporality.CUMULATIVE), ("grpc", AggregationTemporality.DELTA)],
 )
 def test_sdk_metrics_are_stored_and_read_back(server, transport, temporality):
+    check_sdk_metrics(server, transport, temporality)
+
+
+def test_sdk_metrics_on_clickhouse(clickhouse, clickhouse_db, clickhouse_node):
+    node = clickhouse_node(clickhouse.database_url(clickhouse_db))
+    check_sdk_metrics(node, "http", AggregationTemporality.CUMULATIVE)
+
+
+def check_sdk_metrics(server, transport, temporality):
+    """Records with the SDK, exports twice, and checks the API and `/metrics/otlp`."""
     service = f"agent-{transport}"
     exp = exporter(server, transport, temporality)
     provider = provider_for(exp, service)
