@@ -226,6 +226,16 @@ mod tests {
     use sightline_store::sqlite::{SqliteConfig, SqliteStore};
     use sightline_store::TraceReader;
 
+    fn sqlite(dir: &std::path::Path) -> Arc<SqliteStore> {
+        Arc::new(
+            SqliteStore::open(&SqliteConfig {
+                data_dir: dir.into(),
+                max_queued: 1000,
+            })
+            .unwrap(),
+        )
+    }
+
     fn fixed_clock() -> Arc<ManualClock> {
         Arc::new(ManualClock::new(1_768_386_600_000_000_000))
     }
@@ -265,13 +275,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn llm_calls_are_priced_at_ingest_and_unknown_models_say_why() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(
-            SqliteStore::open(&SqliteConfig {
-                data_dir: dir.path().into(),
-                max_queued: 1000,
-            })
-            .unwrap(),
-        );
+        let store = sqlite(dir.path());
         let prices = Arc::new(PriceRegistry::bundled().unwrap());
         let service = IngestService::new(store.clone(), fixed_clock(), prices.clone());
         let tokens = |i: i64, o: i64| {
@@ -355,13 +359,7 @@ mod tests {
         use sightline_core::metrics::{MetricKind, Temporality};
         use sightline_core::{RawMetric, RawMetrics, RawPoint, RawValue};
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(
-            SqliteStore::open(&SqliteConfig {
-                data_dir: dir.path().into(),
-                max_queued: 1000,
-            })
-            .unwrap(),
-        );
+        let store = sqlite(dir.path());
         let prices = Arc::new(PriceRegistry::bundled().unwrap());
         let service = IngestService::new(store.clone(), fixed_clock(), prices)
             .with_metric_writer(store.clone(), 2);

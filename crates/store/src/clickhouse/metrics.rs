@@ -19,7 +19,7 @@ use super::client::Client;
 use super::rowbinary::{quote, RowReader, RowWriter};
 use super::writer::{Sequence, WriteJob};
 use super::ClickHouseStore;
-use crate::metric::job::MetricJob;
+use crate::metric::job::{self, MetricJob};
 use crate::metric::plan::{plan, point_keys, Known};
 use crate::metric::rows::{state_of, PointRow, SeriesRow};
 use crate::metric::{agg, MAX_POINTS_READ};
@@ -134,15 +134,10 @@ impl MetricWriter for ClickHouseStore {
         batch: MetricBatch,
         max_series: usize,
     ) -> Result<MetricWriteOutcome, StoreError> {
-        if batch.is_empty() {
-            return Ok(MetricWriteOutcome::default());
-        }
-        let (job, answer) = MetricJob::new(batch, max_series);
-        let cost = job.cost();
-        self.queue
-            .write_job(WriteJob::metrics(project, job), cost)
-            .await?;
-        answer.outcome().await
+        job::write(&self.queue, batch, max_series, |job| {
+            WriteJob::metrics(project, job)
+        })
+        .await
     }
 }
 

@@ -6,7 +6,25 @@ use sightline_core::metrics::MetricBatch;
 use tokio::sync::oneshot;
 
 use super::MetricWriteOutcome;
+use crate::write_queue::WriteQueue;
 use crate::StoreError;
+
+/// `MetricWriter::write_metrics` of every engine: the batch as a job (`wrap` makes the engine's
+/// job of it) on the engine's write queue; the answer comes after the commit holding it.
+pub(crate) async fn write<J>(
+    queue: &WriteQueue<J>,
+    batch: MetricBatch,
+    max_series: usize,
+    wrap: impl FnOnce(MetricJob) -> J,
+) -> Result<MetricWriteOutcome, StoreError> {
+    if batch.is_empty() {
+        return Ok(MetricWriteOutcome::default());
+    }
+    let (job, answer) = MetricJob::new(batch, max_series);
+    let cost = job.cost();
+    queue.write_job(wrap(job), cost).await?;
+    answer.outcome().await
+}
 
 pub(crate) struct MetricJob {
     pub batch: MetricBatch,

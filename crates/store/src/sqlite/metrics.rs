@@ -10,7 +10,7 @@ use sightline_core::ProjectId;
 
 use super::writer::WriteJob;
 use super::SqliteStore;
-use crate::metric::job::MetricJob;
+use crate::metric::job::{self, MetricJob};
 use crate::metric::plan::{plan, point_keys, Known};
 use crate::metric::rows::{state_of, PointRow, SeriesRow};
 use crate::metric::{agg, MAX_POINTS_READ};
@@ -106,15 +106,10 @@ impl MetricWriter for SqliteStore {
         batch: MetricBatch,
         max_series: usize,
     ) -> Result<MetricWriteOutcome, StoreError> {
-        if batch.is_empty() {
-            return Ok(MetricWriteOutcome::default());
-        }
-        let (job, answer) = MetricJob::new(batch, max_series);
-        let cost = job.cost();
-        self.queue
-            .write_job(WriteJob::metrics(project, job), cost)
-            .await?;
-        answer.outcome().await
+        job::write(&self.queue, batch, max_series, |job| {
+            WriteJob::metrics(project, job)
+        })
+        .await
     }
 }
 

@@ -183,26 +183,29 @@ fn number_point(v: &Value, path: &Path) -> Result<NumberDataPoint> {
     })
 }
 
-fn doubles(v: &Value, path: &Path) -> Result<Vec<f64>> {
+/// A JSON array whose every element `item` reads (`what` names them in the error).
+fn array<T>(
+    v: &Value,
+    path: &Path,
+    what: &str,
+    item: fn(&Value, &Path) -> Result<T>,
+) -> Result<Vec<T>> {
     let items = v
         .as_array()
-        .ok_or_else(|| path.error("expected an array of numbers"))?;
+        .ok_or_else(|| path.error(format!("expected an array of {what}")))?;
     items
         .iter()
         .enumerate()
-        .map(|(i, x)| double(x, &Path::Index(path, i)))
+        .map(|(i, x)| item(x, &Path::Index(path, i)))
         .collect()
 }
 
+fn doubles(v: &Value, path: &Path) -> Result<Vec<f64>> {
+    array(v, path, "numbers", double)
+}
+
 fn uint64s(v: &Value, path: &Path) -> Result<Vec<u64>> {
-    let items = v
-        .as_array()
-        .ok_or_else(|| path.error("expected an array of decimal strings or integers"))?;
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, x)| uint64(x, &Path::Index(path, i)))
-        .collect()
+    array(v, path, "decimal strings or integers", uint64)
 }
 
 fn histogram_point(v: &Value, path: &Path) -> Result<HistogramDataPoint> {
