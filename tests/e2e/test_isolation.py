@@ -186,6 +186,8 @@ def every_route(trace_id):
         ("GET", "/api/v1/logs", None, None),
         ("GET", "/api/v1/metrics", None, None),
         ("GET", "/api/v1/costs", None, None),
+        ("GET", "/api/v1/metric-names", None, None),
+        ("GET", "/api/v1/metric-series?name=m", None, None),
         ("GET", "/api/v1/stream", None, None),
         ("GET", "/api/v1/prices", None, None),
         ("GET", "/api/v1/prices/lookup?model=gpt-4o", None, None),
@@ -197,6 +199,7 @@ def every_route(trace_id):
         ("POST", "/v1/traces", otlp, "application/x-protobuf"),
         ("POST", "/api/public/otel/v1/traces", otlp, "application/x-protobuf"),
         ("POST", "/v1/logs", '{"resourceLogs": []}', "application/json"),
+        ("POST", "/v1/metrics", '{"resourceMetrics": []}', "application/json"),
         ("POST", "/api/v1/events", '[{"message": "x"}]', "application/json"),
     ]
 

@@ -5,6 +5,7 @@ pub mod calls;
 pub mod cost;
 pub mod ids;
 pub mod introspect;
+pub mod metrics;
 pub mod model;
 pub mod model_name;
 pub mod money;
@@ -18,5 +19,8 @@ pub use model::{
     Cost, CostSource, ErrorInfo, LogRecord, Message, Observation, ObservationKind, Payload,
     SpanEvent, SpanKind, StatusCode, ToolCall, Usage, WriteBatch,
 };
-pub use raw::{RawBatch, RawEvent, RawLink, RawLog, RawSpan, Resource};
+pub use raw::{
+    ExpBuckets, RawBatch, RawEvent, RawLink, RawLog, RawMetric, RawMetrics, RawPoint, RawSpan,
+    RawValue, Resource,
+};
 pub use value::{AttrValue, Attributes};

@@ -9,8 +9,9 @@ use crate::clickhouse::cluster::ClusterConfig;
 use crate::clickhouse::{ClickHouseConfig, ClickHouseStore};
 use crate::sqlite::{SqliteConfig, SqliteStore};
 use crate::{
-    ChangeFeed, CostReader, DiskWatch, KeyStore, LogReader, MetricsReader, PriceStore,
-    RetentionStore, SessionReader, SpanWriter, StoreError, StoreLimits, TraceReader,
+    ChangeFeed, CostReader, DiskWatch, KeyStore, LogReader, MetricSeriesReader, MetricWriter,
+    MetricsReader, PriceStore, RetentionStore, SessionReader, SpanWriter, StoreError, StoreLimits,
+    TraceReader,
 };
 
 /// Every store contract at once: what each engine implements.
@@ -26,6 +27,8 @@ pub trait Engine:
     + CostReader
     + RetentionStore
     + DiskWatch
+    + MetricWriter
+    + MetricSeriesReader
 {
 }
 impl Engine for SqliteStore {}

@@ -9,6 +9,7 @@ pub mod costs;
 mod engine;
 mod filter;
 pub mod limits;
+pub mod metric;
 mod paging;
 pub mod query;
 pub mod retention;
@@ -24,6 +25,10 @@ pub use costs::{
 };
 pub use engine::{open, Engine, EngineConfig, Store, StoreConfig};
 pub use limits::{DiskBudget, DiskState, DiskStatus, DiskUsage, DiskWatch, StoreLimits};
+pub use metric::{
+    MetricBucket, MetricGroup, MetricInfo, MetricSeriesQuery, MetricSeriesReader,
+    MetricSeriesResult, MetricWriteOutcome, MetricWriter, SeriesSnapshot,
+};
 pub use query::*;
 pub use retention::{RetentionOutcome, RetentionScope, RetentionStore};
 

@@ -38,6 +38,8 @@ pub struct RetentionOutcome {
     /// a retried span counts twice).
     pub spans: u64,
     pub logs: u64,
+    /// OTLP metric points deleted (series not seen since the cutoff go with them).
+    pub metric_points: u64,
     /// ClickHouse day partitions dropped whole (0 on SQLite).
     pub partitions_dropped: u64,
 }
@@ -51,7 +53,8 @@ pub fn cutoff_for(now_ns: i64, days: u32) -> i64 {
 /// Deletes old telemetry.
 #[async_trait]
 pub trait RetentionStore: Send + Sync {
-    /// Deletes the spans (by start time), logs (by time) and everything summarising them in
+    /// Deletes the spans (by start time), logs and metric points (by time), metric series not
+    /// seen since the cutoff, and everything summarising them in
     /// `scope` from before `cutoff_ns` rounded down to its UTC midnight. Runs in bounded steps
     /// while writes continue; rerunning it after an interruption finishes the job.
     async fn delete_before(

@@ -74,11 +74,21 @@ impl<J> WriteQueue<J> {
         if batch.is_empty() {
             return Ok(WriteOutcome::default());
         }
-        self.disk.check()?;
-        let cost = (batch.observations.len() + batch.logs.len()).max(1);
-        let (ack, done) = oneshot::channel();
+        let cost = batch.observations.len() + batch.logs.len();
         let job = encode(project, batch)?;
-        self.submit(Queued { job, cost, ack })?;
+        self.write_job(job, cost).await
+    }
+
+    /// Queues a job already encoded, costing `cost` items of the budget (a metrics write: its
+    /// points); the answer comes after the commit holding it.
+    pub async fn write_job(&self, job: J, cost: usize) -> Result<WriteOutcome, StoreError> {
+        self.disk.check()?;
+        let (ack, done) = oneshot::channel();
+        self.submit(Queued {
+            job,
+            cost: cost.max(1),
+            ack,
+        })?;
         done.await
             .map_err(|_| StoreError::Unavailable("the writer stopped before committing".into()))?
     }

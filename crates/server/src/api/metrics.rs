@@ -14,7 +14,7 @@ use crate::error::ApiError;
 
 pub const MAX_BUCKETS: i64 = 100_000;
 const SEC: i64 = 1_000_000_000;
-const DEFAULT_WINDOW: i64 = 3_600 * SEC;
+pub(super) const DEFAULT_WINDOW: i64 = 3_600 * SEC;
 /// Bucket widths the default picks from (seconds), for about 60 buckets.
 const NICE_BUCKETS: &[i64] = &[
     1, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1_800, 3_600, 7_200, 10_800, 21_600, 43_200, 86_400,
@@ -58,7 +58,7 @@ pub async fn metrics(
 }
 
 /// The bucket width in ns: whole seconds, at most [`MAX_BUCKETS`] over `[from, to)`.
-fn bucket(given: Option<&str>, from_ns: i64, to_ns: i64) -> Result<i64, ApiError> {
+pub(super) fn bucket(given: Option<&str>, from_ns: i64, to_ns: i64) -> Result<i64, ApiError> {
     let width = to_ns - from_ns;
     let bucket_ns = match given {
         Some(v) => match duration_or_integer(v, SEC) {

@@ -11,6 +11,7 @@ mod metrics;
 mod observations;
 #[cfg(test)]
 mod openapi_check;
+mod otlp_metrics;
 pub mod params;
 mod prices;
 mod sessions;
@@ -25,7 +26,8 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use sightline_core::time::Clock;
 use sightline_store::{
-    ChangeFeed, CostReader, LogReader, MetricsReader, SessionReader, TraceReader,
+    ChangeFeed, CostReader, LogReader, MetricSeriesReader, MetricsReader, SessionReader,
+    TraceReader,
 };
 use tokio::sync::watch;
 
@@ -37,6 +39,7 @@ pub use keys::{create_key, list_keys, revoke_key};
 pub use logs::list_logs;
 pub use metrics::metrics;
 pub use observations::list_observations;
+pub use otlp_metrics::{metric_names, metric_series};
 pub use prices::{delete_override, list_prices, lookup_price, put_override};
 pub use sessions::{get_session, list_sessions};
 pub use stream::stream;
@@ -53,6 +56,8 @@ pub const ROUTES: &[(&str, &[&[&str]])] = &[
     ("/api/v1/sessions/{session_id}", &[]),
     ("/api/v1/logs", logs::PARAMS),
     ("/api/v1/metrics", metrics::PARAMS),
+    ("/api/v1/metric-names", otlp_metrics::NAMES_PARAMS),
+    ("/api/v1/metric-series", otlp_metrics::SERIES_PARAMS),
     ("/api/v1/costs", costs::PARAMS),
     ("/api/v1/stream", stream::PARAMS),
     ("/api/v1/prices", prices::LIST_PARAMS),
@@ -69,6 +74,10 @@ pub struct ApiState {
     pub logs: Arc<dyn LogReader>,
     /// Time-bucketed aggregates for `/api/v1/metrics` (not the Prometheus counters).
     pub metrics: Arc<dyn MetricsReader>,
+    /// The OTLP metric series for `/api/v1/metric-names` and `/api/v1/metric-series`.
+    pub otlp_metrics: Arc<dyn MetricSeriesReader>,
+    /// The most series a project may have (`ingest.max_metric_series`), shown with the names.
+    pub max_metric_series: usize,
     /// Cost attribution for `/api/v1/costs`.
     pub costs: Arc<dyn CostReader>,
     /// The change feed behind the live stream.

@@ -286,6 +286,12 @@ fn answers() -> Vec<(&'static str, &'static str, Option<Shape>)> {
         ),
         ("get", "/api/v1/logs", Some(shape::<Page<Log>>())),
         ("get", "/api/v1/metrics", Some(shape::<Metrics>())),
+        (
+            "get",
+            "/api/v1/metric-names",
+            Some(shape::<OtlpMetricNames>()),
+        ),
+        ("get", "/api/v1/metric-series", Some(shape::<OtlpMetric>())),
         ("get", "/api/v1/costs", Some(shape::<Costs>())),
         ("get", "/api/v1/stream", None),
         ("get", "/api/v1/prices", Some(built(price_list))),

@@ -74,6 +74,9 @@ pub struct RawIngest {
     /// Longest attribute value kept (span, event, resource and log attributes; not input and
     /// output), in bytes; longer ones are cut with a marker saying how much. Default 64 KiB.
     pub max_attribute_value_bytes: Option<usize>,
+    /// Most distinct OTLP metric series one project may have; new series past it are refused.
+    /// Default 10000.
+    pub max_metric_series: Option<usize>,
 }
 
 /// `[store]`: which engine keeps the data, and where.
@@ -270,6 +273,13 @@ pub const SETTINGS: &[Setting] = &[
         doc: "Longest attribute value kept (span, event, resource and log attributes; not input and output); longer ones are cut with a marker saying how much, and the answer warns (docs/limits.md).",
     },
     Setting {
+        section: "ingest",
+        key: "max_metric_series",
+        legacy: None,
+        default: "10000",
+        doc: "Most distinct OTLP metric series (name and attribute set) per project; points of new series past it are refused in the partial-success answer.",
+    },
+    Setting {
         section: "store",
         key: "engine",
         legacy: Some("store"),
@@ -375,6 +385,7 @@ pub struct IngestConfig {
     pub body_read_timeout: std::time::Duration,
     pub min_body_bytes_per_sec: usize,
     pub max_attribute_value_bytes: usize,
+    pub max_metric_series: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -755,6 +766,11 @@ impl RawIngest {
                 "ingest.max_attribute_value_bytes",
                 self.max_attribute_value_bytes,
                 64 << 10,
+            )?,
+            max_metric_series: positive(
+                "ingest.max_metric_series",
+                self.max_metric_series,
+                10_000,
             )?,
         })
     }

@@ -70,6 +70,7 @@ fn defaults_need_nothing() {
             body_read_timeout: std::time::Duration::from_secs(120),
             min_body_bytes_per_sec: 16 << 10,
             max_attribute_value_bytes: 64 << 10,
+            max_metric_series: 10_000,
         },
         store: StoreConfig {
             engine: StoreChoice::Sqlite,
@@ -338,6 +339,9 @@ fn cases() -> Vec<Case> {
         }),
         ("ingest.max_attribute_value_bytes", "4096", &[], |c| {
             c.ingest.max_attribute_value_bytes.to_string()
+        }),
+        ("ingest.max_metric_series", "50", &[], |c| {
+            c.ingest.max_metric_series.to_string()
         }),
         ("store.engine", "clickhouse", &[URL], |c| {
             match &c.store.engine {

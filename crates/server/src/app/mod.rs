@@ -14,6 +14,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::LogsServiceServer;
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::MetricsServiceServer;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::TraceServiceServer;
 use sightline_core::cost::PriceRegistry;
 use sightline_core::time::{Clock, SystemClock};
@@ -152,7 +153,8 @@ pub async fn run(
         IngestService::new(store.clone(), clock.clone(), prices)
             .with_listener(metrics.clone())
             .with_price_book(book.clone())
-            .with_max_attribute_value(config.ingest.max_attribute_value_bytes),
+            .with_max_attribute_value(config.ingest.max_attribute_value_bytes)
+            .with_metric_writer(store.clone(), config.ingest.max_metric_series),
     );
     let state = AppState {
         auth: Arc::new(Authenticator::new(store.clone(), anonymous_allowed)),
@@ -174,6 +176,8 @@ pub async fn run(
             sessions: store.clone(),
             logs: store.clone(),
             metrics: store.clone(),
+            otlp_metrics: store.clone(),
+            max_metric_series: config.ingest.max_metric_series,
             costs: store.clone(),
             feed: store.clone(),
             prices: book,
@@ -182,6 +186,7 @@ pub async fn run(
             shutdown: stop.clone(),
         },
         metrics: metrics.clone(),
+        otlp: crate::metrics::otlp::OtlpSource(store.clone()),
     };
     if let Some(days) = config.retention.days {
         supervisor.spawn(
@@ -225,7 +230,12 @@ pub async fn run(
                 .accept_compressed(tonic::codec::CompressionEncoding::Gzip),
         )
         .add_service(
-            LogsServiceServer::new(grpc)
+            LogsServiceServer::new(grpc.clone())
+                .max_decoding_message_size(tonic_cap)
+                .accept_compressed(tonic::codec::CompressionEncoding::Gzip),
+        )
+        .add_service(
+            MetricsServiceServer::new(grpc)
                 .max_decoding_message_size(tonic_cap)
                 .accept_compressed(tonic::codec::CompressionEncoding::Gzip),
         )

@@ -17,6 +17,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/traces", post(http::otlp_traces))
         .route("/api/public/otel/v1/traces", post(http::otlp_traces))
         .route("/v1/logs", post(http::otlp_logs))
+        .route("/v1/metrics", post(http::otlp_metrics))
         .route("/api/v1/events", post(http::events))
         .route("/api/v1/openapi.json", get(api::openapi))
         .route("/api/v1/traces", get(api::list_traces))
@@ -30,6 +31,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/sessions/{session_id}", get(api::get_session))
         .route("/api/v1/logs", get(api::list_logs))
         .route("/api/v1/metrics", get(api::metrics))
+        .route("/api/v1/metric-names", get(api::metric_names))
+        .route("/api/v1/metric-series", get(api::metric_series))
         .route("/api/v1/costs", get(api::costs))
         .route("/api/v1/stream", get(api::stream))
         .route("/api/v1/prices", get(api::list_prices))
@@ -43,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/keys/{key}", delete(api::revoke_key))
         .route("/health", get(health))
         .route("/metrics", get(metrics::serve))
+        .route("/metrics/otlp", get(metrics::otlp::serve))
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
             metrics::count_http,

@@ -9,6 +9,7 @@ use axum::extract::FromRef;
 use crate::api::ApiState;
 use crate::auth::{Authenticator, ScrapePolicy};
 use crate::ingest::IngestState;
+use crate::metrics::otlp::OtlpSource;
 use crate::metrics::Metrics;
 
 #[derive(Clone)]
@@ -20,6 +21,14 @@ pub struct AppState {
     pub api: ApiState,
     /// Counters served at `/metrics`, also a listener of the ingest service.
     pub metrics: Arc<Metrics>,
+    /// The stored OTLP metric series served at `/metrics/otlp`.
+    pub otlp: OtlpSource,
+}
+
+impl FromRef<AppState> for OtlpSource {
+    fn from_ref(s: &AppState) -> Self {
+        s.otlp.clone()
+    }
 }
 
 impl FromRef<AppState> for Arc<Authenticator> {

@@ -1,9 +1,13 @@
-//! OTLP/gRPC receivers: `TraceService/Export` and `LogsService/Export`, on the same ingest path
-//! as HTTP. Oversized messages get RESOURCE_EXHAUSTED, a full queue UNAVAILABLE.
+//! OTLP/gRPC receivers: `TraceService/Export`, `LogsService/Export` and
+//! `MetricsService/Export`, on the same ingest path as HTTP. Oversized messages get RESOURCE_EXHAUSTED, a full queue UNAVAILABLE.
 
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::LogsService;
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::MetricsService;
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::TraceService;
 use opentelemetry_proto::tonic::collector::trace::v1::{
@@ -38,6 +42,12 @@ impl GrpcIngest {
         size: usize,
         raw: impl FnOnce() -> RawBatch,
     ) -> Result<IngestOutcome, ApiError> {
+        let _ticket = self.admit(size)?;
+        self.state.service.ingest(project, raw()).await
+    }
+
+    /// Checks the message size and takes its share of the admission budget.
+    fn admit(&self, size: usize) -> Result<super::admission::Ticket, ApiError> {
         if size > self.max_message_bytes {
             return Err(ApiError::new(
                 ErrorCode::PayloadTooLarge,
@@ -47,8 +57,7 @@ impl GrpcIngest {
                 ),
             ));
         }
-        let _ticket = self.state.admission.admit(size)?;
-        self.state.service.ingest(project, raw()).await
+        self.state.admission.admit(size)
     }
 }
 
@@ -99,6 +108,34 @@ impl LogsService for GrpcIngest {
                 }
             });
         Ok(Response::new(ExportLogsServiceResponse { partial_success }))
+    }
+}
+
+#[tonic::async_trait]
+impl MetricsService for GrpcIngest {
+    async fn export(
+        &self,
+        request: Request<ExportMetricsServiceRequest>,
+    ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
+        let project = self.project(&request).await.map_err(|e| e.to_grpc())?;
+        let req = request.into_inner();
+        let _ticket = self.admit(req.encoded_len()).map_err(|e| e.to_grpc())?;
+        let outcome = self
+            .state
+            .service
+            .ingest_metrics(project, otlp::metrics_to_raw(req))
+            .await
+            .map_err(|e| e.to_grpc())?;
+        let partial_success =
+            (outcome.rejected_points > 0 || !outcome.message.is_empty()).then(|| {
+                ExportMetricsPartialSuccess {
+                    rejected_data_points: outcome.rejected_points as i64,
+                    error_message: outcome.message.clone(),
+                }
+            });
+        Ok(Response::new(ExportMetricsServiceResponse {
+            partial_success,
+        }))
     }
 }
 

@@ -1,4 +1,5 @@
-//! HTTP receivers: OTLP/HTTP (also the Langfuse SDK's path) and the native event receiver.
+//! HTTP receivers: OTLP/HTTP traces, logs and metrics (traces also on the Langfuse SDK's path)
+//! and the native event receiver.
 //! Handlers get the caller by their signature, read the body under the admission budget and
 //! the size cap, decode it and call the one ingest service; the routes are in `app/routes.rs`.
 //!
@@ -27,6 +28,7 @@ use crate::error::{ApiError, ErrorCode};
 enum Signal {
     Traces,
     Logs,
+    Metrics,
 }
 
 fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
@@ -223,15 +225,19 @@ async fn otlp_export(
     let result = async {
         let project = caller?.write_project()?;
         let (bytes, _ticket) = read_body(&state, &headers, &mut body).await?;
+        let invalid =
+            |e: otlp::DecodeError| ApiError::new(ErrorCode::InvalidArgument, e.to_string());
         let raw = match signal {
-            Signal::Traces => otlp::traces_to_raw(
-                otlp::decode_traces(&bytes, format)
-                    .map_err(|e| ApiError::new(ErrorCode::InvalidArgument, e.to_string()))?,
-            ),
-            Signal::Logs => otlp::logs_to_raw(
-                otlp::decode_logs(&bytes, format)
-                    .map_err(|e| ApiError::new(ErrorCode::InvalidArgument, e.to_string()))?,
-            ),
+            Signal::Traces => {
+                otlp::traces_to_raw(otlp::decode_traces(&bytes, format).map_err(invalid)?)
+            }
+            Signal::Logs => otlp::logs_to_raw(otlp::decode_logs(&bytes, format).map_err(invalid)?),
+            Signal::Metrics => {
+                let raw =
+                    otlp::metrics_to_raw(otlp::decode_metrics(&bytes, format).map_err(invalid)?);
+                drop(bytes);
+                return state.service.ingest_metrics(project, raw).await;
+            }
         };
         drop(bytes);
         state.service.ingest(project, raw).await
@@ -245,6 +251,9 @@ async fn otlp_export(
                 }
                 Signal::Logs => {
                     otlp::encode_logs_response(outcome.rejected_logs, &outcome.message, format)
+                }
+                Signal::Metrics => {
+                    otlp::encode_metrics_response(outcome.rejected_points, &outcome.message, format)
                 }
             };
             (
@@ -281,6 +290,16 @@ pub async fn otlp_logs(
     body: Body,
 ) -> Response {
     otlp_export(state, caller, Signal::Logs, headers, body).await
+}
+
+/// `POST /v1/metrics`.
+pub async fn otlp_metrics(
+    State(state): State<IngestState>,
+    caller: Result<Caller, ApiError>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    otlp_export(state, caller, Signal::Metrics, headers, body).await
 }
 
 /// What `POST /api/v1/events` answers.

@@ -1,5 +1,5 @@
 //! The one ingest path and everything that feeds it: the receivers (OTLP/HTTP with the Langfuse
-//! path, OTLP/gRPC, native JSON events), their body caps and admission budget, the wire
+//! path, OTLP/gRPC, native JSON events; traces, logs and metrics), their body caps and admission budget, the wire
 //! decoders (`otlp/`, `events/`; wire types never leave them), and the [`IngestService`] every
 //! receiver calls. After each commit the service wakes the live bus and tells its
 //! [`CommitListener`]s; it never imports what listens.
@@ -18,7 +18,7 @@ mod service;
 
 use std::sync::Arc;
 
-pub use commit::{Commit, CommitListener};
+pub use commit::{Commit, CommitListener, MetricsCommit};
 pub use service::{IngestOutcome, IngestService};
 
 /// What the receivers share.

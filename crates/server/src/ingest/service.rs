@@ -1,20 +1,23 @@
 //! The one ingest path: every receiver decodes into a [`RawBatch`] and calls
 //! [`IngestService::ingest`], which normalizes, prices, stamps and writes it durably, then
-//! wakes the live bus and tells its commit listeners.
+//! wakes the live bus and tells its commit listeners. Metric exports decode into
+//! [`RawMetrics`] and take [`IngestService::ingest_metrics`]: normalized in core, written
+//! through the store's `MetricWriter` under the per-project series limit, told to listeners.
 
 use std::sync::Arc;
 
 use sightline_core::calls::ModelCall;
 use sightline_core::cost::{cost_with_estimate, PriceRegistry};
+use sightline_core::metrics::normalize_metrics;
 use sightline_core::normalize::cap::{cap_attributes, cap_log, cap_observation, Cut};
 use sightline_core::normalize::{normalize_log, normalize_span};
 use sightline_core::time::Clock;
-use sightline_core::{ProjectId, RawBatch, WriteBatch};
-use sightline_store::SpanWriter;
+use sightline_core::{ProjectId, RawBatch, RawMetrics, WriteBatch};
+use sightline_store::{MetricWriter, SpanWriter};
 
-use super::commit::{Commit, CommitListener};
+use super::commit::{Commit, CommitListener, MetricsCommit};
 use super::live::LiveBus;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::pricing::{PriceBook, TiktokenCounter};
 
 /// What one request achieved, for the receiver to answer with.
@@ -26,6 +29,10 @@ pub struct IngestOutcome {
     pub rejected_logs: u64,
     /// Spans already stored (client retries); they count as accepted.
     pub duplicate_spans: u64,
+    /// Metric data points stored, or already stored (retries count as accepted).
+    pub accepted_points: u64,
+    /// Metric data points refused: invalid, or of a new series past the project's limit.
+    pub rejected_points: u64,
     /// Rejections and warnings, one per line; empty when everything was clean.
     pub message: String,
 }
@@ -46,6 +53,8 @@ pub struct IngestService {
     live: LiveBus,
     /// Longest attribute value kept (`ingest.max_attribute_value_bytes`).
     max_attribute_value: usize,
+    /// Where metric exports go, and the most series a project may have.
+    metrics: Option<(Arc<dyn MetricWriter>, usize)>,
 }
 
 impl IngestService {
@@ -62,12 +71,19 @@ impl IngestService {
             listeners: Vec::new(),
             live: LiveBus::default(),
             max_attribute_value: DEFAULT_MAX_ATTRIBUTE_VALUE_BYTES,
+            metrics: None,
         }
     }
 
     /// Cuts attribute values longer than `bytes` (with a marker, and a warning in the answer).
     pub fn with_max_attribute_value(mut self, bytes: usize) -> Self {
         self.max_attribute_value = bytes;
+        self
+    }
+
+    /// Stores metric exports through `writer`, at most `max_series` series per project.
+    pub fn with_metric_writer(mut self, writer: Arc<dyn MetricWriter>, max_series: usize) -> Self {
+        self.metrics = Some((writer, max_series));
         self
     }
 
@@ -158,20 +174,68 @@ impl IngestService {
         for listener in &self.listeners {
             listener.committed(&commit);
         }
-        let total = lines.len();
-        let mut message: Vec<String> = lines.into_iter().take(MAX_MESSAGE_LINES).collect();
-        if total > MAX_MESSAGE_LINES {
-            message.push(format!("... and {} more", total - MAX_MESSAGE_LINES));
-        }
         Ok(IngestOutcome {
             accepted_spans: (written.observations + written.duplicates) as u64,
             rejected_spans: raw.rejected_spans,
             accepted_logs: written.logs as u64,
             rejected_logs: raw.rejected_logs,
             duplicate_spans: written.duplicates as u64,
-            message: message.join("\n"),
+            message: message(lines),
+            ..Default::default()
         })
     }
+
+    /// Normalizes and stores the metric points of `raw` in `project`; a new series past the
+    /// project's limit is refused with its points, and the answer says which metric and why.
+    /// Returns after the commit.
+    pub async fn ingest_metrics(
+        &self,
+        project: ProjectId,
+        mut raw: RawMetrics,
+    ) -> Result<IngestOutcome, ApiError> {
+        let Some((writer, max_series)) = &self.metrics else {
+            return Err(ApiError::new(
+                ErrorCode::Internal,
+                "this server was started without a metrics store",
+            ));
+        };
+        let rejected = raw.rejected_points;
+        let mut lines = std::mem::take(&mut raw.errors);
+        let written = writer
+            .write_metrics(project, normalize_metrics(raw), *max_series)
+            .await?;
+        for (name, n) in &written.refused_series {
+            lines.push(format!(
+                "metric {name:?}: {n} new series refused: the project has reached its limit of \
+                 {max_series} series (ingest.max_metric_series); drop attributes with many values \
+                 (ids, timestamps) from the metric, or raise the limit"
+            ));
+        }
+        let commit = MetricsCommit {
+            project,
+            written: &written,
+            rejected_points: rejected,
+        };
+        for listener in &self.listeners {
+            listener.metrics_committed(&commit);
+        }
+        Ok(IngestOutcome {
+            accepted_points: (written.points + written.duplicates) as u64,
+            rejected_points: rejected + written.refused_points as u64,
+            message: message(lines),
+            ..Default::default()
+        })
+    }
+}
+
+/// The answer's message: the first [`MAX_MESSAGE_LINES`] lines, the rest counted.
+fn message(lines: Vec<String>) -> String {
+    let total = lines.len();
+    let mut message: Vec<String> = lines.into_iter().take(MAX_MESSAGE_LINES).collect();
+    if total > MAX_MESSAGE_LINES {
+        message.push(format!("... and {} more", total - MAX_MESSAGE_LINES));
+    }
+    message.join("\n")
 }
 
 #[cfg(test)]
@@ -381,5 +445,48 @@ mod tests {
         assert!(value.len() < cap + 100, "{} bytes kept", value.len());
         let marker = sightline_core::normalize::cap::marker(6 * MIB - cap);
         assert!(value.ends_with(&marker), "{}", &value[value.len() - 80..]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn metric_series_past_the_limit_are_refused_by_name() {
+        use sightline_core::metrics::{MetricKind, Temporality};
+        use sightline_core::{RawMetric, RawMetrics, RawPoint, RawValue};
+        let dir = tempfile::tempdir().unwrap();
+        let store = sqlite_store(dir.path());
+        let prices = Arc::new(PriceRegistry::bundled().unwrap());
+        let service = IngestService::new(store.clone(), fixed_clock(), prices)
+            .with_metric_writer(store.clone(), 2);
+        let point = |user: &str| RawPoint {
+            attributes: vec![("user.id".into(), AttrValue::Str(user.into()))],
+            start_ns: 0,
+            time_ns: 1_768_386_600_000_000_000,
+            value: RawValue::Int(1),
+        };
+        let raw = RawMetrics {
+            resources: vec![Resource::default()],
+            metrics: vec![RawMetric {
+                resource_index: 0,
+                name: "logins".into(),
+                description: String::new(),
+                unit: String::new(),
+                kind: MetricKind::Sum,
+                temporality: Temporality::Delta,
+                monotonic: true,
+                points: vec![point("a"), point("b"), point("c")],
+            }],
+            rejected_points: 1,
+            errors: vec!["an invalid point".into()],
+        };
+        let o = service
+            .ingest_metrics(sightline_core::ProjectId(1), raw)
+            .await
+            .unwrap();
+        assert_eq!((o.accepted_points, o.rejected_points), (2, 2));
+        assert_eq!(
+            o.message,
+            "an invalid point\nmetric \"logins\": 1 new series refused: the project has \
+             reached its limit of 2 series (ingest.max_metric_series); drop attributes with \
+             many values (ids, timestamps) from the metric, or raise the limit"
+        );
     }
 }

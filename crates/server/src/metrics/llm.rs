@@ -83,7 +83,7 @@ impl Key {
     }
 }
 
-fn label(v: Option<&str>) -> String {
+pub(super) fn label(v: Option<&str>) -> String {
     let v = v.unwrap_or("");
     if v.len() <= MAX_LABEL_BYTES {
         return v.to_owned();

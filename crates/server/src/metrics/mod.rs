@@ -1,8 +1,12 @@
 //! Prometheus `GET /metrics`: counters kept in memory since start, fed by the ingest service after
 //! each durable write (`llm_*` series per project, tenant, workspace, agent, model and provider)
 //! and by the receivers (`sightline_ingest_*`). An operator endpoint: it spans every project.
+//! `GET /metrics/otlp` (`otlp.rs`) serves the OTLP metric series stored, read at each scrape.
 
 mod llm;
+pub mod otlp;
+#[cfg(test)]
+mod otlp_tests;
 #[cfg(test)]
 mod tests;
 mod text;
@@ -22,7 +26,7 @@ pub use llm::{Calls, LATENCY_BUCKETS_NS, OVERFLOW};
 pub use text::CONTENT_TYPE;
 
 use crate::auth::ScrapeAccess;
-use crate::ingest::{Commit, CommitListener};
+use crate::ingest::{Commit, CommitListener, MetricsCommit};
 use text::Text;
 
 /// How many distinct `llm_*` label sets are kept by default; calls with a new label set beyond
@@ -37,6 +41,12 @@ pub struct Metrics {
     spans_rejected: AtomicU64,
     logs_accepted: AtomicU64,
     logs_rejected: AtomicU64,
+    /// OTLP metric data points by outcome, and new series refused past a project's limit.
+    points_accepted: AtomicU64,
+    points_duplicate: AtomicU64,
+    points_rejected: AtomicU64,
+    points_refused: AtomicU64,
+    series_refused: AtomicU64,
     /// Requests by (receiver, status code).
     requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
     retention: Mutex<RetentionStats>,
@@ -75,6 +85,11 @@ impl Metrics {
             spans_rejected: AtomicU64::new(0),
             logs_accepted: AtomicU64::new(0),
             logs_rejected: AtomicU64::new(0),
+            points_accepted: AtomicU64::new(0),
+            points_duplicate: AtomicU64::new(0),
+            points_rejected: AtomicU64::new(0),
+            points_refused: AtomicU64::new(0),
+            series_refused: AtomicU64::new(0),
             requests: Mutex::new(BTreeMap::new()),
             retention: Mutex::new(RetentionStats::default()),
             disk: Mutex::new(None),
@@ -268,6 +283,33 @@ impl Metrics {
             );
         }
         out.family(
+            "sightline_ingest_metric_points_total",
+            "counter",
+            "OTLP metric data points by outcome: accepted (stored), duplicate (already stored, or older than their cumulative series), rejected (invalid), refused (of a new series past the project's limit).",
+        );
+        for (outcome, c) in [
+            ("accepted", &self.points_accepted),
+            ("duplicate", &self.points_duplicate),
+            ("rejected", &self.points_rejected),
+            ("refused", &self.points_refused),
+        ] {
+            out.sample(
+                "sightline_ingest_metric_points_total",
+                &[("outcome", outcome)],
+                get(c),
+            );
+        }
+        out.family(
+            "sightline_metrics_series_refused_total",
+            "counter",
+            "New OTLP metric series refused because their project had reached ingest.max_metric_series (counted once per export that carried them).",
+        );
+        out.sample(
+            "sightline_metrics_series_refused_total",
+            &[],
+            get(&self.series_refused),
+        );
+        out.family(
             "sightline_ingest_requests_total",
             "counter",
             "Ingest requests by receiver and answer: the HTTP status, or the gRPC status code for otlp_grpc.",
@@ -304,6 +346,7 @@ fn receiver_of(path: &str) -> Option<&'static str> {
     match path {
         "/v1/traces" => Some("otlp_http_traces"),
         "/v1/logs" => Some("otlp_http_logs"),
+        "/v1/metrics" => Some("otlp_http_metrics"),
         "/api/public/otel/v1/traces" => Some("langfuse_otel_traces"),
         "/api/v1/events" => Some("events"),
         _ => None,
@@ -324,6 +367,20 @@ impl CommitListener for Metrics {
         if c.written.observations > 0 && !c.calls.is_empty() {
             lock(&self.llm).add(Calls::of(c.project, c.calls));
         }
+    }
+
+    fn metrics_committed(&self, c: &MetricsCommit<'_>) {
+        let add = |counter: &AtomicU64, n: usize| counter.fetch_add(n as u64, Ordering::Relaxed);
+        let w = c.written;
+        add(&self.points_accepted, w.points);
+        add(&self.points_duplicate, w.duplicates);
+        add(&self.points_refused, w.refused_points);
+        self.points_rejected
+            .fetch_add(c.rejected_points, Ordering::Relaxed);
+        add(
+            &self.series_refused,
+            w.refused_series.iter().map(|(_, n)| n).sum(),
+        );
     }
 }
 

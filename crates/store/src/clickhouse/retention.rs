@@ -29,6 +29,8 @@ const TABLES: &[(&str, &str)] = &[
     ("logs", "time_ns"),
     ("trace_summaries", "hour_ns"),
     ("cost_rollup", "hour_ns"),
+    ("metric_points", "time_ns"),
+    ("metric_series", "time_ns"),
 ];
 
 /// How long to wait for a delete mutation before reporting that it still runs.
@@ -55,6 +57,7 @@ impl RetentionStore for ClickHouseStore {
                 match *table {
                     "spans" => outcome.spans += rows,
                     "logs" => outcome.logs += rows,
+                    "metric_points" => outcome.metric_points += rows,
                     _ => {}
                 }
                 outcome.partitions_dropped += dropped;

@@ -24,6 +24,9 @@ impl RowWriter {
     pub fn i64(&mut self, v: i64) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
+    pub fn f64(&mut self, v: f64) {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+    }
     /// A `FixedString(N)`: exactly the bytes given.
     pub fn fixed(&mut self, bytes: &[u8]) {
         self.buf.extend_from_slice(bytes);
@@ -135,6 +138,9 @@ impl<'a> RowReader<'a> {
     }
     pub fn u64(&mut self) -> Result<u64, StoreError> {
         Ok(u64::from_le_bytes(self.array()?))
+    }
+    pub fn f64(&mut self) -> Result<f64, StoreError> {
+        Ok(f64::from_le_bytes(self.array()?))
     }
     pub fn i64(&mut self) -> Result<i64, StoreError> {
         Ok(i64::from_le_bytes(self.array()?))

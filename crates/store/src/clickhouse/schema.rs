@@ -165,6 +165,46 @@ const MIGRATIONS: &[(u32, &[&str])] = &[
         ) ENGINE = ReplacingMergeTree ORDER BY public_key",
         ],
     ),
+    (
+        12,
+        // OTLP metric series and points (clickhouse/metrics.rs, crates/store/src/metric/),
+        // on the entry server (not sharded: they are small). A series row is rewritten with
+        // a newer `version` whenever its state moves; reads take the newest per series. Both
+        // are partitioned by the UTC day of their newest point, so retention drops whole days
+        // (a series' older rows go, its current one stays).
+        &[
+            "CREATE TABLE IF NOT EXISTS metric_series (
+            project_id Int64,
+            series_id Int64,
+            name String,
+            kind UInt8,
+            temporality UInt8,
+            monotonic UInt8,
+            unit String,
+            description String,
+            attributes String,
+            resource String,
+            time_ns UInt64,
+            state String,
+            version UInt64
+        ) ENGINE = ReplacingMergeTree(version)
+        PARTITION BY toYYYYMMDD(toDateTime(intDiv(time_ns, 1000000000), 'UTC'))
+        ORDER BY (project_id, series_id)",
+            // A point retried before a merge may be stored twice: reads keep one per
+            // (series, time).
+            "CREATE TABLE IF NOT EXISTS metric_points (
+            project_id Int64,
+            series_id Int64,
+            time_ns UInt64,
+            start_ns UInt64,
+            value Float64,
+            level Float64,
+            histogram String
+        ) ENGINE = ReplacingMergeTree
+        PARTITION BY toYYYYMMDD(toDateTime(intDiv(time_ns, 1000000000), 'UTC'))
+        ORDER BY (project_id, series_id, time_ns)",
+        ],
+    ),
 ];
 
 /// Creates the database if needed and brings it to the latest schema version.

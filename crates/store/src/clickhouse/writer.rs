@@ -13,8 +13,9 @@ use super::rowbinary::{bin, RowReader, RowWriter};
 use crate::codec::{
     encode_log_body, encode_log_detail, encode_resource, encode_span, kind_code, SearchColumns,
 };
+use crate::metric::job::MetricJob;
 use crate::write_queue::{KnownResources, Receiver};
-use crate::{StoreError, WriteOutcome};
+use crate::{MetricWriteOutcome, StoreError, WriteOutcome};
 
 pub(crate) const SPAN_COLUMNS: &str = "project_id, trace_id, span_id, parent_span_id, start_ns, \
     duration_ns, kind, name, status, is_error, service, agent, provider, model, input_tokens, \
@@ -46,6 +47,21 @@ pub(crate) struct WriteJob {
     spans: Vec<EncodedSpan>,
     /// One RowBinary log row each, without the trailing `seq`.
     logs: Vec<Vec<u8>>,
+    /// A metrics write (metrics.rs), answered on its own channel after the group is stored.
+    metrics: Option<MetricJob>,
+}
+
+impl WriteJob {
+    /// The job of a metrics write.
+    pub fn metrics(project: ProjectId, job: MetricJob) -> WriteJob {
+        WriteJob {
+            project: project.0,
+            resources: Vec::new(),
+            spans: Vec::new(),
+            logs: Vec::new(),
+            metrics: Some(job),
+        }
+    }
 }
 
 fn clamp_u64(n: i64) -> u64 {
@@ -132,6 +148,7 @@ pub(crate) fn encode_job(project: ProjectId, batch: WriteBatch) -> Result<WriteJ
         resources,
         spans,
         logs,
+        metrics: None,
     })
 }
 
@@ -144,10 +161,10 @@ pub(crate) fn spawn(client: Client, queue: Receiver<WriteJob>) -> tokio::task::J
 
 /// Storage order for rows written by this node: nanoseconds since the epoch, strictly
 /// increasing even if the clock steps back.
-struct Sequence(u64);
+pub(crate) struct Sequence(u64);
 
 impl Sequence {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = super::now_ns().max(self.0 + 1);
         self.0
     }
@@ -156,9 +173,18 @@ impl Sequence {
 async fn run(client: Client, mut queue: Receiver<WriteJob>) {
     let mut known_resources = KnownResources::default();
     let mut seq = Sequence(0);
-    while let Some(group) = queue.next_group(MAX_GROUP_COST).await {
+    while let Some(mut group) = queue.next_group(MAX_GROUP_COST).await {
         let result = write_group(&client, &group.jobs, &mut known_resources, &mut seq).await;
         known_resources.after_write(&result);
+        let result = result.map(|(outcomes, metrics)| {
+            // Stored: the metrics jobs get their answers.
+            for (i, outcome) in metrics {
+                if let Some(job) = group.jobs.get_mut(i).and_then(|j| j.metrics.as_mut()) {
+                    job.answer(outcome);
+                }
+            }
+            outcomes
+        });
         group.finish(result);
     }
 }
@@ -200,12 +226,15 @@ async fn stored_keys(
     Ok(found)
 }
 
+/// Each job's outcome, and the metrics jobs' (by index in the group).
+type GroupOutcome = (Vec<WriteOutcome>, Vec<(usize, MetricWriteOutcome)>);
+
 async fn write_group(
     client: &Client,
     group: &[WriteJob],
     known_resources: &mut KnownResources,
     seq: &mut Sequence,
-) -> Result<Vec<WriteOutcome>, StoreError> {
+) -> Result<GroupOutcome, StoreError> {
     let keys: Vec<SpanKey> = group
         .iter()
         .flat_map(|j| j.spans.iter().map(|s| s.key))
@@ -257,5 +286,11 @@ async fn write_group(
         client.insert("spans", SPAN_COLUMNS, spans),
         client.insert("logs", LOG_COLUMNS, logs),
     )?;
-    Ok(outcomes)
+    let mut metrics = Vec::new();
+    for (i, job) in group.iter().enumerate() {
+        if let Some(m) = &job.metrics {
+            metrics.push((i, super::metrics::write(client, job.project, m, seq).await?));
+        }
+    }
+    Ok((outcomes, metrics))
 }

@@ -4,6 +4,7 @@
 
 mod costs;
 mod keys;
+mod metrics;
 mod models;
 mod prices;
 mod query;

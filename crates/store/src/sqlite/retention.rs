@@ -1,8 +1,9 @@
-//! Retention on the embedded engine: deletes a project's spans and logs older than the cutoff
-//! in short write transactions (a few thousand rows each, so ingest waits milliseconds, not
-//! minutes), rebuilds the summaries of the traces and sessions that lost spans, drops the
-//! rollup's whole hours, then hands freed pages back to the file system (incremental vacuum;
-//! databases created before it was switched on reuse the pages instead).
+//! Retention on the embedded engine: deletes a project's spans, logs and metric points older
+//! than the cutoff in short write transactions (a few thousand rows each, so ingest waits
+//! milliseconds, not minutes), rebuilds the summaries of the traces and sessions that lost
+//! spans, drops the rollup's whole hours and the metric series not seen since the cutoff, then
+//! hands freed pages back to the file system (incremental vacuum; databases created before it
+//! was switched on reuse the pages instead).
 //!
 //! The row holding a table's largest rowid is kept until a newer row arrives: the change feed's
 //! positions are rowids, and SQLite gives a new row the largest rowid plus one, so deleting
@@ -63,18 +64,30 @@ impl RetentionStore for SqliteStore {
             }
             self.with_conn(move |conn| delete_rollup(conn, project, cutoff))
                 .await?;
+            loop {
+                let n = self
+                    .with_conn(move |conn| {
+                        super::metrics::delete_point_batch(conn, project, cutoff, BATCH)
+                    })
+                    .await?;
+                outcome.metric_points += n;
+                if n < BATCH as u64 {
+                    break;
+                }
+            }
         }
         while self.with_conn(vacuum_step).await? {}
         Ok(outcome)
     }
 }
 
-/// Every project id with spans or logs: one index seek per project.
+/// Every project id with spans, logs or metric series: one index seek per project.
 fn projects_with_data(conn: &mut Connection) -> Result<Vec<i64>, StoreError> {
     let mut found = BTreeSet::new();
     for sql in [
         "SELECT MIN(project_id) FROM spans INDEXED BY spans_by_start WHERE project_id > ?1",
         "SELECT MIN(project_id) FROM logs INDEXED BY logs_by_time WHERE project_id > ?1",
+        "SELECT MIN(project_id) FROM metric_series WHERE project_id > ?1",
     ] {
         let mut after = i64::MIN;
         while let Some(p) = conn

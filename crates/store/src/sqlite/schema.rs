@@ -278,6 +278,46 @@ ALTER TABLE api_keys ADD COLUMN role TEXT NOT NULL DEFAULT 'admin';
 ALTER TABLE api_keys ADD COLUMN revoked_ns INTEGER;
 "#,
     ),
+    (
+        11,
+        r#"
+-- OTLP metric series (see sqlite/metrics.rs and crates/store/src/metric/): one row per
+-- (project, metric name, attributes, resource), `series_id` their stable hash. Attributes and
+-- resource are JSON objects; `state` the series' memory (JSON, '' before its first point);
+-- `time_ns` its newest point, which retention goes by. The project's row count is what the
+-- series limit bounds.
+CREATE TABLE metric_series (
+    project_id INTEGER NOT NULL,
+    series_id INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    kind INTEGER NOT NULL,
+    temporality INTEGER NOT NULL,
+    monotonic INTEGER NOT NULL,
+    unit TEXT NOT NULL,
+    description TEXT NOT NULL,
+    attributes TEXT NOT NULL,
+    resource TEXT NOT NULL,
+    time_ns INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    PRIMARY KEY (project_id, series_id)
+) WITHOUT ROWID;
+CREATE INDEX metric_series_by_name ON metric_series (project_id, name);
+-- One row per stored point: `value` a gauge's value, a sum's increase or a histogram's sum
+-- increase; `level` the series' total after it; `histogram` a histogram's bucket increases
+-- (JSON, '' for numbers). Idempotent on (project, series, time).
+CREATE TABLE metric_points (
+    project_id INTEGER NOT NULL,
+    series_id INTEGER NOT NULL,
+    time_ns INTEGER NOT NULL,
+    start_ns INTEGER NOT NULL,
+    value REAL NOT NULL,
+    level REAL NOT NULL,
+    histogram TEXT NOT NULL,
+    PRIMARY KEY (project_id, series_id, time_ns)
+) WITHOUT ROWID;
+CREATE INDEX metric_points_by_time ON metric_points (project_id, time_ns);
+"#,
+    ),
 ];
 
 /// The migration that fills the model columns of the spans already stored and rebuilds the cost

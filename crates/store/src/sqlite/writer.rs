@@ -11,8 +11,9 @@ use sightline_core::{LogRecord, Observation, ObservationKind, ProjectId};
 use super::rollup::Rollup;
 use super::session_rollup::{SessionRollup, TraceState, TRACE_STATE_COLUMNS};
 use crate::codec::{encode_log_body, encode_log_detail, encode_span, kind_code, SpanRow};
+use crate::metric::job::MetricJob;
 use crate::write_queue::{KnownResources, Receiver};
-use crate::{StoreError, WriteOutcome};
+use crate::{MetricWriteOutcome, StoreError, WriteOutcome};
 
 /// One observation with its encoded blobs; the payload fields of `obs` are already moved out.
 pub(crate) struct EncodedSpan {
@@ -33,9 +34,22 @@ pub(crate) struct WriteJob {
     pub resources: Vec<(i64, Vec<u8>)>,
     pub spans: Vec<EncodedSpan>,
     pub logs: Vec<EncodedLog>,
+    /// A metrics write (sqlite/metrics.rs), answered on its own channel after the commit.
+    pub metrics: Option<MetricJob>,
 }
 
 impl WriteJob {
+    /// The job of a metrics write.
+    pub fn metrics(project: ProjectId, job: MetricJob) -> WriteJob {
+        WriteJob {
+            project,
+            resources: Vec::new(),
+            spans: Vec::new(),
+            logs: Vec::new(),
+            metrics: Some(job),
+        }
+    }
+
     /// The stored hash of the resource at `index` in this job's batch.
     fn resource_hash(&self, index: usize) -> i64 {
         self.resources.get(index).map(|r| r.0).unwrap_or(0)
@@ -76,6 +90,7 @@ pub(crate) fn encode_job(
         resources,
         spans,
         logs,
+        metrics: None,
     })
 }
 
@@ -95,25 +110,41 @@ pub(crate) fn spawn(
 
 fn run(mut conn: Connection, mut queue: Receiver<WriteJob>) {
     let mut known_resources = KnownResources::default();
-    while let Some(group) = queue.blocking_next_group(MAX_GROUP_COST) {
+    while let Some(mut group) = queue.blocking_next_group(MAX_GROUP_COST) {
         let result = write_group(&mut conn, &group.jobs, &mut known_resources);
         known_resources.after_write(&result);
+        let result = result.map(|(outcomes, metrics)| {
+            // Committed: the metrics jobs get their answers.
+            for (i, outcome) in metrics {
+                if let Some(job) = group.jobs.get_mut(i).and_then(|j| j.metrics.as_mut()) {
+                    job.answer(outcome);
+                }
+            }
+            outcomes
+        });
         group.finish(result);
     }
 }
+
+/// Each job's outcome, and the metrics jobs' (by index in the group).
+type GroupOutcome = (Vec<WriteOutcome>, Vec<(usize, MetricWriteOutcome)>);
 
 fn write_group(
     conn: &mut Connection,
     group: &[WriteJob],
     known_resources: &mut KnownResources,
-) -> Result<Vec<WriteOutcome>, StoreError> {
+) -> Result<GroupOutcome, StoreError> {
     let tx = conn.transaction()?;
     let mut outcomes = Vec::with_capacity(group.len());
+    let mut metrics = Vec::new();
     let mut traces: HashMap<(i64, [u8; 16]), TraceAgg> = HashMap::new();
     let mut new_resources = Vec::new();
     let mut rollup = Rollup::default();
-    for job in group {
+    for (i, job) in group.iter().enumerate() {
         let project = job.project.0;
+        if let Some(m) = &job.metrics {
+            metrics.push((i, super::metrics::write(&tx, project, m)?));
+        }
         for (hash, blob) in &job.resources {
             if !known_resources.contains(&(project, *hash)) {
                 tx.prepare_cached("INSERT OR IGNORE INTO resources (project_id, hash, attributes) VALUES (?1, ?2, ?3)")?
@@ -160,7 +191,7 @@ fn write_group(
     rollup.flush(&tx)?;
     tx.commit()?;
     known_resources.extend(new_resources);
-    Ok(outcomes)
+    Ok((outcomes, metrics))
 }
 
 /// Inserts one span; false when (project, trace, span) was already stored.

@@ -5,6 +5,7 @@
 pub mod core;
 pub mod costs;
 pub mod keys;
+pub mod metrics;
 pub mod models;
 pub mod prices;
 pub mod query;
@@ -130,6 +131,11 @@ macro_rules! store_suite {
             models::model_filter_matches_request_answer_and_family,
             models::a_root_names_its_trace,
             retention::retention_deletes_old_data_and_keeps_summaries_true,
+            // OTLP metric series.
+            metrics::metric_series_round_trip_and_bucket,
+            metrics::metric_series_are_bounded_per_project,
+            metrics::metric_writes_are_idempotent,
+            metrics::retention_deletes_old_metric_points_and_series,
             // The write queue.
             queue::a_full_queue_refuses_instead_of_growing = 100,
             queue::shutdown_commits_what_was_queued_then_refuses = 100_000,

@@ -10,6 +10,7 @@ mod keys;
 mod logs;
 mod metrics;
 mod observations;
+mod otlp_metrics;
 mod page;
 mod prices;
 mod sessions;
@@ -21,6 +22,9 @@ pub use keys::{ApiKey, CreatedKey};
 pub use logs::Log;
 pub use metrics::{MetricPoint, MetricSeries, Metrics};
 pub use observations::{Link, Observation, Scope};
+pub use otlp_metrics::{
+    OtlpMetric, OtlpMetricGroup, OtlpMetricName, OtlpMetricNames, OtlpMetricPoint,
+};
 pub use page::Page;
 pub use prices::{Price, PriceEntry, PriceList, PriceLookup, PriceOverride};
 pub use sessions::{SessionDetail, SessionSummary, Turn};

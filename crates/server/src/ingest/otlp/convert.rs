@@ -102,7 +102,7 @@ fn check_span(span: &Span) -> Result<Checked, String> {
 }
 
 /// A wire time (u64 nanoseconds) as the model's i64, refusing times past the year 2262.
-fn time(ns: u64, field: &str) -> Result<i64, String> {
+pub(super) fn time(ns: u64, field: &str) -> Result<i64, String> {
     i64::try_from(ns).map_err(|_| {
         format!("{field} ({ns}) is beyond the year 2262; send nanoseconds since the Unix epoch")
     })
@@ -251,7 +251,7 @@ fn build_log(record: LogRecord, scope_name: &str) -> Result<RawLog, String> {
     })
 }
 
-fn attributes(kvs: Vec<KeyValue>) -> Attributes {
+pub(super) fn attributes(kvs: Vec<KeyValue>) -> Attributes {
     kvs.into_iter()
         .map(|kv| (kv.key, kv.value.map(attr_value).unwrap_or(AttrValue::Empty)))
         .collect()

@@ -22,19 +22,19 @@ use std::fmt::Write as _;
 
 use super::DecodeError;
 
-type Result<T> = std::result::Result<T, DecodeError>;
-type Object = Map<String, Value>;
+pub(super) type Result<T> = std::result::Result<T, DecodeError>;
+pub(super) type Object = Map<String, Value>;
 
 /// Where a value sits in the request, rendered only when an error is reported.
 #[derive(Clone, Copy)]
-enum Path<'a> {
+pub(super) enum Path<'a> {
     Root,
     Key(&'a Path<'a>, &'a str),
     Index(&'a Path<'a>, usize),
 }
 
 impl<'a> Path<'a> {
-    fn key(&'a self, key: &'a str) -> Path<'a> {
+    pub(super) fn key(&'a self, key: &'a str) -> Path<'a> {
         Path::Key(self, key)
     }
 
@@ -68,7 +68,7 @@ impl<'a> Path<'a> {
         }
     }
 
-    fn error(&self, problem: impl Into<String>) -> DecodeError {
+    pub(super) fn error(&self, problem: impl Into<String>) -> DecodeError {
         DecodeError::Json {
             path: self.render(),
             problem: problem.into(),
@@ -92,7 +92,7 @@ fn describe(v: &Value) -> String {
     }
 }
 
-fn parse(body: &[u8]) -> Result<Option<Value>> {
+pub(super) fn parse(body: &[u8]) -> Result<Option<Value>> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
@@ -101,17 +101,17 @@ fn parse(body: &[u8]) -> Result<Option<Value>> {
         .map_err(|e| DecodeError::JsonSyntax(e.to_string()))
 }
 
-fn object<'v>(v: &'v Value, path: &Path, what: &str) -> Result<&'v Object> {
+pub(super) fn object<'v>(v: &'v Value, path: &Path, what: &str) -> Result<&'v Object> {
     v.as_object().ok_or_else(|| path.expected(what, v))
 }
 
 /// A present, non-null field.
-fn field<'v>(m: &'v Object, key: &str) -> Option<&'v Value> {
+pub(super) fn field<'v>(m: &'v Object, key: &str) -> Option<&'v Value> {
     m.get(key).filter(|v| !v.is_null())
 }
 
 /// Decodes every element of the array field `key` (missing means empty).
-fn each<T>(
+pub(super) fn each<T>(
     m: &Object,
     key: &str,
     path: &Path,
@@ -130,7 +130,7 @@ fn each<T>(
 }
 
 /// Reads field `key` with `f` if it is present.
-fn opt<T>(
+pub(super) fn opt<T>(
     m: &Object,
     key: &str,
     path: &Path,
@@ -143,7 +143,7 @@ fn opt<T>(
 }
 
 /// Reads field `key` with `f`, or the default when it is missing.
-fn get<T: Default>(
+pub(super) fn get<T: Default>(
     m: &Object,
     key: &str,
     path: &Path,
@@ -152,13 +152,13 @@ fn get<T: Default>(
     opt(m, key, path, f).map(Option::unwrap_or_default)
 }
 
-fn string(v: &Value, path: &Path) -> Result<String> {
+pub(super) fn string(v: &Value, path: &Path) -> Result<String> {
     v.as_str()
         .map(str::to_owned)
         .ok_or_else(|| path.expected("a string", v))
 }
 
-fn boolean(v: &Value, path: &Path) -> Result<bool> {
+pub(super) fn boolean(v: &Value, path: &Path) -> Result<bool> {
     v.as_bool().ok_or_else(|| path.expected("true or false", v))
 }
 
@@ -176,7 +176,7 @@ fn integral(n: &serde_json::Number) -> Option<i128> {
 }
 
 /// An integer sent as a JSON number or a decimal string, within `T`'s range.
-fn int<T: TryFrom<i128>>(v: &Value, path: &Path, what: &str) -> Result<T> {
+pub(super) fn int<T: TryFrom<i128>>(v: &Value, path: &Path, what: &str) -> Result<T> {
     let wide = match v {
         Value::Number(n) => integral(n),
         Value::String(s) => s.trim().parse::<i128>().ok(),
@@ -186,15 +186,15 @@ fn int<T: TryFrom<i128>>(v: &Value, path: &Path, what: &str) -> Result<T> {
         .ok_or_else(|| path.expected(what, v))
 }
 
-fn nanos(v: &Value, path: &Path) -> Result<u64> {
+pub(super) fn nanos(v: &Value, path: &Path) -> Result<u64> {
     int(v, path, "a decimal string or integer of nanoseconds")
 }
 
-fn count(v: &Value, path: &Path) -> Result<u32> {
+pub(super) fn count(v: &Value, path: &Path) -> Result<u32> {
     int(v, path, "a non-negative integer")
 }
 
-fn double(v: &Value, path: &Path) -> Result<f64> {
+pub(super) fn double(v: &Value, path: &Path) -> Result<f64> {
     match v {
         Value::Number(n) => n.as_f64(),
         Value::String(s) => match s.as_str() {
@@ -209,7 +209,7 @@ fn double(v: &Value, path: &Path) -> Result<f64> {
 }
 
 /// An enum: OTLP/JSON sends integers. Names are refused with the integer to send instead.
-fn enumeration(
+pub(super) fn enumeration(
     v: &Value,
     path: &Path,
     example: &str,
@@ -295,7 +295,7 @@ fn base64_engine(alphabet: &base64::alphabet::Alphabet) -> GeneralPurpose {
 }
 
 /// `bytesValue`: base64, standard or URL-safe alphabet, padding optional (as protobuf JSON allows).
-fn bytes(v: &Value, path: &Path) -> Result<Vec<u8>> {
+pub(super) fn bytes(v: &Value, path: &Path) -> Result<Vec<u8>> {
     let s = v
         .as_str()
         .ok_or_else(|| path.expected("a base64 string", v))?;
@@ -394,7 +394,7 @@ fn kvlist_value(v: &Value, path: &Path) -> Result<KeyValueList> {
     })
 }
 
-fn key_value(v: &Value, path: &Path) -> Result<KeyValue> {
+pub(super) fn key_value(v: &Value, path: &Path) -> Result<KeyValue> {
     let m = object(v, path, "an attribute {\"key\": \"...\", \"value\": {...}}")?;
     Ok(KeyValue {
         key: get(m, "key", path, string)?,
@@ -403,11 +403,11 @@ fn key_value(v: &Value, path: &Path) -> Result<KeyValue> {
     })
 }
 
-fn attributes(m: &Object, path: &Path) -> Result<Vec<KeyValue>> {
+pub(super) fn attributes(m: &Object, path: &Path) -> Result<Vec<KeyValue>> {
     each(m, "attributes", path, key_value)
 }
 
-fn resource(v: &Value, path: &Path) -> Result<Resource> {
+pub(super) fn resource(v: &Value, path: &Path) -> Result<Resource> {
     let m = object(v, path, "a resource object")?;
     Ok(Resource {
         attributes: attributes(m, path)?,
@@ -436,7 +436,7 @@ fn entity_ref(v: &Value, path: &Path) -> Result<EntityRef> {
     })
 }
 
-fn scope(v: &Value, path: &Path) -> Result<InstrumentationScope> {
+pub(super) fn scope(v: &Value, path: &Path) -> Result<InstrumentationScope> {
     let m = object(v, path, "an instrumentation scope object")?;
     Ok(InstrumentationScope {
         name: get(m, "name", path, string)?,
@@ -448,7 +448,7 @@ fn scope(v: &Value, path: &Path) -> Result<InstrumentationScope> {
 
 /// The top-level object, refusing the snake_case spelling that would otherwise be ignored
 /// silently (unknown fields are ignored) and lose the whole batch.
-fn root<'v>(v: &'v Value, camel: &str, snake: &str, what: &str) -> Result<&'v Object> {
+pub(super) fn root<'v>(v: &'v Value, camel: &str, snake: &str, what: &str) -> Result<&'v Object> {
     let m = object(v, &Path::Root, what)?;
     if m.contains_key(snake) && !m.contains_key(camel) {
         return Err(Path::Root.key(snake).error(format!(

@@ -1,26 +1,38 @@
-//! OTLP wire formats (protobuf and JSON) and their conversion into the wire-neutral `RawBatch`.
-//! Wire types never leave this module: handlers decode with [`decode_traces`] / [`decode_logs`],
-//! convert with [`traces_to_raw`] / [`logs_to_raw`] and answer with the `encode_*` functions.
+//! OTLP wire formats (protobuf and JSON) and their conversion into the wire-neutral `RawBatch`
+//! (traces, logs) and `RawMetrics`. Wire types never leave this module: handlers decode with
+//! [`decode_traces`] / [`decode_logs`] / [`decode_metrics`], convert with [`traces_to_raw`] /
+//! [`logs_to_raw`] / [`metrics_to_raw`] and answer with the `encode_*` functions.
 //!
 //! Validation is split in two on purpose. Decoding fails the whole request only when the body
 //! cannot be represented as the OTLP message at all (bad protobuf, bad JSON, a field of the wrong
 //! type, a non-hex id string). Conversion checks each span and log record (id lengths, all-zero
-//! ids, times) and refuses only the bad items, so one bad span costs nothing else.
+//! ids, times; a metric's data points) and refuses only the bad items, so one bad span or data
+//! point costs nothing else.
 
 mod convert;
 mod json;
+mod json_metrics;
+mod metrics;
+#[cfg(test)]
+mod metrics_tests;
 mod response;
 #[cfg(test)]
 mod tests;
 
 pub use convert::{logs_to_raw, traces_to_raw};
+pub use metrics::metrics_to_raw;
 pub use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+pub use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
 pub use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
-pub use response::{encode_logs_response, encode_status, encode_trace_response};
+pub use response::{
+    encode_logs_response, encode_metrics_response, encode_status, encode_trace_response,
+};
 
 use prost::Message;
 
@@ -73,6 +85,22 @@ pub fn decode_logs(body: &[u8], format: Format) -> Result<ExportLogsServiceReque
             })
         }
         Format::Json => json::logs(body),
+    }
+}
+
+/// Decodes an `ExportMetricsServiceRequest`. An empty body is a valid empty request.
+pub fn decode_metrics(
+    body: &[u8],
+    format: Format,
+) -> Result<ExportMetricsServiceRequest, DecodeError> {
+    match format {
+        Format::Protobuf => {
+            ExportMetricsServiceRequest::decode(body).map_err(|e| DecodeError::Protobuf {
+                message: "ExportMetricsServiceRequest",
+                reason: e.to_string(),
+            })
+        }
+        Format::Json => json_metrics::metrics(body),
     }
 }
 

@@ -4,6 +4,9 @@
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsPartialSuccess, ExportLogsServiceResponse,
 };
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsPartialSuccess, ExportMetricsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceResponse,
 };
@@ -56,6 +59,20 @@ pub fn encode_logs_response(rejected: u64, message: &str, format: Format) -> Vec
         Format::Protobuf => ExportLogsServiceResponse {
             partial_success: partial(rejected, message).then(|| ExportLogsPartialSuccess {
                 rejected_log_records: saturating_i64(rejected),
+                error_message: message.to_owned(),
+            }),
+        }
+        .encode_to_vec(),
+    }
+}
+
+/// The body of a successful metrics export; see [`encode_trace_response`].
+pub fn encode_metrics_response(rejected: u64, message: &str, format: Format) -> Vec<u8> {
+    match format {
+        Format::Json => json_response(rejected, message, "rejectedDataPoints"),
+        Format::Protobuf => ExportMetricsServiceResponse {
+            partial_success: partial(rejected, message).then(|| ExportMetricsPartialSuccess {
+                rejected_data_points: saturating_i64(rejected),
                 error_message: message.to_owned(),
             }),
         }
