@@ -9,8 +9,8 @@ use crate::clickhouse::cluster::ClusterConfig;
 use crate::clickhouse::{ClickHouseConfig, ClickHouseStore};
 use crate::sqlite::{SqliteConfig, SqliteStore};
 use crate::{
-    ChangeFeed, CostReader, KeyStore, LogReader, MetricsReader, PriceStore, RetentionStore,
-    SessionReader, SpanWriter, StoreError, TraceReader,
+    ChangeFeed, CostReader, KeyStore, LogReader, LoginStore, MetricsReader, PriceStore,
+    RetentionStore, SessionReader, SpanWriter, StoreError, TraceReader,
 };
 
 /// Every store contract at once: what each engine implements.
@@ -25,6 +25,7 @@ pub trait Engine:
     + PriceStore
     + CostReader
     + RetentionStore
+    + LoginStore
 {
 }
 impl Engine for SqliteStore {}

@@ -8,6 +8,7 @@ mod cost_agg;
 pub mod costs;
 mod engine;
 mod filter;
+pub mod logins;
 mod paging;
 pub mod query;
 pub mod retention;
@@ -22,6 +23,7 @@ pub use costs::{
     LatencyHistogram,
 };
 pub use engine::{open, Engine, EngineConfig, Store, StoreConfig};
+pub use logins::{LoginStore, StoredLogin};
 pub use query::*;
 pub use retention::{RetentionOutcome, RetentionScope, RetentionStore};
 

@@ -95,10 +95,10 @@ async fn session_summary_migration_backfills_stored_traces() {
                 r.get(0)
             })
             .unwrap();
-        assert_eq!(latest, 5, "undo the migrations after 5 here too");
+        assert_eq!(latest, 7, "undo the migrations after 5 here too");
         conn.execute_batch(
             "DROP TABLE sessions; DROP TABLE session_users; DROP TABLE session_tenants; \
-             DELETE FROM schema_migrations WHERE version = 5;",
+             DROP TABLE logins; DELETE FROM schema_migrations WHERE version >= 5;",
         )
         .unwrap();
     }
@@ -175,10 +175,11 @@ async fn cost_rollup_migration_backfills_stored_spans() {
                 r.get(0)
             })
             .unwrap();
-        assert_eq!(latest, 5, "undo the migrations after 5 here too");
+        assert_eq!(latest, 7, "undo the migrations after 5 here too");
         conn.execute_batch(
             "DROP TABLE cost_rollup_hourly; DROP TABLE sessions; DROP TABLE session_users; \
-             DROP TABLE session_tenants; DELETE FROM schema_migrations WHERE version >= 4;",
+             DROP TABLE session_tenants; DROP TABLE logins; \
+             DELETE FROM schema_migrations WHERE version >= 4;",
         )
         .unwrap();
     }

@@ -140,6 +140,20 @@ const MIGRATIONS: &[(u32, &[&str])] = &[
             cost_rollup::CREATE_START,
         ],
     ),
+    // 7 is taken by key management (roles and revocation), on its own branch.
+    (
+        8,
+        // Dashboard logins, shared by every node (see logins.rs): a logout inserts a tombstone
+        // with a newer `version`; reads take the newest row of a token.
+        &["CREATE TABLE IF NOT EXISTS logins (
+            token_hash String,
+            public_key String,
+            created_ns UInt64,
+            expires_ns UInt64,
+            deleted UInt8,
+            version UInt64
+        ) ENGINE = ReplacingMergeTree(version) ORDER BY token_hash"],
+    ),
 ];
 
 /// Creates the database if needed and brings it to the latest schema version.

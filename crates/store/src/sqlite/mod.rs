@@ -3,6 +3,7 @@
 
 mod costs;
 mod keys;
+mod logins;
 mod prices;
 mod query;
 mod read;

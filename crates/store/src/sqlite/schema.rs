@@ -228,6 +228,20 @@ SELECT DISTINCT project_id, session_id, tenant_id FROM traces
 WHERE session_id IS NOT NULL AND tenant_id IS NOT NULL;
 "#,
     ),
+    // 6 is taken by key management (roles and revocation), on its own branch.
+    (
+        7,
+        r#"
+-- Dashboard logins (see sqlite/logins.rs): the SHA-256 of a browser session's token, the key
+-- that opened it, and when it ends.
+CREATE TABLE logins (
+    token_hash TEXT PRIMARY KEY,
+    public_key TEXT NOT NULL,
+    created_ns INTEGER NOT NULL,
+    expires_ns INTEGER NOT NULL
+) WITHOUT ROWID;
+"#,
+    ),
 ];
 
 /// The migration that creates `cost_rollup_hourly`; the rollup of the spans already stored is

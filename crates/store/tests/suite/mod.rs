@@ -4,6 +4,7 @@
 
 pub mod core;
 pub mod costs;
+pub mod logins;
 pub mod prices;
 pub mod query;
 pub mod query_data;
@@ -105,6 +106,7 @@ macro_rules! store_suite {
             core::keys_resolve_to_their_project,
             core::tool_payloads_round_trip,
             prices::price_overrides_round_trip_replace_and_delete,
+            logins::logins_expire_and_end_at_logout,
             // Trace and observation lists, sessions, logs, metrics and the change feed.
             query::trace_list_filters_and_sorts,
             query::newest_first_pages_span_hours,
