@@ -26,7 +26,7 @@ use self::routes::router;
 use self::state::AppState;
 use self::tasks::Supervisor;
 use crate::api::ApiState;
-use crate::auth::Authenticator;
+use crate::auth::{Authenticator, Sessions};
 use crate::ingest::admission::Admission;
 use crate::ingest::grpc::{oversize_as_resource_exhausted, GrpcIngest};
 use crate::ingest::{IngestService, IngestState};
@@ -147,7 +147,13 @@ pub async fn run(
             .with_price_book(book.clone()),
     );
     let state = AppState {
-        auth: Arc::new(Authenticator::new(store.clone(), anonymous_allowed)),
+        auth: Arc::new(
+            Authenticator::new(store.clone(), anonymous_allowed).with_sessions(Sessions::new(
+                store.clone(),
+                clock.clone(),
+                config.dashboard.session_secs,
+            )),
+        ),
         ingest: IngestState {
             service: service.clone(),
             admission: Admission::new(config.ingest.max_inflight_bytes),

@@ -10,6 +10,7 @@ use sightline_store::{KeyStore, StoredKey, DEFAULT_PROJECT};
 use super::caller::{Caller, Role};
 use super::credential::{parse_authorization, Credential};
 use super::keys::{constant_time_eq, hash_secret};
+use super::session::Sessions;
 use crate::error::{ApiError, ErrorCode};
 
 /// Turns credentials into callers.
@@ -20,6 +21,8 @@ pub struct Authenticator {
     /// Once a key exists, anonymous access ends for good (keys are never deleted yet).
     keys_seen: AtomicBool,
     by_secret_hash: Mutex<HashMap<String, StoredKey>>,
+    /// Dashboard logins (the session cookie); without them the cookie is ignored.
+    sessions: Option<Sessions>,
 }
 
 impl Authenticator {
@@ -29,7 +32,26 @@ impl Authenticator {
             anonymous_allowed,
             keys_seen: AtomicBool::new(false),
             by_secret_hash: Mutex::new(HashMap::new()),
+            sessions: None,
         }
+    }
+
+    /// Accepts dashboard session cookies made by `sessions`.
+    pub fn with_sessions(mut self, sessions: Sessions) -> Self {
+        self.sessions = Some(sessions);
+        self
+    }
+
+    pub(super) fn sessions(&self) -> Option<&Sessions> {
+        self.sessions.as_ref()
+    }
+
+    /// The key whose public half is `public_key` (a login's key: it must still exist).
+    pub(super) async fn key_by_public(
+        &self,
+        public_key: &str,
+    ) -> Result<Option<StoredKey>, ApiError> {
+        Ok(self.keys.key_by_public(public_key).await?)
     }
 
     /// The caller presenting `authorization` (the header's value; `None` when absent). Every
@@ -39,7 +61,7 @@ impl Authenticator {
         self.authenticate(&credential).await
     }
 
-    async fn authenticate(&self, credential: &Credential) -> Result<Caller, ApiError> {
+    pub(super) async fn authenticate(&self, credential: &Credential) -> Result<Caller, ApiError> {
         let invalid = || {
             ApiError::new(
                 ErrorCode::Unauthenticated,

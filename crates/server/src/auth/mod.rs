@@ -1,14 +1,17 @@
 //! Authentication and authorization: credentials become a [`Caller`] (project, key, role) in
 //! one place, and handlers get it by their signature. Keys are a public/secret pair; only the
-//! SHA-256 of the secret is stored. No other module reads credentials (a test checks).
+//! SHA-256 of the secret is stored. Dashboard logins keep a session cookie (`session.rs`). No
+//! other module reads credentials or the cookies that carry them (a test checks).
 
 mod authenticator;
 mod caller;
 mod credential;
 mod extract;
 mod keys;
+pub mod session;
 
 pub use authenticator::Authenticator;
 pub use caller::{Caller, Role};
 pub use extract::grpc_caller;
 pub use keys::{create_key, hash_secret, NewKey};
+pub use session::Sessions;
