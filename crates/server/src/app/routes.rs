@@ -1,4 +1,4 @@
-//! Every HTTP route, in one place.
+//! Every HTTP route, in one place (the dashboard's pages in `dashboard::router`).
 
 use axum::extract::DefaultBodyLimit;
 use axum::response::{IntoResponse, Response};
@@ -7,6 +7,7 @@ use axum::Router;
 
 use super::state::AppState;
 use crate::api;
+use crate::dashboard;
 use crate::ingest::http;
 use crate::metrics;
 
@@ -39,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/health", get(health))
         .route("/metrics", get(metrics::serve))
+        .merge(dashboard::router())
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
             metrics::count_http,

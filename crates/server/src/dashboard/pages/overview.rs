@@ -1,0 +1,589 @@
+//! `/`: is the swarm healthy right now. Agent health (runs, success and error rate, p50/p95 per
+//! agent), throughput by kind and the failure rate, tokens and spend per hour and per day with
+//! their trend, top models and spenders, recent errors and live activity, over a picked range
+//! (`?since=15m` .. `30d`). Everything comes from `/api/v1/metrics` (spans in the window),
+//! `/api/v1/costs` (the hourly rollup), `/observations` and `/traces`; the page refreshes
+//! itself when the live stream says something was stored.
+
+use std::collections::BTreeMap;
+
+use axum::http::header::HOST;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use maud::{html, Markup};
+
+use crate::api::shapes::{CostRow, Costs, Metrics, Observation, Page, TraceSummary};
+use crate::dashboard::charts::{self, Axis, Series};
+use crate::dashboard::format::{self as f};
+use crate::dashboard::layout::{self, Nav};
+use crate::dashboard::viewer::Viewer;
+use crate::error::ApiError;
+
+const SEC: i64 = 1_000_000_000;
+/// One bucket wider than any window: metrics over the whole window in one point (exact
+/// percentiles per agent).
+const WHOLE_WINDOW: &str = "36500d";
+
+/// The bucket for about 30-60 bars over a `since` window.
+fn bucket_for(window_ns: i64) -> (&'static str, i64) {
+    const CHOICES: &[(&str, i64)] = &[
+        ("30s", 30),
+        ("1m", 60),
+        ("5m", 300),
+        ("10m", 600),
+        ("30m", 1_800),
+        ("1h", 3_600),
+        ("3h", 10_800),
+        ("6h", 21_600),
+        ("12h", 43_200),
+        ("1d", 86_400),
+    ];
+    CHOICES
+        .iter()
+        .find(|(_, s)| window_ns / (s * SEC) <= 60)
+        .map(|(n, s)| (*n, s * SEC))
+        .unwrap_or(("1d", 86_400 * SEC))
+}
+
+pub async fn page(v: Viewer, headers: HeaderMap) -> Response {
+    let since = v.query.get("since").unwrap_or("1h").to_owned();
+    let Some(window_ns) = crate::api::params::parse_duration(&since).filter(|d| *d > 0) else {
+        let e = crate::api::params::invalid(format!(
+            "since: must be a duration such as 15m, 1h or 7d, got {since:?}"
+        ));
+        return layout::error_page(&e);
+    };
+    let now = v.read.now_ns();
+    let (bucket, bucket_ns) = bucket_for(window_ns);
+    let r = &v.read;
+    let s = format!("since={since}");
+    let prev = format!("from={}&to={}", now - 2 * window_ns, now - window_ns);
+    let (by_kind, agents, agent_series, agent_costs, totals, prev_totals) = tokio::join!(
+        r.metrics(format!("{s}&bucket={bucket}&group_by=kind")),
+        r.metrics(format!(
+            "{s}&kind=agent&group_by=agent&bucket={WHOLE_WINDOW}"
+        )),
+        r.metrics(format!("{s}&kind=agent&group_by=agent&bucket={bucket}")),
+        r.costs(format!("{s}&group_by=agent")),
+        r.costs(s.clone()),
+        r.costs(prev.clone()),
+    );
+    let (hourly, daily, models, users, tenants, errors, recent) = tokio::join!(
+        r.costs("since=48h&bucket=hour"),
+        r.costs("since=30d&bucket=day"),
+        r.costs(format!("{s}&group_by=model&top=5")),
+        r.costs(format!("{s}&group_by=user&top=5")),
+        r.costs(format!("{s}&group_by=tenant&top=5")),
+        r.observations(format!("{s}&status=error&limit=8")),
+        r.traces("limit=10"),
+    );
+    let axis = Axis {
+        from_ns: now - window_ns,
+        to_ns: now,
+        bucket_ns,
+    };
+    let empty_project = matches!(&recent, Ok(p) if p.data.is_empty());
+    let host = headers
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1:4318")
+        .to_owned();
+    let body = html! {
+        div.page-head {
+            h1 { "Overview" }
+            span.muted.updated { "last " (since) " · updated " time datetime=(f::iso(now)) { (f::time(now, now)) " UTC" } }
+            div.spacer {}
+            (layout::range_picker("/", &v.query, &since))
+        }
+        @if empty_project {
+            (layout::empty("Welcome to Sightline", layout::getting_started(&host)))
+        }
+        section #kpis data-refresh {
+            (kpis(&by_kind, &agents, &totals, &prev_totals, &since))
+        }
+        div.grid2 data-refresh #charts {
+            (card("Throughput", &format!("observations per {bucket}, by kind"), throughput(&by_kind, axis)))
+            (card("Failure rate", "share of agent runs and llm calls that failed", failure_rate(&by_kind, axis)))
+        }
+        section.card #agents data-refresh {
+            (agent_health(&agents, &agent_series, &agent_costs, axis, &since))
+        }
+        div.grid2 #spend data-refresh {
+            (spend_card("Spend per hour", "last 24 hours", &hourly, now, 3_600 * SEC, 24))
+            (spend_card("Spend per day", "last 30 days", &daily, now, 86_400 * SEC, 30))
+        }
+        div.grid3 #tops data-refresh {
+            (top_table("Top models", "model", &models, &since))
+            (top_table("Top spenders", "user", &users, &since))
+            (top_table("Top tenants", "tenant", &tenants, &since))
+        }
+        div.grid2 {
+            section.card #errors data-refresh {
+                h2 { "Recent errors" a.more href={ "/traces?status=error&since=" (since) } { "all failed traces →" } }
+                (recent_errors(&errors, now))
+            }
+            section.card {
+                h2 { "Live activity" a.more href="/traces" { "all traces →" } }
+                p.muted.small { "Newest traces, and each observation as it is stored." }
+                (activity(&recent, now))
+            }
+        }
+    };
+    layout::ok(layout::page(
+        "Overview",
+        Nav::Overview,
+        v.read.key_id(),
+        None,
+        html! { div data-live="observations" { (body) } },
+    ))
+}
+
+fn card(title: &str, subtitle: &str, content: Markup) -> Markup {
+    html! {
+        section.card {
+            h2 { (title) }
+            p.muted.small { (subtitle) }
+            (content)
+        }
+    }
+}
+
+/// Sum of a field over every point of every series.
+fn total(
+    m: &Metrics,
+    group: Option<&str>,
+    field: fn(&crate::api::shapes::MetricPoint) -> i64,
+) -> i64 {
+    m.series
+        .iter()
+        .filter(|s| group.is_none() || s.group.as_deref() == group)
+        .flat_map(|s| s.points.iter())
+        .map(field)
+        .sum()
+}
+
+/// `now` against `before` as a signed percentage, when there was a before.
+fn trend(now: i64, before: i64) -> Markup {
+    if before <= 0 {
+        return html! { span.muted { "none before" } };
+    }
+    let change = (now - before) as f64 / before as f64;
+    let class = if change > 0.0 { "up" } else { "down" };
+    let arrow = if change > 0.0 { "▲" } else { "▼" };
+    html! {
+        span class={ "trend " (class) } title="against the window before" {
+            (arrow) " " (f::percent(change.abs()))
+        }
+    }
+}
+
+fn kpis(
+    by_kind: &Result<Metrics, ApiError>,
+    agents: &Result<Metrics, ApiError>,
+    totals: &Result<Costs, ApiError>,
+    prev: &Result<Costs, ApiError>,
+    since: &str,
+) -> Markup {
+    let (Ok(by_kind), Ok(agents), Ok(totals)) = (by_kind, agents, totals) else {
+        let e = [
+            by_kind.as_ref().err(),
+            agents.as_ref().err(),
+            totals.as_ref().err(),
+        ];
+        return html! { @for e in e.into_iter().flatten() { (layout::error_box(e)) } };
+    };
+    let runs = total(by_kind, Some("agent"), |p| p.requests);
+    let run_errors = total(by_kind, Some("agent"), |p| p.errors);
+    let llm = total(by_kind, Some("llm"), |p| p.requests);
+    let llm_errors = total(by_kind, Some("llm"), |p| p.errors);
+    let row = totals.rows.first().cloned().unwrap_or_default();
+    let before = prev
+        .as_ref()
+        .ok()
+        .and_then(|p| p.rows.first().cloned())
+        .unwrap_or_default();
+    let active = agents.series.iter().filter(|s| s.group.is_some()).count();
+    let p95 = agents
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter())
+        .map(|p| p.latency_p95_ms)
+        .fold(0.0, f64::max);
+    let rate = |e: i64, n: i64| if n > 0 { e as f64 / n as f64 } else { 0.0 };
+    html! {
+        div.kpis {
+            div.kpi {
+                span.label { "Agent runs" }
+                strong { (f::count(runs)) }
+                span.sub class=[(run_errors > 0).then_some("bad")] { (f::percent(rate(run_errors, runs))) " failed" }
+            }
+            div.kpi {
+                span.label { "Active agents" }
+                strong { (active) }
+                span.sub { "slowest p95 " (f::millis(p95)) }
+            }
+            div.kpi {
+                span.label { "LLM calls" }
+                strong { (f::count(llm)) }
+                span.sub class=[(llm_errors > 0).then_some("bad")] { (f::percent(rate(llm_errors, llm))) " errors" }
+            }
+            div.kpi {
+                span.label { "Tokens" }
+                strong { (f::count(row.total_tokens)) }
+                span.sub { (trend(row.total_tokens, before.total_tokens)) " · previous " (since) }
+            }
+            div.kpi {
+                span.label { "Spend" }
+                strong { (f::usd(row.cost_nano_usd)) }
+                span.sub { (trend(row.cost_nano_usd, before.cost_nano_usd)) " · previous " (since) }
+            }
+            div.kpi {
+                span.label { "Priced calls" }
+                strong { (f::count(row.costed_requests)) " / " (f::count(row.requests)) }
+                span.sub { "with a known cost" }
+            }
+        }
+    }
+}
+
+/// Observations per bucket by kind: agent runs, llm calls, tool calls, everything else.
+fn throughput(by_kind: &Result<Metrics, ApiError>, axis: Axis) -> Markup {
+    let m = match by_kind {
+        Ok(m) => m,
+        Err(e) => return layout::error_box(e),
+    };
+    let mut other: BTreeMap<i64, f64> = BTreeMap::new();
+    let mut named = Vec::new();
+    for (kind, class, label) in [
+        ("agent", "fk-agent", "agent runs"),
+        ("llm", "fk-llm", "llm calls"),
+        ("tool", "fk-tool", "tool calls"),
+    ] {
+        let points = m
+            .series
+            .iter()
+            .filter(|s| s.group.as_deref() == Some(kind))
+            .flat_map(|s| s.points.iter().map(|p| (p.time_ns, p.requests as f64)))
+            .collect();
+        named.push(Series {
+            label: label.into(),
+            class,
+            points,
+        });
+    }
+    for s in m
+        .series
+        .iter()
+        .filter(|s| !matches!(s.group.as_deref(), Some("agent" | "llm" | "tool")))
+    {
+        for p in &s.points {
+            *other.entry(p.time_ns).or_default() += p.requests as f64;
+        }
+    }
+    named.push(Series {
+        label: "other".into(),
+        class: "fk-other",
+        points: other.into_iter().collect(),
+    });
+    if named.iter().all(|s| s.points.is_empty()) {
+        return html! { p.muted.nodata { "No observations in this range." } };
+    }
+    html! {
+        (charts::bars(&named, axis, 600.0, &|v| f::short(v)))
+        (legend(&named))
+    }
+}
+
+fn legend(series: &[Series]) -> Markup {
+    html! {
+        div.legend {
+            @for s in series {
+                span { i class=(s.class) {} (s.label) }
+            }
+        }
+    }
+}
+
+/// Error rate per bucket of agent runs and of llm calls.
+fn failure_rate(by_kind: &Result<Metrics, ApiError>, axis: Axis) -> Markup {
+    let Ok(m) = by_kind else {
+        return html! {};
+    };
+    let series = |kind: &str, class: &'static str, label: &str| Series {
+        label: label.into(),
+        class,
+        points: m
+            .series
+            .iter()
+            .filter(|s| s.group.as_deref() == Some(kind))
+            .flat_map(|s| s.points.iter().map(|p| (p.time_ns, p.error_rate)))
+            .collect(),
+    };
+    let runs = series("agent", "err", "agent runs failed");
+    let llm = series("llm", "fk-llm", "llm calls failed");
+    let main = if runs.points.is_empty() { &llm } else { &runs };
+    if main.points.is_empty() {
+        return html! { p.muted.nodata { "No agent runs or llm calls in this range." } };
+    }
+    html! {
+        (charts::line(main, axis, 600.0, &|v| f::percent(v)))
+        (legend(std::slice::from_ref(main)))
+    }
+}
+
+fn agent_health(
+    agents: &Result<Metrics, ApiError>,
+    series: &Result<Metrics, ApiError>,
+    costs: &Result<Costs, ApiError>,
+    axis: Axis,
+    since: &str,
+) -> Markup {
+    let agents = match agents {
+        Ok(m) => m,
+        Err(e) => return layout::error_box(e),
+    };
+    let spend: BTreeMap<&str, &CostRow> = costs
+        .as_ref()
+        .map(|c| {
+            c.rows
+                .iter()
+                .filter_map(|r| Some((r.group.get("agent")?.as_str(), r)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut rows: Vec<_> = agents
+        .series
+        .iter()
+        .filter_map(|s| Some((s.group.as_deref()?, s.points.first()?)))
+        .collect();
+    rows.sort_by(|a, b| b.1.requests.cmp(&a.1.requests).then(a.0.cmp(b.0)));
+    let slots = |name: &str| -> Vec<f64> {
+        let mut by_t: BTreeMap<i64, f64> = BTreeMap::new();
+        if let Ok(m) = series {
+            for s in m.series.iter().filter(|s| s.group.as_deref() == Some(name)) {
+                for p in &s.points {
+                    by_t.insert(p.time_ns, p.requests as f64);
+                }
+            }
+        }
+        let start = axis.from_ns.div_euclid(axis.bucket_ns) * axis.bucket_ns;
+        (0..)
+            .map(|i| start + i * axis.bucket_ns)
+            .take_while(|t| *t < axis.to_ns)
+            .map(|t| by_t.get(&t).copied().unwrap_or(0.0))
+            .collect()
+    };
+    html! {
+        h2 { "Agent health" span.muted.small { " agent runs (spans of kind agent) in the last " (since) } }
+        @if rows.is_empty() {
+            p.muted.nodata { "No agent runs in this range. Agents appear here when their spans carry "
+                code { "gen_ai.agent.name" } " (or another convention's agent name) and kind agent, e.g. "
+                code { "invoke_agent" } " spans." }
+        } @else {
+            table.data {
+                thead { tr {
+                    th { "Agent" } th.num { "Runs" } th { "Activity" } th.num { "Success" } th.num { "Errors" }
+                    th.num { "p50" } th.num { "p95" } th.num { "LLM calls" } th.num { "Tokens" } th.num { "Spend" }
+                } }
+                tbody {
+                    @for (name, p) in &rows {
+                        @let c = spend.get(name);
+                        tr {
+                            td { a href={ "/traces?agent=" (crate::dashboard::query::enc(name)) "&since=" (since) } { (layout::kind("agent")) " " (name) } }
+                            td.num { (f::count(p.requests)) }
+                            td.sparkcell { (charts::sparkline(&slots(name), "fk-agent")) }
+                            td.num { (f::percent(1.0 - p.error_rate)) }
+                            td.num class=[(p.errors > 0).then_some("bad")] {
+                                @if p.errors > 0 {
+                                    a href={ "/traces?agent=" (crate::dashboard::query::enc(name)) "&status=error&since=" (since) } { (f::count(p.errors)) }
+                                } @else { "0" }
+                            }
+                            td.num { (f::millis(p.latency_p50_ms)) }
+                            td.num { (f::millis(p.latency_p95_ms)) }
+                            td.num { (c.map(|c| f::count(c.requests)).unwrap_or_else(|| "—".into())) }
+                            td.num { (c.map(|c| f::count(c.total_tokens)).unwrap_or_else(|| "—".into())) }
+                            td.num { (c.map(|c| f::usd(c.cost_nano_usd)).unwrap_or_else(|| "—".into())) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Spend per bucket over the last `count` buckets, with the trend of the last half against the
+/// half before.
+fn spend_card(
+    title: &str,
+    subtitle: &str,
+    costs: &Result<Costs, ApiError>,
+    now: i64,
+    bucket_ns: i64,
+    count: i64,
+) -> Markup {
+    let c = match costs {
+        Ok(c) => c,
+        Err(e) => return card(title, subtitle, layout::error_box(e)),
+    };
+    let end = now.div_euclid(bucket_ns) * bucket_ns + bucket_ns;
+    let axis = Axis {
+        from_ns: end - count * bucket_ns,
+        to_ns: end,
+        bucket_ns,
+    };
+    let points: Vec<(i64, f64)> = c
+        .rows
+        .iter()
+        .filter_map(|r| Some((r.bucket_start_ns?, r.cost_nano_usd as f64)))
+        .collect();
+    let sum = |from: i64, to: i64| -> (i64, i64) {
+        c.rows
+            .iter()
+            .filter(|r| r.bucket_start_ns.is_some_and(|t| t >= from && t < to))
+            .fold((0, 0), |(cost, tok), r| {
+                (cost + r.cost_nano_usd, tok + r.total_tokens)
+            })
+    };
+    let half = count / 2 * bucket_ns;
+    let (recent, recent_tokens) = sum(end - half, end);
+    let (before, _) = sum(end - 2 * half, end - half);
+    let (shown, shown_tokens) = sum(axis.from_ns, end);
+    let series = [Series {
+        label: "spend".into(),
+        class: "c0",
+        points,
+    }];
+    html! {
+        section.card {
+            h2 { (title) span.muted.small { " " (subtitle) } }
+            p.small {
+                strong { (f::usd(shown)) } " · " (f::count(shown_tokens)) " tokens · last half "
+                (f::usd(recent)) " (" (f::count(recent_tokens)) " tokens) " (trend(recent, before))
+            }
+            @if series[0].points.is_empty() {
+                p.muted.nodata { "No priced model calls yet." }
+            } @else {
+                (charts::bars(&series, axis, 600.0, &|v| f::usd(v as i64)))
+            }
+        }
+    }
+}
+
+fn top_table(title: &str, dimension: &str, costs: &Result<Costs, ApiError>, since: &str) -> Markup {
+    let c = match costs {
+        Ok(c) => c,
+        Err(e) => return card(title, "", layout::error_box(e)),
+    };
+    let whole: i64 = c.rows.iter().map(|r| r.cost_nano_usd).sum();
+    let filter = match dimension {
+        "user" => "user_id",
+        "tenant" => "tenant_id",
+        other => other,
+    };
+    html! {
+        section.card {
+            h2 { (title) a.more href={ "/costs?by=" (dimension) "&since=" (since) } { "costs →" } }
+            @if c.rows.is_empty() {
+                p.muted.nodata { "No model calls with a " (dimension) " in this range." }
+            } @else {
+                table.data.compact {
+                    thead { tr { th { (dimension) } th.num { "calls" } th.num { "tokens" } th.num { "spend" } } }
+                    tbody {
+                        @for r in &c.rows {
+                            @let name = r.group.get(dimension).map(String::as_str).unwrap_or("(none)");
+                            tr {
+                                td {
+                                    a href={ "/traces?" (filter) "=" (crate::dashboard::query::enc(name)) "&since=" (since) } { (f::clip(name, 28)) }
+                                    (charts::share(r.cost_nano_usd as f64, whole as f64, "c0"))
+                                }
+                                td.num { (f::count(r.requests)) }
+                                td.num { (f::count(r.total_tokens)) }
+                                td.num { (f::usd(r.cost_nano_usd)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn recent_errors(errors: &Result<Page<Observation>, ApiError>, now: i64) -> Markup {
+    let page = match errors {
+        Ok(p) => p,
+        Err(e) => return layout::error_box(e),
+    };
+    html! {
+        @if page.data.is_empty() {
+            p.muted.nodata { "No failed observations in this range." }
+        } @else {
+            ul.events {
+                @for o in &page.data {
+                    li {
+                        a href={ "/traces/" (o.trace_id) "?span=" (o.span_id) } {
+                            (layout::kind(o.kind.as_str()))
+                            span.name { (f::clip(&o.name, 48)) }
+                        }
+                        span.muted { (o.agent_name.as_deref().unwrap_or("")) }
+                        span.err-text { (f::clip(&error_text(o), 90)) }
+                        time.muted datetime=(f::iso(o.start_ns)) { (f::ago(o.start_ns, now)) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What went wrong in `o`, in one line.
+pub fn error_text(o: &Observation) -> String {
+    let e = o.error.as_ref();
+    match (
+        e.and_then(|e| e.error_type.as_deref()),
+        e.and_then(|e| e.message.as_deref())
+            .or(o.status_message.as_deref()),
+    ) {
+        (Some(t), Some(m)) => format!("{t}: {m}"),
+        (Some(t), None) => t.to_owned(),
+        (None, Some(m)) => m.to_owned(),
+        (None, None) => "failed".to_owned(),
+    }
+}
+
+/// The newest traces; the live stream adds observations on top.
+fn activity(recent: &Result<Page<TraceSummary>, ApiError>, now: i64) -> Markup {
+    let page = match recent {
+        Ok(p) => p,
+        Err(e) => return layout::error_box(e),
+    };
+    html! {
+        ul.events #activity data-activity {
+            @for t in &page.data {
+                li {
+                    a href={ "/traces/" (t.trace_id) } {
+                        (layout::kind("agent"))
+                        span.name { (f::clip(t.root_name.as_deref().unwrap_or(&t.trace_id), 48)) }
+                    }
+                    span.muted { (t.agent_name.as_deref().unwrap_or("")) }
+                    span { (t.span_count) " spans · " (f::duration(t.duration_ns)) }
+                    @if t.error_count > 0 { (layout::status(true)) }
+                    time.muted datetime=(f::iso(t.end_ns)) { (f::ago(t.end_ns, now)) }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_give_at_most_sixty_bars() {
+        assert_eq!(bucket_for(15 * 60 * SEC).0, "30s");
+        assert_eq!(bucket_for(3_600 * SEC).0, "1m");
+        assert_eq!(bucket_for(6 * 3_600 * SEC).0, "10m");
+        assert_eq!(bucket_for(86_400 * SEC).0, "30m");
+        assert_eq!(bucket_for(7 * 86_400 * SEC).0, "3h");
+        assert_eq!(bucket_for(30 * 86_400 * SEC).0, "12h");
+    }
+}
