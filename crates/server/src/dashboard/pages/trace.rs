@@ -29,7 +29,9 @@ pub async fn page(v: Viewer, Path(trace_id): Path<String>) -> Response {
     };
     let selected = v.query.get("span").map(str::to_owned);
     let inspector = match &selected {
-        Some(span) => inspect(&v.read, &tree.trace_id, span).await,
+        Some(span) => inspect(&v.read, &tree.trace_id, span)
+            .await
+            .unwrap_or_else(|e| layout::error_box(&e)),
         None => hint(&tree),
     };
     let now = v.read.now_ns();
@@ -106,7 +108,10 @@ pub async fn page(v: Viewer, Path(trace_id): Path<String>) -> Response {
 
 /// `GET /traces/{trace_id}/spans/{span_id}`: the inspector alone, for the waterfall's script.
 pub async fn inspector(v: Viewer, Path((trace_id, span_id)): Path<(String, String)>) -> Response {
-    layout::ok(inspect(&v.read, &trace_id, &span_id).await)
+    match inspect(&v.read, &trace_id, &span_id).await {
+        Ok(markup) => layout::ok(markup),
+        Err(e) => layout::respond(e.code.status(), layout::error_box(&e)),
+    }
 }
 
 fn hint(tree: &TraceTree) -> Markup {
@@ -172,11 +177,8 @@ pub fn script_json(v: &Json) -> String {
 }
 
 /// The inspector of one observation, or the error that stopped it.
-async fn inspect(read: &Reader, trace_id: &str, span_id: &str) -> Markup {
-    let o = match read.observation(trace_id, span_id).await {
-        Ok(o) => o,
-        Err(e) => return layout::error_box(&e),
-    };
+async fn inspect(read: &Reader, trace_id: &str, span_id: &str) -> Result<Markup, ApiError> {
+    let o = read.observation(trace_id, span_id).await?;
     let logs_query = Query::default()
         .and("trace_id", trace_id)
         .and("order", "asc")
@@ -202,7 +204,7 @@ async fn inspect(read: &Reader, trace_id: &str, span_id: &str) -> Markup {
             .filter(|l| l.span_id.as_deref() == Some(o.span_id.as_str()))
             .collect()
     });
-    observation(&o, &logs, price.as_ref(), read.now_ns())
+    Ok(observation(&o, &logs, price.as_ref(), read.now_ns()))
 }
 
 /// Everything about one observation.
