@@ -204,13 +204,15 @@ def test_an_export_shows_up_on_the_open_overview_and_trace_list_without_reload(d
         browser.js("window.__notReloaded = true")
         name = f"live probe {path} {time.time_ns()}"
         trace_id, acked = post_marker_span(s, name)
-        browser.wait(lambda d: name in d.find_element("css selector", where).text, 5,
-                     f"{name!r} did not appear on {path}")
+        # Read in the page: the list may be swapped for a fresh one between two calls.
+        browser.wait(lambda d: d.execute_script(
+            "return (document.querySelector(arguments[0])?.textContent || '').includes(arguments[1])",
+            where, name), 5, f"{name!r} did not appear on {path}")
         seen = time.monotonic() - acked
         assert seen < 2.0, f"{path}: visible {seen:.2f}s after the 2xx"
         assert browser.js("return window.__notReloaded === true"), "the page reloaded"
     # On the list, the new trace is the first row.
-    assert browser.find("table.traces tbody tr").get_attribute("data-id") == trace_id
+    assert browser.js("return document.querySelector('table.traces tbody tr').dataset.id") == trace_id
     assert browser.console_errors() == []
 
 

@@ -161,7 +161,8 @@ def test_a_session_with_one_projects_key_never_shows_another_projects_data(tmp_p
             b.wait(lambda d: d.execute_script("return !document.getElementById('live').hidden"), 10)
             project_data(server, beta, "beta-late")
             project_data(server, alpha, "alpha-late")
-            b.wait(lambda d: "alpha-late secret trace" in d.find_element("css selector", "#activity").text, 5)
+            b.wait(lambda d: "alpha-late secret trace" in d.execute_script(
+                "return document.getElementById('activity').textContent"), 5)
             time.sleep(0.5)
             assert "beta" not in b.find("#activity").text
             # Logging out ends the session in the store: the old cookie opens nothing.

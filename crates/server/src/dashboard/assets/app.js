@@ -90,8 +90,8 @@
       } finally {
         busy = false;
         last = performance.now();
-        // Refresh no more often than twice what a refresh costs, and at least a second apart.
-        gap = Math.max(1000, 2 * (last - started));
+        // At least a second apart, and never more than a fifth of the time spent refreshing.
+        gap = Math.max(1000, 5 * (last - started));
         if (pending) schedule();
       }
     }

@@ -161,7 +161,7 @@ fn form(q: &Query, by: &str, bucket: &str, since: &str) -> Markup {
                         @for (d, _) in DIMENSIONS { option value=(d) selected[*d == by] { (d) } }
                     }
                 }
-                input name="attribute_key" value=[q.get("attribute_key")] placeholder="attribute key (with by attribute)";
+                input name="attribute_key" value=[q.get("attribute_key")] placeholder="attribute key";
                 label.inline { "per "
                     select name="bucket" {
                         @for b in ["hour", "day", "month"] { option value=(b) selected[b == bucket] { (b) } }
@@ -208,7 +208,7 @@ fn summary(
             div.kpi { span.label { "Spend" } strong { (f::usd(t.cost_nano_usd)) } span.sub { (change(t.cost_nano_usd, b.cost_nano_usd)) } }
             div.kpi { span.label { "Model calls" } strong { (f::count(t.requests)) } span.sub { (f::percent(t.error_rate)) " failed" } }
             div.kpi { span.label { "Tokens" } strong { (f::count(t.total_tokens)) } span.sub { (f::count(t.input_tokens)) " in · " (f::count(t.output_tokens)) " out" } }
-            div.kpi { span.label { "Cache reads" } strong { (f::count(t.cache_read_tokens)) } span.sub { "input tokens served from cache" } }
+            div.kpi { span.label { "Cache reads" } strong { (f::count(t.cache_read_tokens)) } span.sub { "input tokens read from cache" } }
             div.kpi { span.label { "Per call" } strong { (f::usd(if t.costed_requests > 0 { t.cost_nano_usd / t.costed_requests } else { 0 })) } span.sub { "average over priced calls" } }
             div.kpi {
                 span.label { "Priced" }
@@ -351,10 +351,10 @@ fn top_table(table: &Result<Costs, ApiError>, by: &str, since: &str, priced: &Pr
                 @for r in &t.rows {
                     @let name = group_name(r, by);
                     tr {
-                        td {
+                        td.group title=(name) {
                             @match (trace_filter, r.group.get(by)) {
-                                (Some(filter), Some(value)) => a href={ "/traces?" (filter) "=" (enc(value)) "&since=" (since) } { (f::clip(&name, 40)) },
-                                _ => (f::clip(&name, 40)),
+                                (Some(filter), Some(value)) => a href={ "/traces?" (filter) "=" (enc(value)) "&since=" (since) } { (name) },
+                                _ => (name),
                             }
                         }
                         td.sharecell { (charts::share(r.cost_nano_usd as f64, whole as f64, "c0")) span.muted.small { (f::percent(if whole > 0 { r.cost_nano_usd as f64 / whole as f64 } else { 0.0 })) } }
@@ -386,7 +386,10 @@ fn price_cell(p: &Result<PriceLookup, ApiError>) -> Markup {
     match p {
         Ok(l) => html! {
             "$" (l.entry.input) " / $" (l.entry.output)
-            div.muted.small { (l.entry.source) @if l.rule != "exact" { " · " (l.rule.replace('_', " ")) " " code { (l.entry.model) } } }
+            div.muted.small {
+                (l.entry.source)
+                @if l.entry.model != l.model { " · " (l.rule.replace('_', " ")) " " code { (l.entry.model) } }
+            }
         },
         Err(_) => html! { span.bad { "no known price" } },
     }

@@ -165,7 +165,7 @@ fn total(
 /// `now` against `before` as a signed percentage, when there was a before.
 fn trend(now: i64, before: i64) -> Markup {
     if before <= 0 {
-        return html! { span.muted { "none before" } };
+        return html! {};
     }
     let change = (now - before) as f64 / before as f64;
     let class = if change > 0.0 { "up" } else { "down" };
@@ -175,6 +175,14 @@ fn trend(now: i64, before: i64) -> Markup {
             (arrow) " " (f::percent(change.abs()))
         }
     }
+}
+
+/// The trend of a KPI against the window of the same length before it.
+fn versus(now: i64, before: i64, since: &str) -> Markup {
+    if before <= 0 {
+        return html! { "nothing in the " (since) " before" };
+    }
+    html! { (trend(now, before)) " vs the " (since) " before" }
 }
 
 fn kpis(
@@ -230,12 +238,12 @@ fn kpis(
             div.kpi {
                 span.label { "Tokens" }
                 strong { (f::count(row.total_tokens)) }
-                span.sub { (trend(row.total_tokens, before.total_tokens)) " · previous " (since) }
+                span.sub { (versus(row.total_tokens, before.total_tokens, since)) }
             }
             div.kpi {
                 span.label { "Spend" }
                 strong { (f::usd(row.cost_nano_usd)) }
-                span.sub { (trend(row.cost_nano_usd, before.cost_nano_usd)) " · previous " (since) }
+                span.sub { (versus(row.cost_nano_usd, before.cost_nano_usd, since)) }
             }
             div.kpi {
                 span.label { "Priced calls" }

@@ -40,7 +40,7 @@ pub async fn list(v: Viewer) -> Response {
                     code { "session.id" } ", " code { "gen_ai.conversation.id" } ", "
                     code { "langfuse.session.id" } ", ...). " code { "sightline demo" } " sends multi-trace sessions." }
             })),
-            Ok(p) => {
+            Ok(p) => section.card {
                 table.data {
                     thead { tr {
                         th { "Session" } th { "Users" } th { "First seen" } th { "Last active" }
@@ -63,7 +63,7 @@ pub async fn list(v: Viewer) -> Response {
                     }
                 }
                 (layout::pager("/sessions", q, p.next_cursor.as_deref()))
-            }
+            },
         }
     };
     layout::ok(layout::page(

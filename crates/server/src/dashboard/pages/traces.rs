@@ -69,7 +69,7 @@ pub async fn page(v: Viewer, headers: HeaderMap) -> Response {
                         p { "Nothing matches these filters in this range. "
                             a href="/traces" { "Clear every filter" } " or widen the range." }
                     })),
-                    Ok(p) => (table(p, q, now)),
+                    Ok(p) => section.card { (table(p, q, now)) },
                 }
             }
         }
