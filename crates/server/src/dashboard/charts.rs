@@ -1,5 +1,5 @@
 //! Charts drawn on the server as SVG: bars over time (stacked when there are several series),
-//! a line over time, and sparklines. No script draws them; each bar carries a `<title>`, so
+//! a line over time, and share bars. No script draws them; each bar carries a `<title>`, so
 //! hovering shows its value. Colours are CSS classes (`c0`..`c7`, `err`), so both themes apply.
 
 use maud::{html, Markup};
@@ -182,31 +182,6 @@ pub fn line(series: &Series, axis: Axis, width: f64, fmt: &dyn Fn(f64) -> String
     }
 }
 
-/// A small trend line of `values` in order (no axes).
-pub fn sparkline(values: &[f64], class: &str) -> Markup {
-    const W: f64 = 100.0;
-    const SH: f64 = 22.0;
-    let max = values
-        .iter()
-        .fold(0.0f64, |a, b| a.max(*b))
-        .max(f64::MIN_POSITIVE);
-    let n = values.len().max(2) as f64 - 1.0;
-    let path: String = values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            let x = W * i as f64 / n;
-            let y = SH - 2.0 - (SH - 4.0) * v / max;
-            format!("{}{x:.1},{y:.1} ", if i == 0 { "M" } else { "L" })
-        })
-        .collect();
-    html! {
-        svg.spark viewBox={ "0 0 " (W) " " (SH) } preserveAspectRatio="none" aria-hidden="true" {
-            path class={ "line " (class) } d=(path) {}
-        }
-    }
-}
-
 /// A horizontal share bar: `part / whole` of the width.
 pub fn share(part: f64, whole: f64, class: &str) -> Markup {
     let frac = if whole > 0.0 {
@@ -274,6 +249,5 @@ mod tests {
         };
         let svg = line(&s, axis, 400.0, &|v| format!("{v}")).into_string();
         assert_eq!(svg.matches('M').count(), 2, "{svg}");
-        assert!(sparkline(&[1.0, 2.0], "c0").into_string().contains("<path"));
     }
 }

@@ -1,7 +1,9 @@
-//! Numbers, money, durations and times as people read them on a page. Money stays integer
-//! nano-USD until it becomes text here.
+//! Numbers, money, durations, times and errors as people read them on a page. Money stays
+//! integer nano-USD until it becomes text here.
 
 use sightline_core::time::format_rfc3339;
+
+use crate::api::shapes::Observation;
 
 const NANO_PER_USD: i128 = 1_000_000_000;
 
@@ -159,6 +161,21 @@ pub fn clip(s: &str, n: usize) -> String {
 /// A trace or span id shortened for display (the full id stays in links and titles).
 pub fn short_id(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
+}
+
+/// What went wrong in `o`, in one line.
+pub fn error_line(o: &Observation) -> String {
+    let e = o.error.as_ref();
+    match (
+        e.and_then(|e| e.error_type.as_deref()),
+        e.and_then(|e| e.message.as_deref())
+            .or(o.status_message.as_deref()),
+    ) {
+        (Some(t), Some(m)) => format!("{t}: {m}"),
+        (Some(t), None) => t.to_owned(),
+        (None, Some(m)) => m.to_owned(),
+        (None, None) => "failed".to_owned(),
+    }
 }
 
 #[cfg(test)]

@@ -129,7 +129,7 @@ pub fn redirect(to: &str) -> Response {
 
 /// A whole page saying what failed, with the API's status.
 pub fn error_page(e: &ApiError) -> Response {
-    let status = StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let status = e.code.status();
     let title = match e.code.http_status() {
         404 => "Not found",
         400 => "Bad request",

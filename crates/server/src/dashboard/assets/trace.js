@@ -160,7 +160,8 @@
     const mine = ++loading;
     panel.setAttribute("aria-busy", "true");
     try {
-      const res = await fetch("/traces/" + encodeURIComponent(traceId) + "/spans/" + encodeURIComponent(r.span), { credentials: "same-origin" });
+      const url = "/traces/" + encodeURIComponent(traceId) + "/spans/" + encodeURIComponent(r.span) + (r.logs ? "" : "?logs=0");
+      const res = await fetch(url, { credentials: "same-origin" });
       if (res.redirected && new URL(res.url).pathname === "/login") { location.reload(); return; }
       const html = await res.text();
       if (mine !== loading) return;

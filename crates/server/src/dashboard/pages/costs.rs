@@ -44,7 +44,7 @@ const FILTERS: &[&str] = &[
 /// Groups drawn in the chart; the rest are "other".
 const STACKED: usize = 6;
 /// Recent calls sampled per model to show how they were priced.
-const SAMPLE: usize = 50;
+const SAMPLE: usize = 20;
 
 pub async fn page(v: Viewer) -> Response {
     let q = &v.query;
@@ -64,11 +64,25 @@ pub async fn page(v: Viewer) -> Response {
         })
         .to_owned();
     let now = v.read.now_ns();
+    // A window of a day or more starts on the hour, so the hourly rollup answers all of it but
+    // the current hour (a partial hour is read from the spans).
+    let hour = 3_600 * SEC;
+    let align = |t: i64| {
+        if window >= 24 * hour {
+            t.div_euclid(hour) * hour
+        } else {
+            t
+        }
+    };
+    let from = align(now - window);
+    let prev_from = align(from - window);
     let filters = q.pick(FILTERS).encode();
-    let base = format!(
-        "since={since}{}{filters}",
-        if filters.is_empty() { "" } else { "&" }
-    );
+    let and_filters = if filters.is_empty() {
+        String::new()
+    } else {
+        format!("&{filters}")
+    };
+    let base = format!("from={from}{and_filters}");
     let mut group = format!("group_by={by}");
     if by == "attribute" {
         match q.get("attribute_key") {
@@ -76,24 +90,22 @@ pub async fn page(v: Viewer) -> Response {
             None => group = String::new(),
         }
     }
-    let prev = format!(
-        "from={}&to={}{}{filters}",
-        now - 2 * window,
-        now - window,
-        if filters.is_empty() { "" } else { "&" }
-    );
+    let prev = format!("from={prev_from}&to={from}{and_filters}");
     let r = &v.read;
     let grouped = !group.is_empty();
-    let (stacked, per_bucket, table, totals, before) = tokio::join!(
+    let (stacked, per_bucket, table, before) = tokio::join!(
         r.costs(format!(
             "{base}&bucket={bucket}&top={STACKED}{}",
             opt(grouped, &group)
         )),
         r.costs(format!("{base}&bucket={bucket}")),
         r.costs(format!("{base}&top=50{}", opt(grouped, &group))),
-        r.costs(base.clone()),
         r.costs(prev.clone()),
     );
+    let totals = per_bucket
+        .as_ref()
+        .map(|c| sum(&c.rows))
+        .map_err(Clone::clone);
     let models: Vec<String> = match (&table, by.as_str()) {
         (Ok(t), "model") => t
             .rows
@@ -110,7 +122,7 @@ pub async fn page(v: Viewer) -> Response {
         _ => 86_400 * SEC,
     };
     let axis = Axis {
-        from_ns: now - window,
+        from_ns: from,
         to_ns: now,
         bucket_ns,
     };
@@ -182,13 +194,34 @@ fn form(q: &Query, by: &str, bucket: &str, since: &str) -> Markup {
     }
 }
 
+/// The window's totals: the sum of its buckets (all additive but latency, which is not shown).
+fn sum(rows: &[CostRow]) -> CostRow {
+    let mut t = CostRow::default();
+    for r in rows {
+        t.requests += r.requests;
+        t.errors += r.errors;
+        t.input_tokens += r.input_tokens;
+        t.output_tokens += r.output_tokens;
+        t.cache_read_tokens += r.cache_read_tokens;
+        t.total_tokens += r.total_tokens;
+        t.cost_nano_usd += r.cost_nano_usd;
+        t.costed_requests += r.costed_requests;
+    }
+    t.error_rate = if t.requests > 0 {
+        t.errors as f64 / t.requests as f64
+    } else {
+        0.0
+    };
+    t
+}
+
 fn summary(
-    totals: &Result<Costs, ApiError>,
+    totals: &Result<CostRow, ApiError>,
     before: &Result<Costs, ApiError>,
     since: &str,
 ) -> Markup {
     let t = match totals {
-        Ok(t) => t.rows.first().cloned().unwrap_or_default(),
+        Ok(t) => t.clone(),
         Err(e) => return layout::error_box(e),
     };
     let b = before
@@ -311,12 +344,10 @@ async fn prices(v: &Viewer, models: &[String], since: &str) -> Priced {
         let (price, sample) = tokio::join!(price, sample);
         (m.clone(), (price, sample))
     });
-    let mut out = BTreeMap::new();
-    for f in lookups {
-        let (m, r) = f.await;
-        out.insert(m, r);
-    }
-    out
+    futures_util::future::join_all(lookups)
+        .await
+        .into_iter()
+        .collect()
 }
 
 type Priced = BTreeMap<

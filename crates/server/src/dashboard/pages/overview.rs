@@ -12,10 +12,11 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use maud::{html, Markup};
 
-use crate::api::shapes::{CostRow, Costs, Metrics, Observation, Page, TraceSummary};
+use crate::api::shapes::{Costs, MetricPoint, Metrics, Observation, Page, TraceSummary};
 use crate::dashboard::charts::{self, Axis, Series};
 use crate::dashboard::format::{self as f};
 use crate::dashboard::layout::{self, Nav};
+use crate::dashboard::query::enc;
 use crate::dashboard::viewer::Viewer;
 use crate::error::ApiError;
 
@@ -57,23 +58,20 @@ pub async fn page(v: Viewer, headers: HeaderMap) -> Response {
     let (bucket, bucket_ns) = bucket_for(window_ns);
     let r = &v.read;
     let s = format!("since={since}");
-    let prev = format!("from={}&to={}", now - 2 * window_ns, now - window_ns);
-    let (by_kind, agents, agent_series, agent_costs, totals, prev_totals) = tokio::join!(
+    let whole = format!("bucket={WHOLE_WINDOW}");
+    // The spend charts start on a UTC hour (a day), so the cost rollup answers all but the
+    // current hour; the window's totals come from the metrics of the window's own spans.
+    let hour = 3_600 * SEC;
+    let hours_from = (now - 23 * hour).div_euclid(hour) * hour;
+    let days_from = (now - 29 * 24 * hour).div_euclid(24 * hour) * 24 * hour;
+    let (by_kind, agents, agent_llm, models, users, hourly, daily, errors, recent) = tokio::join!(
         r.metrics(format!("{s}&bucket={bucket}&group_by=kind")),
-        r.metrics(format!(
-            "{s}&kind=agent&group_by=agent&bucket={WHOLE_WINDOW}"
-        )),
-        r.metrics(format!("{s}&kind=agent&group_by=agent&bucket={bucket}")),
-        r.costs(format!("{s}&group_by=agent")),
-        r.costs(s.clone()),
-        r.costs(prev.clone()),
-    );
-    let (hourly, daily, models, users, tenants, errors, recent) = tokio::join!(
-        r.costs("since=48h&bucket=hour"),
-        r.costs("since=30d&bucket=day"),
-        r.costs(format!("{s}&group_by=model&top=5")),
+        r.metrics(format!("{s}&kind=agent&group_by=agent&{whole}")),
+        r.metrics(format!("{s}&kind=llm&group_by=agent&{whole}")),
+        r.metrics(format!("{s}&group_by=model&{whole}")),
         r.costs(format!("{s}&group_by=user&top=5")),
-        r.costs(format!("{s}&group_by=tenant&top=5")),
+        r.costs(format!("from={hours_from}&bucket=hour")),
+        r.costs(format!("from={days_from}&bucket=day")),
         r.observations(format!("{s}&status=error&limit=8")),
         r.traces("limit=10"),
     );
@@ -99,23 +97,22 @@ pub async fn page(v: Viewer, headers: HeaderMap) -> Response {
             (layout::empty("Welcome to Sightline", layout::getting_started(&host)))
         }
         section #kpis data-refresh {
-            (kpis(&by_kind, &agents, &totals, &prev_totals, &since))
+            (kpis(&by_kind, &agents))
         }
         div.grid2 data-refresh #charts {
             (card("Throughput", &format!("observations per {bucket}, by kind"), throughput(&by_kind, axis)))
             (card("Failure rate", "share of agent runs and llm calls that failed", failure_rate(&by_kind, axis)))
         }
         section.card #agents data-refresh {
-            (agent_health(&agents, &agent_series, &agent_costs, axis, &since))
+            (agent_health(&agents, &agent_llm, &since))
         }
         div.grid2 #spend data-refresh {
             (spend_card("Spend per hour", "last 24 hours", &hourly, now, 3_600 * SEC, 24))
             (spend_card("Spend per day", "last 30 days", &daily, now, 86_400 * SEC, 30))
         }
-        div.grid3 #tops data-refresh {
-            (top_table("Top models", "model", &models, &since))
-            (top_table("Top spenders", "user", &users, &since))
-            (top_table("Top tenants", "tenant", &tenants, &since))
+        div.grid2 #tops data-refresh {
+            (top_table("Top models", "model", &top_models(&models), &since))
+            (top_table("Top spenders", "user", &top_users(&users), &since))
         }
         div.grid2 {
             section.card #errors data-refresh {
@@ -177,39 +174,24 @@ fn trend(now: i64, before: i64) -> Markup {
     }
 }
 
-/// The trend of a KPI against the window of the same length before it.
-fn versus(now: i64, before: i64, since: &str) -> Markup {
-    if before <= 0 {
-        return html! { "nothing in the " (since) " before" };
-    }
-    html! { (trend(now, before)) " vs the " (since) " before" }
-}
-
-fn kpis(
-    by_kind: &Result<Metrics, ApiError>,
-    agents: &Result<Metrics, ApiError>,
-    totals: &Result<Costs, ApiError>,
-    prev: &Result<Costs, ApiError>,
-    since: &str,
-) -> Markup {
-    let (Ok(by_kind), Ok(agents), Ok(totals)) = (by_kind, agents, totals) else {
-        let e = [
-            by_kind.as_ref().err(),
-            agents.as_ref().err(),
-            totals.as_ref().err(),
-        ];
+fn kpis(by_kind: &Result<Metrics, ApiError>, agents: &Result<Metrics, ApiError>) -> Markup {
+    let (Ok(by_kind), Ok(agents)) = (by_kind, agents) else {
+        let e = [by_kind.as_ref().err(), agents.as_ref().err()];
         return html! { @for e in e.into_iter().flatten() { (layout::error_box(e)) } };
     };
-    let runs = total(by_kind, Some("agent"), |p| p.requests);
-    let run_errors = total(by_kind, Some("agent"), |p| p.errors);
-    let llm = total(by_kind, Some("llm"), |p| p.requests);
-    let llm_errors = total(by_kind, Some("llm"), |p| p.errors);
-    let row = totals.rows.first().cloned().unwrap_or_default();
-    let before = prev
-        .as_ref()
-        .ok()
-        .and_then(|p| p.rows.first().cloned())
-        .unwrap_or_default();
+    let of = |kind: &'static str| {
+        (
+            total(by_kind, Some(kind), |p| p.requests),
+            total(by_kind, Some(kind), |p| p.errors),
+        )
+    };
+    let ((runs, run_errors), (llm, llm_errors), (tools, tool_errors)) =
+        (of("agent"), of("llm"), of("tool"));
+    // Tokens and cost are counted for llm and embedding calls only, as everywhere.
+    let tokens = total(by_kind, None, |p| p.total_tokens);
+    let spend = total(by_kind, None, |p| p.cost_nano_usd.unwrap_or(0));
+    let input = total(by_kind, None, |p| p.input_tokens);
+    let output = total(by_kind, None, |p| p.output_tokens);
     let active = agents.series.iter().filter(|s| s.group.is_some()).count();
     let p95 = agents
         .series
@@ -236,19 +218,19 @@ fn kpis(
                 span.sub class=[(llm_errors > 0).then_some("bad")] { (f::percent(rate(llm_errors, llm))) " errors" }
             }
             div.kpi {
+                span.label { "Tool calls" }
+                strong { (f::count(tools)) }
+                span.sub class=[(tool_errors > 0).then_some("bad")] { (f::percent(rate(tool_errors, tools))) " failed" }
+            }
+            div.kpi {
                 span.label { "Tokens" }
-                strong { (f::count(row.total_tokens)) }
-                span.sub { (versus(row.total_tokens, before.total_tokens, since)) }
+                strong { (f::count(tokens)) }
+                span.sub { (f::count(input)) " in · " (f::count(output)) " out" }
             }
             div.kpi {
                 span.label { "Spend" }
-                strong { (f::usd(row.cost_nano_usd)) }
-                span.sub { (versus(row.cost_nano_usd, before.cost_nano_usd, since)) }
-            }
-            div.kpi {
-                span.label { "Priced calls" }
-                strong { (f::count(row.costed_requests)) " / " (f::count(row.requests)) }
-                span.sub { "with a known cost" }
+                strong { (f::usd(spend)) }
+                span.sub { (f::usd(if llm > 0 { spend / llm } else { 0 })) " per llm call" }
             }
         }
     }
@@ -341,21 +323,19 @@ fn failure_rate(by_kind: &Result<Metrics, ApiError>, axis: Axis) -> Markup {
 
 fn agent_health(
     agents: &Result<Metrics, ApiError>,
-    series: &Result<Metrics, ApiError>,
-    costs: &Result<Costs, ApiError>,
-    axis: Axis,
+    llm: &Result<Metrics, ApiError>,
     since: &str,
 ) -> Markup {
     let agents = match agents {
         Ok(m) => m,
         Err(e) => return layout::error_box(e),
     };
-    let spend: BTreeMap<&str, &CostRow> = costs
+    let calls: BTreeMap<&str, &MetricPoint> = llm
         .as_ref()
-        .map(|c| {
-            c.rows
+        .map(|m| {
+            m.series
                 .iter()
-                .filter_map(|r| Some((r.group.get("agent")?.as_str(), r)))
+                .filter_map(|s| Some((s.group.as_deref()?, s.points.first()?)))
                 .collect()
         })
         .unwrap_or_default();
@@ -365,22 +345,7 @@ fn agent_health(
         .filter_map(|s| Some((s.group.as_deref()?, s.points.first()?)))
         .collect();
     rows.sort_by(|a, b| b.1.requests.cmp(&a.1.requests).then(a.0.cmp(b.0)));
-    let slots = |name: &str| -> Vec<f64> {
-        let mut by_t: BTreeMap<i64, f64> = BTreeMap::new();
-        if let Ok(m) = series {
-            for s in m.series.iter().filter(|s| s.group.as_deref() == Some(name)) {
-                for p in &s.points {
-                    by_t.insert(p.time_ns, p.requests as f64);
-                }
-            }
-        }
-        let start = axis.from_ns.div_euclid(axis.bucket_ns) * axis.bucket_ns;
-        (0..)
-            .map(|i| start + i * axis.bucket_ns)
-            .take_while(|t| *t < axis.to_ns)
-            .map(|t| by_t.get(&t).copied().unwrap_or(0.0))
-            .collect()
-    };
+    let dash = || "—".to_owned();
     html! {
         h2 { "Agent health" span.muted.small { " agent runs (spans of kind agent) in the last " (since) } }
         @if rows.is_empty() {
@@ -390,27 +355,27 @@ fn agent_health(
         } @else {
             table.data {
                 thead { tr {
-                    th { "Agent" } th.num { "Runs" } th { "Activity" } th.num { "Success" } th.num { "Errors" }
-                    th.num { "p50" } th.num { "p95" } th.num { "LLM calls" } th.num { "Tokens" } th.num { "Spend" }
+                    th { "Agent" } th.num { "Runs" } th { "Success" } th.num { "Errors" }
+                    th.num { "p50" } th.num { "p95" } th.num { "LLM calls" } th.num { "LLM errors" } th.num { "Tokens" } th.num { "Spend" }
                 } }
                 tbody {
                     @for (name, p) in &rows {
-                        @let c = spend.get(name);
+                        @let c = calls.get(name);
                         tr {
-                            td { a href={ "/traces?agent=" (crate::dashboard::query::enc(name)) "&since=" (since) } { (layout::kind("agent")) " " (name) } }
+                            td { a href={ "/traces?agent=" (enc(name)) "&since=" (since) } { (layout::kind("agent")) " " (name) } }
                             td.num { (f::count(p.requests)) }
-                            td.sparkcell { (charts::sparkline(&slots(name), "fk-agent")) }
-                            td.num { (f::percent(1.0 - p.error_rate)) }
+                            td.sharecell { (charts::share(1.0 - p.error_rate, 1.0, "ok")) span.small { (f::percent(1.0 - p.error_rate)) } }
                             td.num class=[(p.errors > 0).then_some("bad")] {
                                 @if p.errors > 0 {
-                                    a href={ "/traces?agent=" (crate::dashboard::query::enc(name)) "&status=error&since=" (since) } { (f::count(p.errors)) }
+                                    a href={ "/traces?agent=" (enc(name)) "&status=error&since=" (since) } { (f::count(p.errors)) }
                                 } @else { "0" }
                             }
                             td.num { (f::millis(p.latency_p50_ms)) }
                             td.num { (f::millis(p.latency_p95_ms)) }
-                            td.num { (c.map(|c| f::count(c.requests)).unwrap_or_else(|| "—".into())) }
-                            td.num { (c.map(|c| f::count(c.total_tokens)).unwrap_or_else(|| "—".into())) }
-                            td.num { (c.map(|c| f::usd(c.cost_nano_usd)).unwrap_or_else(|| "—".into())) }
+                            td.num { (c.map(|c| f::count(c.requests)).unwrap_or_else(dash)) }
+                            td.num class=[c.is_some_and(|c| c.errors > 0).then_some("bad")] { (c.map(|c| f::count(c.errors)).unwrap_or_else(dash)) }
+                            td.num { (c.map(|c| f::count(c.total_tokens)).unwrap_or_else(dash)) }
+                            td.num { (c.map(|c| f::usd_opt(c.cost_nano_usd)).unwrap_or_else(dash)) }
                         }
                     }
                 }
@@ -465,8 +430,10 @@ fn spend_card(
         section.card {
             h2 { (title) span.muted.small { " " (subtitle) } }
             p.small {
-                strong { (f::usd(shown)) } " · " (f::count(shown_tokens)) " tokens · last half "
-                (f::usd(recent)) " (" (f::count(recent_tokens)) " tokens) " (trend(recent, before))
+                strong { (f::usd(shown)) } " · " (f::count(shown_tokens)) " tokens · the last "
+                (count / 2) " " (if bucket_ns < 86_400 * SEC { "hours" } else { "days" }) " "
+                (f::usd(recent)) " (" (f::count(recent_tokens)) " tokens)"
+                @if before > 0 { " " (trend(recent, before)) " vs the " (count / 2) " before" }
             }
             @if series[0].points.is_empty() {
                 p.muted.nodata { "No priced model calls yet." }
@@ -477,36 +444,86 @@ fn spend_card(
     }
 }
 
-fn top_table(title: &str, dimension: &str, costs: &Result<Costs, ApiError>, since: &str) -> Markup {
-    let c = match costs {
-        Ok(c) => c,
+/// A row of a top table: the group, its calls, tokens and spend.
+struct Top {
+    name: Option<String>,
+    calls: i64,
+    tokens: i64,
+    spend: i64,
+}
+
+/// The five models with the most spend (then calls) in the window, from the metrics by model.
+fn top_models(m: &Result<Metrics, ApiError>) -> Result<Vec<Top>, ApiError> {
+    let m = m.as_ref().map_err(Clone::clone)?;
+    let mut rows: Vec<Top> = m
+        .series
+        .iter()
+        .filter(|s| s.group.is_some())
+        .filter_map(|s| {
+            let p = s.points.first()?;
+            Some(Top {
+                name: s.group.clone(),
+                calls: p.requests,
+                tokens: p.total_tokens,
+                spend: p.cost_nano_usd.unwrap_or(0),
+            })
+        })
+        .collect();
+    rows.sort_by(|a, b| (b.spend, b.calls).cmp(&(a.spend, a.calls)));
+    rows.truncate(5);
+    Ok(rows)
+}
+
+/// The top users of the cost query.
+fn top_users(c: &Result<Costs, ApiError>) -> Result<Vec<Top>, ApiError> {
+    let c = c.as_ref().map_err(Clone::clone)?;
+    Ok(c.rows
+        .iter()
+        .map(|r| Top {
+            name: r.group.get("user").cloned(),
+            calls: r.requests,
+            tokens: r.total_tokens,
+            spend: r.cost_nano_usd,
+        })
+        .collect())
+}
+
+fn top_table(
+    title: &str,
+    dimension: &str,
+    rows: &Result<Vec<Top>, ApiError>,
+    since: &str,
+) -> Markup {
+    let rows = match rows {
+        Ok(r) => r,
         Err(e) => return card(title, "", layout::error_box(e)),
     };
-    let whole: i64 = c.rows.iter().map(|r| r.cost_nano_usd).sum();
+    let whole: i64 = rows.iter().map(|r| r.spend).sum();
     let filter = match dimension {
         "user" => "user_id",
-        "tenant" => "tenant_id",
         other => other,
     };
     html! {
         section.card {
             h2 { (title) a.more href={ "/costs?by=" (dimension) "&since=" (since) } { "costs →" } }
-            @if c.rows.is_empty() {
+            @if rows.is_empty() {
                 p.muted.nodata { "No model calls with a " (dimension) " in this range." }
             } @else {
                 table.data.compact {
                     thead { tr { th { (dimension) } th.num { "calls" } th.num { "tokens" } th.num { "spend" } } }
                     tbody {
-                        @for r in &c.rows {
-                            @let name = r.group.get(dimension).map(String::as_str).unwrap_or("(none)");
+                        @for r in rows {
                             tr {
                                 td {
-                                    a href={ "/traces?" (filter) "=" (crate::dashboard::query::enc(name)) "&since=" (since) } { (f::clip(name, 28)) }
-                                    (charts::share(r.cost_nano_usd as f64, whole as f64, "c0"))
+                                    @match &r.name {
+                                        Some(name) => a href={ "/traces?" (filter) "=" (enc(name)) "&since=" (since) } { (f::clip(name, 40)) },
+                                        None => span.muted { "(none)" },
+                                    }
+                                    (charts::share(r.spend as f64, whole as f64, "c0"))
                                 }
-                                td.num { (f::count(r.requests)) }
-                                td.num { (f::count(r.total_tokens)) }
-                                td.num { (f::usd(r.cost_nano_usd)) }
+                                td.num { (f::count(r.calls)) }
+                                td.num { (f::count(r.tokens)) }
+                                td.num { (f::usd(r.spend)) }
                             }
                         }
                     }
@@ -533,27 +550,12 @@ fn recent_errors(errors: &Result<Page<Observation>, ApiError>, now: i64) -> Mark
                             span.name { (f::clip(&o.name, 48)) }
                         }
                         span.muted { (o.agent_name.as_deref().unwrap_or("")) }
-                        span.err-text { (f::clip(&error_text(o), 90)) }
+                        span.err-text { (f::clip(&f::error_line(o), 90)) }
                         time.muted datetime=(f::iso(o.start_ns)) { (f::ago(o.start_ns, now)) }
                     }
                 }
             }
         }
-    }
-}
-
-/// What went wrong in `o`, in one line.
-pub fn error_text(o: &Observation) -> String {
-    let e = o.error.as_ref();
-    match (
-        e.and_then(|e| e.error_type.as_deref()),
-        e.and_then(|e| e.message.as_deref())
-            .or(o.status_message.as_deref()),
-    ) {
-        (Some(t), Some(m)) => format!("{t}: {m}"),
-        (Some(t), None) => t.to_owned(),
-        (None, Some(m)) => m.to_owned(),
-        (None, None) => "failed".to_owned(),
     }
 }
 

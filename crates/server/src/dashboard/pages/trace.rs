@@ -16,7 +16,6 @@ use crate::dashboard::chat;
 use crate::dashboard::format as f;
 use crate::dashboard::graph;
 use crate::dashboard::layout::{self, Nav};
-use crate::dashboard::pages::overview::error_text;
 use crate::dashboard::query::{enc, Query};
 use crate::dashboard::read::Reader;
 use crate::dashboard::viewer::Viewer;
@@ -29,7 +28,7 @@ pub async fn page(v: Viewer, Path(trace_id): Path<String>) -> Response {
     };
     let selected = v.query.get("span").map(str::to_owned);
     let inspector = match &selected {
-        Some(span) => inspect(&v.read, &tree.trace_id, span)
+        Some(span) => inspect(&v.read, &tree.trace_id, span, SpanLogs::In(&tree))
             .await
             .unwrap_or_else(|e| layout::error_box(&e)),
         None => hint(&tree),
@@ -107,8 +106,14 @@ pub async fn page(v: Viewer, Path(trace_id): Path<String>) -> Response {
 }
 
 /// `GET /traces/{trace_id}/spans/{span_id}`: the inspector alone, for the waterfall's script.
+/// `?logs=0` (the waterfall knows a span's log count) saves reading the trace for its logs.
 pub async fn inspector(v: Viewer, Path((trace_id, span_id)): Path<(String, String)>) -> Response {
-    match inspect(&v.read, &trace_id, &span_id).await {
+    let logs = if v.query.get("logs") == Some("0") {
+        SpanLogs::None
+    } else {
+        SpanLogs::Read
+    };
+    match inspect(&v.read, &trace_id, &span_id, logs).await {
         Ok(markup) => layout::ok(markup),
         Err(e) => layout::respond(e.code.status(), layout::error_box(&e)),
     }
@@ -177,12 +182,38 @@ pub fn script_json(v: &Json) -> String {
 }
 
 /// The inspector of one observation, or the error that stopped it.
-async fn inspect(read: &Reader, trace_id: &str, span_id: &str) -> Result<Markup, ApiError> {
+/// Where the inspector finds a span's logs: the trace tree (which places each log under its
+/// span), already read or to be read, or nowhere when the span has none.
+enum SpanLogs<'a> {
+    In(&'a TraceTree),
+    Read,
+    None,
+}
+
+impl SpanLogs<'_> {
+    async fn of(&self, read: &Reader, trace_id: &str, span_id: &str) -> Result<Vec<Log>, ApiError> {
+        let find = |t: &TraceTree| {
+            t.observations
+                .iter()
+                .find(|o| o.observation.span_id == span_id)
+                .map(|o| o.logs.clone())
+                .unwrap_or_default()
+        };
+        match self {
+            SpanLogs::In(tree) => Ok(find(tree)),
+            SpanLogs::Read => Ok(find(&read.trace(trace_id, false).await?)),
+            SpanLogs::None => Ok(Vec::new()),
+        }
+    }
+}
+
+async fn inspect(
+    read: &Reader,
+    trace_id: &str,
+    span_id: &str,
+    logs: SpanLogs<'_>,
+) -> Result<Markup, ApiError> {
     let o = read.observation(trace_id, span_id).await?;
-    let logs_query = Query::default()
-        .and("trace_id", trace_id)
-        .and("order", "asc")
-        .and("limit", "1000");
     let price_query = o.model.as_ref().map(|m| {
         let q = Query::default()
             .and("model", m)
@@ -192,17 +223,11 @@ async fn inspect(read: &Reader, trace_id: &str, span_id: &str) -> Result<Markup,
             None => q,
         }
     });
-    let (logs, price) = tokio::join!(read.logs(logs_query.encode()), async {
+    let (logs, price) = tokio::join!(logs.of(read, trace_id, span_id), async {
         match &price_query {
             Some(q) => Some(read.price(q.encode()).await),
             None => None,
         }
-    });
-    let logs: Result<Vec<Log>, ApiError> = logs.map(|p| {
-        p.data
-            .into_iter()
-            .filter(|l| l.span_id.as_deref() == Some(o.span_id.as_str()))
-            .collect()
     });
     Ok(observation(&o, &logs, price.as_ref(), read.now_ns()))
 }
@@ -229,7 +254,7 @@ fn observation(
             }
             @if o.is_error {
                 div.error-box.exception {
-                    strong { (error_text(o)) }
+                    strong { (f::error_line(o)) }
                     @if let Some(stack) = o.error.as_ref().and_then(|e| e.stacktrace.as_deref()) {
                         pre.stack { (stack) }
                     }
