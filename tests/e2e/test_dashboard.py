@@ -8,6 +8,7 @@ $SIGHTLINE_SCREENSHOTS (default: a temporary directory, printed)."""
 
 import json
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -103,6 +104,8 @@ def test_every_page_renders_without_errors_or_foreign_requests(demo_server, brow
         r = requests.get(s.url + path, timeout=10)
         assert r.status_code == 200, (path, r.status_code, r.text[:300])
         assert "script-src 'self'" in r.headers["content-security-policy"]
+        # One class attribute per element (a second one would be ignored by the browser).
+        assert not re.search(r'<[^>]*\sclass="[^"]*"[^>]*\sclass="', r.text), path
         browser.get(s.url + path)
         for css in selectors:
             browser.wait_css(css)

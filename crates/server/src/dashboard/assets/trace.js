@@ -72,6 +72,7 @@
     if (nano === null || nano === undefined) return "";
     const usd = nano / 1e9;
     if (usd === 0) return "$0";
+    if (usd < 0.0001) return "<$0.0001";
     if (usd >= 1) return "$" + usd.toFixed(2);
     return "$" + usd.toPrecision(3).replace(/0+$/, "");
   }

@@ -241,13 +241,13 @@ fn summary(
             div.kpi { span.label { "Spend" } strong { (f::usd(t.cost_nano_usd)) } span.sub { (change(t.cost_nano_usd, b.cost_nano_usd)) } }
             div.kpi { span.label { "Model calls" } strong { (f::count(t.requests)) } span.sub { (f::percent(t.error_rate)) " failed" } }
             div.kpi { span.label { "Tokens" } strong { (f::count(t.total_tokens)) } span.sub { (f::count(t.input_tokens)) " in · " (f::count(t.output_tokens)) " out" } }
-            div.kpi { span.label { "Cache reads" } strong { (f::count(t.cache_read_tokens)) } span.sub { "input tokens read from cache" } }
+            div.kpi { span.label { "Cache reads" } strong { (f::count(t.cache_read_tokens)) } span.sub { "input tokens from cache" } }
             div.kpi { span.label { "Per call" } strong { (f::usd(if t.costed_requests > 0 { t.cost_nano_usd / t.costed_requests } else { 0 })) } span.sub { "average over priced calls" } }
             div.kpi {
                 span.label { "Priced" }
-                strong { (f::count(t.costed_requests)) " / " (f::count(t.requests)) }
-                span.sub class=[(t.costed_requests < t.requests).then_some("bad")] {
-                    @if t.costed_requests < t.requests { (t.requests - t.costed_requests) " calls have no known price" } @else { "every call has a cost" }
+                strong { (f::percent(if t.requests > 0 { t.costed_requests as f64 / t.requests as f64 } else { 1.0 })) }
+                span.sub.bad[t.costed_requests < t.requests] {
+                    @if t.costed_requests < t.requests { (f::count(t.requests - t.costed_requests)) " calls without a price" } @else { "every call has a cost" }
                 }
             }
         }
@@ -376,7 +376,7 @@ fn top_table(table: &Result<Costs, ApiError>, by: &str, since: &str, priced: &Pr
             thead { tr {
                 th { (by) } th { "share" } th.num { "spend" } th.num { "calls" } th.num { "failed" }
                 th.num { "tokens in" } th.num { "out" } th.num { "p95" } th.num { "priced" }
-                @if by == "model" { th { "price per 1M tokens (in / out)" } th { "recent calls priced by" } }
+                @if by == "model" { th { "price / 1M tokens" } th { "latest calls" } }
             } }
             tbody {
                 @for r in &t.rows {
@@ -391,11 +391,11 @@ fn top_table(table: &Result<Costs, ApiError>, by: &str, since: &str, priced: &Pr
                         td.sharecell { (charts::share(r.cost_nano_usd as f64, whole as f64, "c0")) span.muted.small { (f::percent(if whole > 0 { r.cost_nano_usd as f64 / whole as f64 } else { 0.0 })) } }
                         td.num { strong { (f::usd(r.cost_nano_usd)) } }
                         td.num { (f::count(r.requests)) }
-                        td.num class=[(r.errors > 0).then_some("bad")] { (f::percent(r.error_rate)) }
+                        td.num.bad[r.errors > 0] { (f::percent(r.error_rate)) }
                         td.num { (f::count(r.input_tokens)) }
                         td.num { (f::count(r.output_tokens)) }
                         td.num { (f::millis(r.latency_p95_ms)) }
-                        td.num class=[(r.costed_requests < r.requests).then_some("bad")] { (r.costed_requests) "/" (r.requests) }
+                        td.num.bad[r.costed_requests < r.requests] { (r.costed_requests) "/" (r.requests) }
                         @if by == "model" {
                             @match r.group.get("model").and_then(|m| priced.get(m)) {
                                 Some((price, sample)) => {

@@ -205,7 +205,7 @@ fn kpis(by_kind: &Result<Metrics, ApiError>, agents: &Result<Metrics, ApiError>)
             div.kpi {
                 span.label { "Agent runs" }
                 strong { (f::count(runs)) }
-                span.sub class=[(run_errors > 0).then_some("bad")] { (f::percent(rate(run_errors, runs))) " failed" }
+                span.sub.bad[run_errors > 0] { (f::percent(rate(run_errors, runs))) " failed" }
             }
             div.kpi {
                 span.label { "Active agents" }
@@ -215,12 +215,12 @@ fn kpis(by_kind: &Result<Metrics, ApiError>, agents: &Result<Metrics, ApiError>)
             div.kpi {
                 span.label { "LLM calls" }
                 strong { (f::count(llm)) }
-                span.sub class=[(llm_errors > 0).then_some("bad")] { (f::percent(rate(llm_errors, llm))) " errors" }
+                span.sub.bad[llm_errors > 0] { (f::percent(rate(llm_errors, llm))) " errors" }
             }
             div.kpi {
                 span.label { "Tool calls" }
                 strong { (f::count(tools)) }
-                span.sub class=[(tool_errors > 0).then_some("bad")] { (f::percent(rate(tool_errors, tools))) " failed" }
+                span.sub.bad[tool_errors > 0] { (f::percent(rate(tool_errors, tools))) " failed" }
             }
             div.kpi {
                 span.label { "Tokens" }
@@ -365,7 +365,7 @@ fn agent_health(
                             td { a href={ "/traces?agent=" (enc(name)) "&since=" (since) } { (layout::kind("agent")) " " (name) } }
                             td.num { (f::count(p.requests)) }
                             td.sharecell { (charts::share(1.0 - p.error_rate, 1.0, "ok")) span.small { (f::percent(1.0 - p.error_rate)) } }
-                            td.num class=[(p.errors > 0).then_some("bad")] {
+                            td.num.bad[p.errors > 0] {
                                 @if p.errors > 0 {
                                     a href={ "/traces?agent=" (enc(name)) "&status=error&since=" (since) } { (f::count(p.errors)) }
                                 } @else { "0" }
@@ -373,7 +373,7 @@ fn agent_health(
                             td.num { (f::millis(p.latency_p50_ms)) }
                             td.num { (f::millis(p.latency_p95_ms)) }
                             td.num { (c.map(|c| f::count(c.requests)).unwrap_or_else(dash)) }
-                            td.num class=[c.is_some_and(|c| c.errors > 0).then_some("bad")] { (c.map(|c| f::count(c.errors)).unwrap_or_else(dash)) }
+                            td.num.bad[c.is_some_and(|c| c.errors > 0)] { (c.map(|c| f::count(c.errors)).unwrap_or_else(dash)) }
                             td.num { (c.map(|c| f::count(c.total_tokens)).unwrap_or_else(dash)) }
                             td.num { (c.map(|c| f::usd_opt(c.cost_nano_usd)).unwrap_or_else(dash)) }
                         }

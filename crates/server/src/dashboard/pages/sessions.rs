@@ -55,7 +55,7 @@ pub async fn list(v: Viewer) -> Response {
                                 td.nowrap { time datetime=(f::iso(s.last_seen_ns)) { (f::ago(s.last_seen_ns, now)) } }
                                 td.num { (s.trace_count) }
                                 td.num { (s.span_count) }
-                                td.num class=[(s.error_count > 0).then_some("bad")] { (s.error_count) }
+                                td.num.bad[s.error_count > 0] { (s.error_count) }
                                 td.num { (f::count(s.total_tokens)) }
                                 td.num { (f::usd_opt(s.cost_nano_usd)) }
                             }
@@ -103,7 +103,7 @@ pub async fn page(v: Viewer, Path(session_id): Path<String>) -> Response {
         }
         div.conversation {
             @for (i, t) in d.traces.iter().enumerate() {
-                section.turn class=[(t.trace.error_count > 0).then_some("failed")] {
+                section.turn.failed[t.trace.error_count > 0] {
                     div.turn-head {
                         span.turn-n { "#" (i + 1) }
                         a href={ "/traces/" (t.trace.trace_id) } { (t.trace.root_name.as_deref().unwrap_or(&t.trace.trace_id)) }

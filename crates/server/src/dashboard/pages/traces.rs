@@ -169,7 +169,7 @@ fn sort_header(q: &Query, key: &str, label: &str) -> Markup {
         .with("cursor", None)
         .href("/traces");
     html! {
-        a.sort href=(href) class=[on.then_some("on")] {
+        a.sort.on[on] href=(href) {
             (label) @if on { @if desc { " ↓" } @else { " ↑" } }
         }
     }
