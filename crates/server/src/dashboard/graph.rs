@@ -126,6 +126,9 @@ fn agent_name(o: &TreeObservation) -> String {
         .unwrap_or_else(|| o.observation.name.clone())
 }
 
+/// A box's top-left corner.
+type Point = (f64, f64);
+
 const NODE_W: f64 = 184.0;
 const NODE_H: f64 = 54.0;
 const COL: f64 = 204.0;
@@ -193,7 +196,7 @@ pub fn svg(g: &AgentGraph) -> Option<Markup> {
             pos.insert(*i, (x0 + k as f64 * COL, PAD + r as f64 * ROW));
         }
     }
-    let edges: Vec<(&Edge, (f64, f64), (f64, f64))> = g
+    let edges: Vec<(&Edge, Point, Point)> = g
         .edges
         .iter()
         .filter_map(|e| Some((e, *pos.get(&e.from)?, *pos.get(&e.to)?)))

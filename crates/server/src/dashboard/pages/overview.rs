@@ -469,7 +469,7 @@ fn top_models(m: &Result<Metrics, ApiError>) -> Result<Vec<Top>, ApiError> {
             })
         })
         .collect();
-    rows.sort_by(|a, b| (b.spend, b.calls).cmp(&(a.spend, a.calls)));
+    rows.sort_by_key(|r| std::cmp::Reverse((r.spend, r.calls)));
     rows.truncate(5);
     Ok(rows)
 }
