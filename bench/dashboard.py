@@ -15,6 +15,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
 from api_data import MS, hex_id, json_span, post_json, traces_body  # noqa: E402
+from dashboard_data import big_trace_body  # noqa: E402
 from browser import Browser  # noqa: E402
 
 
@@ -28,29 +29,10 @@ class Node:
         return requests.post(self.url + path, data=data, headers={"Content-Type": content_type}, timeout=60)
 
 
-def big_trace(node, spans=10_000):
-    """One trace of `spans` spans: a root agent, 99 workers of 100 steps each; its id."""
+def big_trace(node):
+    """One trace of 10,000 spans (tests/e2e/dashboard_data.py); its id."""
     tid = hex_id(f"bench/big/{time.time_ns()}", 16)
-    t0 = time.time_ns() - 600_000 * MS
-    root = hex_id(f"{tid}/root", 8)
-    out = [json_span(tid, root, "invoke_agent planner", t0, 60_000 * MS,
-                     {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "planner"})]
-    w = 0
-    while len(out) < spans:
-        wid = hex_id(f"{tid}/w{w}", 8)
-        ws = t0 + w * 500 * MS
-        out.append(json_span(tid, wid, f"invoke_agent worker-{w:03}", ws + MS, 480 * MS,
-                             {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": f"worker-{w % 7}"},
-                             root))
-        for k in range(min(100, spans - len(out))):
-            attrs = ({"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o-mini",
-                      "gen_ai.provider.name": "openai", "gen_ai.usage.input_tokens": 100 + k,
-                      "gen_ai.usage.output_tokens": 20}
-                     if k % 3 else {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "lookup"})
-            out.append(json_span(tid, hex_id(f"{tid}/{w}/{k}", 8), f"step {w:03}.{k:02}",
-                                 ws + 2 * MS + k * 4 * MS, 3 * MS, attrs, wid))
-        w += 1
-    post_json(node, "/v1/traces", traces_body([({"service.name": "bulk-agent"}, out)]))
+    post_json(node, "/v1/traces", big_trace_body(tid, time.time_ns() - 600_000 * MS, label=f"bench/{tid}"))
     return tid
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 from api_data import MS, hex_id, json_log, json_span, logs_body, post_json, running_server, traces_body
+from dashboard_data import big_trace_body
 from browser import Browser, available, wait_until
 from conftest import BIN, clean_env
 
@@ -30,28 +31,6 @@ def shots(tmp_path_factory):
     d.mkdir(parents=True, exist_ok=True)
     print(f"\ndashboard screenshots in {d}")
     return d
-
-
-def big_trace_body(trace_id, t0):
-    """One trace of BIG spans: a root agent, 99 worker agents, each with 100 llm/tool steps."""
-    root = hex_id("big/root", 8)
-    spans = [json_span(trace_id, root, "invoke_agent planner", t0, 60_000 * MS,
-                       {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "planner"})]
-    for w in range(99):
-        wid = hex_id(f"big/w{w}", 8)
-        ws = t0 + w * 500 * MS
-        spans.append(json_span(trace_id, wid, f"invoke_agent worker-{w:03}", ws + MS, 480 * MS,
-                               {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": f"worker-{w % 7}"},
-                               root))
-        for k in range(100):
-            attrs = ({"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o-mini",
-                      "gen_ai.provider.name": "openai", "gen_ai.usage.input_tokens": 100 + k,
-                      "gen_ai.usage.output_tokens": 20}
-                     if k % 3 else {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "lookup"})
-            spans.append(json_span(trace_id, hex_id(f"big/{w}/{k}", 8), f"step {w:03}.{k:02}",
-                                   ws + 2 * MS + k * 4 * MS, 3 * MS, attrs, wid))
-    assert len(spans) == BIG
-    return traces_body([({"service.name": "bulk-agent"}, spans)])
 
 
 @pytest.fixture(scope="module")

@@ -171,6 +171,17 @@ pub fn kind(kind: &str) -> Markup {
     }
 }
 
+/// One figure of a row of KPIs: its label, value and a line under it (red when `bad`).
+pub fn kpi(label: &str, value: impl maud::Render, sub: Markup, bad: bool) -> Markup {
+    html! {
+        div.kpi {
+            span.label { (label) }
+            strong { (value) }
+            span.sub.bad[bad] { (sub) }
+        }
+    }
+}
+
 /// `error` or `ok` as a badge.
 pub fn status(is_error: bool) -> Markup {
     if is_error {

@@ -31,16 +31,7 @@ const DIMENSIONS: &[(&str, Option<&str>)] = &[
     ("attribute", None),
 ];
 /// The API's cost filters, each once.
-const FILTERS: &[&str] = &[
-    "tenant",
-    "workspace",
-    "agent",
-    "user",
-    "session",
-    "model",
-    "provider",
-    "service",
-];
+const FILTERS: &[&str] = crate::api::COST_FILTERS;
 /// Groups drawn in the chart; the rest are "other".
 const STACKED: usize = 6;
 /// Recent calls sampled per model to show how they were priced.
@@ -238,18 +229,20 @@ fn summary(
     };
     html! {
         div.kpis {
-            div.kpi { span.label { "Spend" } strong { (f::usd(t.cost_nano_usd)) } span.sub { (change(t.cost_nano_usd, b.cost_nano_usd)) } }
-            div.kpi { span.label { "Model calls" } strong { (f::count(t.requests)) } span.sub { (f::percent(t.error_rate)) " failed" } }
-            div.kpi { span.label { "Tokens" } strong { (f::count(t.total_tokens)) } span.sub { (f::count(t.input_tokens)) " in · " (f::count(t.output_tokens)) " out" } }
-            div.kpi { span.label { "Cache reads" } strong { (f::count(t.cache_read_tokens)) } span.sub { "input tokens from cache" } }
-            div.kpi { span.label { "Per call" } strong { (f::usd(if t.costed_requests > 0 { t.cost_nano_usd / t.costed_requests } else { 0 })) } span.sub { "average over priced calls" } }
-            div.kpi {
-                span.label { "Priced" }
-                strong { (f::percent(if t.requests > 0 { t.costed_requests as f64 / t.requests as f64 } else { 1.0 })) }
-                span.sub.bad[t.costed_requests < t.requests] {
-                    @if t.costed_requests < t.requests { (f::count(t.requests - t.costed_requests)) " calls without a price" } @else { "every call has a cost" }
-                }
-            }
+            (layout::kpi("Spend", f::usd(t.cost_nano_usd), change(t.cost_nano_usd, b.cost_nano_usd), false))
+            (layout::kpi("Model calls", f::count(t.requests), html! { (f::percent(t.error_rate)) " failed" }, false))
+            (layout::kpi("Tokens", f::count(t.total_tokens), html! { (f::count(t.input_tokens)) " in · " (f::count(t.output_tokens)) " out" }, false))
+            (layout::kpi("Cache reads", f::count(t.cache_read_tokens), html! { "input tokens from cache" }, false))
+            (layout::kpi("Per call", f::usd(if t.costed_requests > 0 { t.cost_nano_usd / t.costed_requests } else { 0 }), html! { "average over priced calls" }, false))
+            (layout::kpi(
+                "Priced",
+                f::percent(if t.requests > 0 { t.costed_requests as f64 / t.requests as f64 } else { 1.0 }),
+                html! {
+                    @if t.costed_requests < t.requests { (f::count(t.requests - t.costed_requests)) " calls without a price" }
+                    @else { "every call has a cost" }
+                },
+                t.costed_requests < t.requests,
+            ))
         }
     }
 }

@@ -202,36 +202,12 @@ fn kpis(by_kind: &Result<Metrics, ApiError>, agents: &Result<Metrics, ApiError>)
     let rate = |e: i64, n: i64| if n > 0 { e as f64 / n as f64 } else { 0.0 };
     html! {
         div.kpis {
-            div.kpi {
-                span.label { "Agent runs" }
-                strong { (f::count(runs)) }
-                span.sub.bad[run_errors > 0] { (f::percent(rate(run_errors, runs))) " failed" }
-            }
-            div.kpi {
-                span.label { "Active agents" }
-                strong { (active) }
-                span.sub { "slowest p95 " (f::millis(p95)) }
-            }
-            div.kpi {
-                span.label { "LLM calls" }
-                strong { (f::count(llm)) }
-                span.sub.bad[llm_errors > 0] { (f::percent(rate(llm_errors, llm))) " errors" }
-            }
-            div.kpi {
-                span.label { "Tool calls" }
-                strong { (f::count(tools)) }
-                span.sub.bad[tool_errors > 0] { (f::percent(rate(tool_errors, tools))) " failed" }
-            }
-            div.kpi {
-                span.label { "Tokens" }
-                strong { (f::count(tokens)) }
-                span.sub { (f::count(input)) " in · " (f::count(output)) " out" }
-            }
-            div.kpi {
-                span.label { "Spend" }
-                strong { (f::usd(spend)) }
-                span.sub { (f::usd(if llm > 0 { spend / llm } else { 0 })) " per llm call" }
-            }
+            (layout::kpi("Agent runs", f::count(runs), html! { (f::percent(rate(run_errors, runs))) " failed" }, run_errors > 0))
+            (layout::kpi("Active agents", active, html! { "slowest p95 " (f::millis(p95)) }, false))
+            (layout::kpi("LLM calls", f::count(llm), html! { (f::percent(rate(llm_errors, llm))) " errors" }, llm_errors > 0))
+            (layout::kpi("Tool calls", f::count(tools), html! { (f::percent(rate(tool_errors, tools))) " failed" }, tool_errors > 0))
+            (layout::kpi("Tokens", f::count(tokens), html! { (f::count(input)) " in · " (f::count(output)) " out" }, false))
+            (layout::kpi("Spend", f::usd(spend), html! { (f::usd(if llm > 0 { spend / llm } else { 0 })) " per llm call" }, false))
         }
     }
 }
