@@ -170,7 +170,7 @@ def every_route(srv):
     return {**routes, **OTHER_ROUTES}
 
 
-@pytest.mark.parametrize("path", ["/", "/nope", "/api", "/api/v2/traces", "/api/v1/nope",
+@pytest.mark.parametrize("path", ["/nope/deeper", "/nope", "/api", "/api/v2/traces", "/api/v1/nope",
                                   f"/api/v1/traces/{TRACE}/observations", "/api/v1/keys/a/b", "/v1/metricz"])
 @pytest.mark.parametrize("method", ["GET", "POST", "DELETE"])
 def test_an_unknown_route_is_a_404_problem(srv, path, method):

@@ -9,9 +9,9 @@ use crate::clickhouse::cluster::ClusterConfig;
 use crate::clickhouse::{ClickHouseConfig, ClickHouseStore};
 use crate::sqlite::{SqliteConfig, SqliteStore};
 use crate::{
-    ChangeFeed, CostReader, DiskWatch, KeyStore, LogReader, MetricSeriesReader, MetricWriter,
-    MetricsReader, PriceStore, RetentionStore, SessionReader, SpanWriter, StoreError, StoreLimits,
-    TraceReader,
+    ChangeFeed, CostReader, DiskWatch, KeyStore, LogReader, LoginStore, MetricSeriesReader,
+    MetricWriter, MetricsReader, PriceStore, RetentionStore, SessionReader, SpanWriter, StoreError,
+    StoreLimits, TraceReader,
 };
 
 /// Every store contract at once: what each engine implements.
@@ -29,6 +29,7 @@ pub trait Engine:
     + DiskWatch
     + MetricWriter
     + MetricSeriesReader
+    + LoginStore
 {
 }
 impl Engine for SqliteStore {}

@@ -9,6 +9,7 @@ pub mod costs;
 mod engine;
 mod filter;
 pub mod limits;
+pub mod logins;
 pub mod metric;
 mod paging;
 pub mod query;
@@ -25,6 +26,7 @@ pub use costs::{
 };
 pub use engine::{open, Engine, EngineConfig, Store, StoreConfig};
 pub use limits::{DiskBudget, DiskState, DiskStatus, DiskUsage, DiskWatch, StoreLimits};
+pub use logins::{LoginStore, StoredLogin};
 pub use metric::{
     MetricBucket, MetricGroup, MetricInfo, MetricSeriesQuery, MetricSeriesReader,
     MetricSeriesResult, MetricWriteOutcome, MetricWriter, SeriesSnapshot,

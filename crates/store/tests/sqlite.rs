@@ -96,12 +96,12 @@ async fn session_summary_migration_backfills_stored_traces() {
                 r.get(0)
             })
             .unwrap();
-        assert_eq!(latest, 11, "undo the migrations after 11 here too");
+        assert_eq!(latest, 12, "undo the migrations after 12 here too");
         conn.execute_batch(
             "DROP TABLE sessions; DROP TABLE session_users; DROP TABLE session_tenants; \
              ALTER TABLE spans DROP COLUMN request_model; ALTER TABLE spans DROP COLUMN model_family; \
              ALTER TABLE api_keys DROP COLUMN role; ALTER TABLE api_keys DROP COLUMN revoked_ns; \
-             DROP TABLE metric_series; DROP TABLE metric_points; \
+             DROP TABLE metric_series; DROP TABLE metric_points; DROP TABLE logins; \
              DELETE FROM schema_migrations WHERE version >= 5;",
         )
         .unwrap();
@@ -186,13 +186,13 @@ async fn cost_rollup_migration_backfills_stored_spans() {
                 r.get(0)
             })
             .unwrap();
-        assert_eq!(latest, 11, "undo the migrations after 11 here too");
+        assert_eq!(latest, 12, "undo the migrations after 12 here too");
         conn.execute_batch(
             "DROP TABLE cost_rollup_hourly; DROP TABLE sessions; DROP TABLE session_users; \
              DROP TABLE session_tenants; ALTER TABLE spans DROP COLUMN request_model; \
              ALTER TABLE spans DROP COLUMN model_family; ALTER TABLE api_keys DROP COLUMN role; \
              ALTER TABLE api_keys DROP COLUMN revoked_ns; \
-             DROP TABLE metric_series; DROP TABLE metric_points; \
+             DROP TABLE metric_series; DROP TABLE metric_points; DROP TABLE logins; \
              DELETE FROM schema_migrations WHERE version >= 4;",
         )
         .unwrap();
@@ -265,7 +265,7 @@ async fn model_columns_migration_backfills_stored_spans() {
         conn.execute_batch(
             "ALTER TABLE spans DROP COLUMN request_model; ALTER TABLE spans DROP COLUMN model_family; \
              ALTER TABLE api_keys DROP COLUMN role; ALTER TABLE api_keys DROP COLUMN revoked_ns; \
-             DROP TABLE metric_series; DROP TABLE metric_points; \
+             DROP TABLE metric_series; DROP TABLE metric_points; DROP TABLE logins; \
              DELETE FROM cost_rollup_hourly; DELETE FROM schema_migrations WHERE version >= 9;",
         )
         .unwrap();
@@ -329,7 +329,7 @@ async fn keys_from_before_roles_are_admins() {
         let conn = rusqlite::Connection::open(store.path()).unwrap();
         conn.execute_batch(
             "ALTER TABLE api_keys DROP COLUMN role; ALTER TABLE api_keys DROP COLUMN revoked_ns; \
-             DROP TABLE metric_series; DROP TABLE metric_points; \
+             DROP TABLE metric_series; DROP TABLE metric_points; DROP TABLE logins; \
              DELETE FROM schema_migrations WHERE version >= 10; \
              INSERT INTO projects (name, created_ns) VALUES ('old', 5); \
              INSERT INTO api_keys (public_key, secret_hash, project_id, created_ns) \

@@ -21,7 +21,7 @@ const DIMENSIONS: &str = "tenant, workspace, agent, user, session, model, reques
     model_family, provider, service, attribute";
 
 /// The equality filters, named like the dimensions they test.
-const FILTERS: &[&str] = &[
+pub const FILTERS: &[&str] = &[
     "tenant",
     "workspace",
     "agent",

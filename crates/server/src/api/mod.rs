@@ -34,7 +34,7 @@ use tokio::sync::watch;
 use crate::ingest::live::LiveBus;
 use crate::pricing::PriceBook;
 
-pub use costs::costs;
+pub use costs::{costs, FILTERS as COST_FILTERS};
 pub use keys::{create_key, list_keys, revoke_key};
 pub use logs::list_logs;
 pub use metrics::metrics;

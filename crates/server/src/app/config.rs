@@ -25,6 +25,8 @@ pub struct RawConfig {
     pub store: RawStore,
     #[serde(default)]
     pub retention: RawRetention,
+    #[serde(default)]
+    pub dashboard: RawDashboard,
     /// Per-project prices over the bundled table, one `[[price_overrides]]` table each:
     /// `project`, `model` (exact name or `*` pattern), `input` and `output` (USD per million
     /// tokens as decimal strings), optional `provider`, `cache_read`, `cache_write`,
@@ -112,6 +114,14 @@ pub struct RawRetention {
     /// kept too), at start-up and then hourly. Unset: keep everything. On ClickHouse one node
     /// sweeping is enough (see docs/retention.md).
     pub days: Option<u32>,
+}
+
+/// `[dashboard]`: the web dashboard's logins.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawDashboard {
+    /// How long a dashboard login lasts before the key is asked for again, in hours. Default 12.
+    pub session_hours: Option<u32>,
 }
 
 /// One `[[price_overrides]]` entry of the config file.
@@ -342,6 +352,13 @@ pub const SETTINGS: &[Setting] = &[
         default: "keep everything",
         doc: "Delete spans and logs older than this many whole days (UTC), at start-up and hourly (docs/retention.md).",
     },
+    Setting {
+        section: "dashboard",
+        key: "session_hours",
+        legacy: None,
+        default: "12",
+        doc: "How long a dashboard login lasts before the key is asked for again, in hours (docs/dashboard.md).",
+    },
 ];
 
 /// Variables with the prefix that are not settings of `serve` but are known (not errors).
@@ -362,6 +379,7 @@ pub struct Config {
     pub ingest: IngestConfig,
     pub store: StoreConfig,
     pub retention: RetentionConfig,
+    pub dashboard: DashboardConfig,
     pub price_overrides: Vec<ConfigPriceOverride>,
 }
 
@@ -400,6 +418,12 @@ pub struct StoreConfig {
 pub struct RetentionConfig {
     /// Whole days of data kept by the hourly retention sweep; `None`: keep everything.
     pub days: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DashboardConfig {
+    /// Lifetime of a dashboard login, in seconds.
+    pub session_secs: u64,
 }
 
 /// Which engine stores the data.
@@ -666,6 +690,7 @@ impl RawConfig {
             ingest: self.ingest.validate()?,
             store: self.store.validate()?,
             retention: self.retention.validate()?,
+            dashboard: self.dashboard.validate()?,
             price_overrides: price_overrides(self.price_overrides)?,
         })
     }
@@ -814,6 +839,24 @@ impl RawRetention {
                 format!("must be 1 to {MAX_RETENTION_DAYS}; leave it unset to keep everything"),
             )),
             days => Ok(RetentionConfig { days }),
+        }
+    }
+}
+
+/// Most hours `dashboard.session_hours` takes (a year).
+pub const MAX_SESSION_HOURS: u32 = 8_760;
+
+impl RawDashboard {
+    fn validate(self) -> Result<DashboardConfig, ConfigError> {
+        match self.session_hours.unwrap_or(12) {
+            h @ 1..=MAX_SESSION_HOURS => Ok(DashboardConfig {
+                session_secs: u64::from(h) * 3_600,
+            }),
+            h => Err(invalid(
+                "dashboard.session_hours",
+                &h.to_string(),
+                format!("must be 1 to {MAX_SESSION_HOURS}"),
+            )),
         }
     }
 }

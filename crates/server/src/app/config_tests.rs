@@ -82,6 +82,9 @@ fn defaults_need_nothing() {
             },
         },
         retention: RetentionConfig { days: None },
+        dashboard: DashboardConfig {
+            session_secs: 12 * 3_600,
+        },
         price_overrides: vec![],
     };
     assert_eq!(c, expected);
@@ -386,6 +389,9 @@ fn cases() -> Vec<Case> {
         ("retention.days", "7", &[], |c| {
             c.retention.days.map(|d| d.to_string()).unwrap_or_default()
         }),
+        ("dashboard.session_hours", "2", &[], |c| {
+            (c.dashboard.session_secs / 3_600).to_string()
+        }),
     ]
 }
 
@@ -424,6 +430,7 @@ fn settings_and_the_raw_config_sections_list_the_same_fields() {
         ("ingest", struct_fields::<RawIngest>()),
         ("store", struct_fields::<RawStore>()),
         ("retention", struct_fields::<RawRetention>()),
+        ("dashboard", struct_fields::<RawDashboard>()),
     ];
     let top: Vec<&str> = struct_fields::<RawConfig>()
         .unwrap()
@@ -490,5 +497,21 @@ fn readme_and_the_reference_list_exactly_the_settings_variables() {
             s.default,
             s.doc
         );
+    }
+}
+
+#[test]
+fn dashboard_sessions_last_one_hour_to_a_year() {
+    assert_eq!(from_env(&[]).unwrap().dashboard.session_secs, 12 * 3_600);
+    let raw = RawConfig::from_toml("[dashboard]\nsession_hours = 1", "s.toml").unwrap();
+    assert_eq!(raw.validate().unwrap().dashboard.session_secs, 3_600);
+    for bad in [0, MAX_SESSION_HOURS + 1] {
+        let text = format!("[dashboard]\nsession_hours = {bad}");
+        let err = RawConfig::from_toml(&text, "s.toml")
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("dashboard.session_hours"), "{err}");
     }
 }

@@ -29,7 +29,7 @@ use self::routes::router;
 use self::state::AppState;
 use self::tasks::Supervisor;
 use crate::api::ApiState;
-use crate::auth::{Authenticator, ScrapePolicy};
+use crate::auth::{Authenticator, ScrapePolicy, Sessions};
 use crate::ingest::admission::Admission;
 use crate::ingest::body::BodyRules;
 use crate::ingest::grpc::{oversize_as_resource_exhausted, GrpcIngest};
@@ -157,7 +157,13 @@ pub async fn run(
             .with_metric_writer(store.clone(), config.ingest.max_metric_series),
     );
     let state = AppState {
-        auth: Arc::new(Authenticator::new(store.clone(), anonymous_allowed)),
+        auth: Arc::new(
+            Authenticator::new(store.clone(), anonymous_allowed).with_sessions(Sessions::new(
+                store.clone(),
+                clock.clone(),
+                config.dashboard.session_secs,
+            )),
+        ),
         scrape: Arc::new(ScrapePolicy::new(
             config.server.metrics_token.as_deref(),
             exposed.is_none(),

@@ -1,5 +1,6 @@
-//! Every HTTP route, in one place. Failures the router answers itself (unknown route, wrong
-//! method) get the problem shape from `error::problem_bodies`.
+//! Every HTTP route, in one place (the dashboard's pages in `dashboard::router`). Failures the
+//! router answers itself (unknown route, wrong method) get the problem shape from
+//! `error::problem_bodies`.
 
 use axum::extract::DefaultBodyLimit;
 use axum::response::{IntoResponse, Response};
@@ -8,6 +9,7 @@ use axum::Router;
 
 use super::state::AppState;
 use crate::api;
+use crate::dashboard;
 use crate::error;
 use crate::ingest::http;
 use crate::metrics;
@@ -47,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health))
         .route("/metrics", get(metrics::serve))
         .route("/metrics/otlp", get(metrics::otlp::serve))
+        .merge(dashboard::router())
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
             metrics::count_http,

@@ -19,6 +19,7 @@ use tokio::time::Instant;
 use super::caller::{Caller, Role};
 use super::credential::{parse_authorization, Credential};
 use super::keys::{constant_time_eq, create_key, hash_secret, revoke_key, NewKey};
+use super::session::Sessions;
 use crate::error::{ApiError, ErrorCode};
 
 /// How long a cached key is trusted before it is read again: the bound on how late a
@@ -43,6 +44,8 @@ pub struct Authenticator {
     keys_seen: AtomicBool,
     by_secret_hash: Mutex<HashMap<String, Cached>>,
     ttl: Duration,
+    /// Dashboard logins (the session cookie); without them the cookie is ignored.
+    sessions: Option<Sessions>,
 }
 
 impl Authenticator {
@@ -53,6 +56,7 @@ impl Authenticator {
             keys_seen: AtomicBool::new(false),
             by_secret_hash: Mutex::new(HashMap::new()),
             ttl: KEY_CACHE_TTL,
+            sessions: None,
         }
     }
 
@@ -62,13 +66,31 @@ impl Authenticator {
         self
     }
 
+    /// Accepts dashboard session cookies made by `sessions`.
+    pub fn with_sessions(mut self, sessions: Sessions) -> Self {
+        self.sessions = Some(sessions);
+        self
+    }
+
+    pub(super) fn sessions(&self) -> Option<&Sessions> {
+        self.sessions.as_ref()
+    }
+
+    /// The key whose public half is `public_key` (a login's key: it must still exist).
+    pub(super) async fn key_by_public(
+        &self,
+        public_key: &str,
+    ) -> Result<Option<StoredKey>, ApiError> {
+        Ok(self.keys.key_by_public(public_key).await?)
+    }
+
     /// The caller presenting `authorization` (the header's value; `None` when absent).
     pub async fn caller(&self, authorization: Option<&str>) -> Result<Caller, ApiError> {
         let credential = parse_authorization(authorization)?;
         self.authenticate(&credential).await
     }
 
-    async fn authenticate(&self, credential: &Credential) -> Result<Caller, ApiError> {
+    pub(super) async fn authenticate(&self, credential: &Credential) -> Result<Caller, ApiError> {
         let invalid = || {
             ApiError::new(
                 ErrorCode::Unauthenticated,
@@ -108,15 +130,7 @@ impl Authenticator {
                 key
             }
         };
-        if key.revoked_ns.is_some() {
-            return Err(ApiError::new(
-                ErrorCode::Unauthenticated,
-                "this API key was revoked: use another key of the project, or have an admin make one (`sightline keys create`)",
-            ));
-        }
-        // A role this version does not know gets the least rights.
-        let role = Role::parse(&key.role).unwrap_or(Role::Viewer);
-        Ok(Caller::new(key.project, Some(key.public_key), role))
+        key_caller(key)
     }
 
     /// The key with this secret hash: from the cache while it is fresh, else from the store.
@@ -222,6 +236,19 @@ impl Authenticator {
         }
         Ok(revoked)
     }
+}
+
+/// The caller a stored key makes: refused when revoked; its role from the key (a role this
+/// version does not know gets the least rights). Keys and dashboard logins both end here.
+pub(super) fn key_caller(key: StoredKey) -> Result<Caller, ApiError> {
+    if key.revoked_ns.is_some() {
+        return Err(ApiError::new(
+            ErrorCode::Unauthenticated,
+            "this API key was revoked: use another key of the project, or have an admin make one (`sightline keys create`)",
+        ));
+    }
+    let role = Role::parse(&key.role).unwrap_or(Role::Viewer);
+    Ok(Caller::new(key.project, Some(key.public_key), role))
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The only ways a request becomes a [`Caller`]: the axum extractor for every HTTP route (the
 //! OTLP, Langfuse and native receivers, the API, the stream) and the hook the gRPC receivers
-//! call. Both read the `Authorization` header (gRPC: metadata) and nothing else.
+//! call. Both read the `Authorization` header (gRPC: metadata); without one, HTTP also takes
+//! the dashboard's session cookie (`session.rs`).
 
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use axum::http::request::Parts;
 
 use super::authenticator::Authenticator;
 use super::caller::Caller;
+use super::session::cookie_token;
 use crate::error::ApiError;
 
 impl<S> FromRequestParts<S> for Caller
@@ -25,6 +27,11 @@ where
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
+        if value.is_none() {
+            if let Some(token) = cookie_token(&parts.headers) {
+                return auth.session_caller(token).await;
+            }
+        }
         auth.caller(value).await
     }
 }

@@ -11,6 +11,7 @@ pub mod cluster;
 mod cost_rollup;
 mod costs;
 mod keys;
+mod logins;
 mod metrics;
 mod models;
 mod prices;

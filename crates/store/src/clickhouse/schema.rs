@@ -205,6 +205,19 @@ const MIGRATIONS: &[(u32, &[&str])] = &[
         ORDER BY (project_id, series_id, time_ns)",
         ],
     ),
+    (
+        13,
+        // Dashboard logins, shared by every node (see logins.rs): a logout inserts a tombstone
+        // with a newer `version`; reads take the newest row of a token.
+        &["CREATE TABLE IF NOT EXISTS logins (
+            token_hash String,
+            public_key String,
+            created_ns UInt64,
+            expires_ns UInt64,
+            deleted UInt8,
+            version UInt64
+        ) ENGINE = ReplacingMergeTree(version) ORDER BY token_hash"],
+    ),
 ];
 
 /// Creates the database if needed and brings it to the latest schema version.

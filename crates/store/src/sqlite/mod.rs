@@ -4,6 +4,7 @@
 
 mod costs;
 mod keys;
+mod logins;
 mod metrics;
 mod models;
 mod prices;

@@ -318,6 +318,19 @@ CREATE TABLE metric_points (
 CREATE INDEX metric_points_by_time ON metric_points (project_id, time_ns);
 "#,
     ),
+    (
+        12,
+        r#"
+-- Dashboard logins (see sqlite/logins.rs): the SHA-256 of a browser session's token, the key
+-- that opened it, and when it ends.
+CREATE TABLE logins (
+    token_hash TEXT PRIMARY KEY,
+    public_key TEXT NOT NULL,
+    created_ns INTEGER NOT NULL,
+    expires_ns INTEGER NOT NULL
+) WITHOUT ROWID;
+"#,
+    ),
 ];
 
 /// The migration that fills the model columns of the spans already stored and rebuilds the cost

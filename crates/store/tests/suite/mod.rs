@@ -5,6 +5,7 @@
 pub mod core;
 pub mod costs;
 pub mod keys;
+pub mod logins;
 pub mod metrics;
 pub mod models;
 pub mod prices;
@@ -114,6 +115,7 @@ macro_rules! store_suite {
             prices::price_overrides_round_trip_replace_and_delete,
             keys::keys_have_roles_and_revocations_stick,
             keys::short_trace_ids_resolve_in_their_project,
+            logins::logins_expire_and_end_at_logout,
             // Trace and observation lists, sessions, logs, metrics and the change feed.
             query::trace_list_filters_and_sorts,
             query::newest_first_pages_span_hours,
