@@ -364,6 +364,20 @@ impl Observation {
     }
 }
 
+/// The level of an OpenTelemetry severity number, lowercase (`trace` .. `fatal`, by the
+/// specification's ranges of four); `None` for 0 (unset) and numbers out of range.
+pub fn severity_level(number: i32) -> Option<&'static str> {
+    Some(match number {
+        1..=4 => "trace",
+        5..=8 => "debug",
+        9..=12 => "info",
+        13..=16 => "warn",
+        17..=20 => "error",
+        21..=24 => "fatal",
+        _ => return None,
+    })
+}
+
 /// One log record in canonical form, correlated to traces and sessions when ids are known.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogRecord {

@@ -199,16 +199,9 @@ pub fn level(number: i32, text: Option<&str>) -> String {
     if let Some(t) = text.filter(|t| !t.is_empty()) {
         return t.to_uppercase();
     }
-    match number {
-        1..=4 => "TRACE",
-        5..=8 => "DEBUG",
-        9..=12 => "INFO",
-        13..=16 => "WARN",
-        17..=20 => "ERROR",
-        21..=24 => "FATAL",
-        _ => "-",
-    }
-    .to_string()
+    sightline_core::model::severity_level(number)
+        .map(str::to_uppercase)
+        .unwrap_or_else(|| "-".to_string())
 }
 
 #[cfg(test)]

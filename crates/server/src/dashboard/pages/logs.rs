@@ -102,15 +102,7 @@ fn table(logs: &[Log], now: i64) -> Markup {
 
 /// `trace` .. `fatal` for a severity number (OpenTelemetry's ranges); `unset` for 0.
 pub fn severity_class(n: i32) -> &'static str {
-    match n {
-        1..=4 => "trace",
-        5..=8 => "debug",
-        9..=12 => "info",
-        13..=16 => "warn",
-        17..=20 => "error",
-        21..=24 => "fatal",
-        _ => "unset",
-    }
+    sightline_core::model::severity_level(n).unwrap_or("unset")
 }
 
 /// The level as sent, else the name of its severity.
