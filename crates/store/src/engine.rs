@@ -9,8 +9,9 @@ use crate::clickhouse::cluster::ClusterConfig;
 use crate::clickhouse::{ClickHouseConfig, ClickHouseStore};
 use crate::sqlite::{SqliteConfig, SqliteStore};
 use crate::{
-    ChangeFeed, CostReader, KeyStore, LogReader, MetricsReader, PriceStore, RetentionStore,
-    SessionReader, SpanWriter, StoreError, TraceReader,
+    BudgetStore, CacheStore, ChangeFeed, CostReader, KeyStore, LogReader, MetricsReader,
+    PriceStore, ProviderKeyStore, RateLimitStore, RetentionStore, SessionReader, SpanWriter,
+    StoreError, TraceReader,
 };
 
 /// Every store contract at once: what each engine implements.
@@ -25,6 +26,10 @@ pub trait Engine:
     + PriceStore
     + CostReader
     + RetentionStore
+    + BudgetStore
+    + RateLimitStore
+    + ProviderKeyStore
+    + CacheStore
 {
 }
 impl Engine for SqliteStore {}

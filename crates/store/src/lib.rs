@@ -8,6 +8,7 @@ mod cost_agg;
 pub mod costs;
 mod engine;
 mod filter;
+pub mod gateway;
 mod paging;
 pub mod query;
 pub mod retention;
@@ -22,6 +23,10 @@ pub use costs::{
     LatencyHistogram,
 };
 pub use engine::{open, Engine, EngineConfig, Store, StoreConfig};
+pub use gateway::{
+    BudgetEvent, BudgetStore, CacheStore, CachedResponse, LedgerChange, LedgerState,
+    OpenReservation, ProviderKey, ProviderKeyStore, RateLimitRule, RateLimitStore,
+};
 pub use query::*;
 pub use retention::{RetentionOutcome, RetentionScope, RetentionStore};
 

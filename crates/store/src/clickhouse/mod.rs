@@ -10,6 +10,7 @@ mod client;
 pub mod cluster;
 mod cost_rollup;
 mod costs;
+mod gateway;
 mod keys;
 mod prices;
 mod query;

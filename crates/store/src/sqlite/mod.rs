@@ -2,6 +2,7 @@
 //! the group-commit writer thread; reads use a small pool of connections on blocking threads.
 
 mod costs;
+mod gateway;
 mod keys;
 mod prices;
 mod query;

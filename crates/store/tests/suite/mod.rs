@@ -4,6 +4,7 @@
 
 pub mod core;
 pub mod costs;
+pub mod gateway;
 pub mod prices;
 pub mod query;
 pub mod query_data;
@@ -119,6 +120,10 @@ macro_rules! store_suite {
             costs::costs_match_brute_force,
             costs::cost_latency_is_close,
             retention::retention_deletes_old_data_and_keeps_summaries_true,
+            // The gateway's state.
+            gateway::budgets_and_their_ledger_round_trip,
+            gateway::rate_limit_rules_and_provider_keys_round_trip,
+            gateway::cached_responses_expire_and_stay_in_their_project,
             // The write queue.
             queue::a_full_queue_refuses_instead_of_growing = 100,
             queue::shutdown_commits_what_was_queued_then_refuses = 100_000,
