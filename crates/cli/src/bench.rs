@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use sightline_loadgen::ingest_bench::{self, IngestOptions};
+use sightline_loadgen::mock_upstream::{self, MockOptions};
 use sightline_loadgen::query_bench::{self, QueryOptions};
 
 #[derive(clap::Subcommand)]
@@ -14,6 +15,25 @@ pub enum BenchCommand {
     /// Load spans into a running server, then report query latency (trace by id, filtered
     /// trace list, session view, metrics) as p50 and p99.
     Query(QueryArgs),
+    /// A mock LLM upstream (OpenAI and Anthropic shapes) for the gateway's tests and benchmark.
+    #[command(hide = true)]
+    MockUpstream(MockArgs),
+}
+
+#[derive(clap::Args)]
+pub struct MockArgs {
+    /// Port on 127.0.0.1 (0: any free port; the first line printed says which).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Delay before each answer (before a stream's first chunk), in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Delay between a stream's chunks, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    chunk_delay_ms: u64,
+    /// Answer requests that carry no provider key (by default: 401).
+    #[arg(long)]
+    no_key_check: bool,
 }
 
 /// The values of `--protocol`.
@@ -112,7 +132,25 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Ingest(args) => ingest_bench::run(args.into(), &mut out).await,
         BenchCommand::Query(args) => query_bench::run(args.into(), &mut out).await,
+        BenchCommand::MockUpstream(args) => mock_upstream(args).await,
     }
+}
+
+async fn mock_upstream(args: MockArgs) -> anyhow::Result<()> {
+    use std::io::Write;
+    let options = MockOptions {
+        port: args.port,
+        latency_ms: args.latency_ms,
+        chunk_delay_ms: args.chunk_delay_ms,
+        no_key_check: args.no_key_check,
+    };
+    let listener = mock_upstream::bind(&options).await?;
+    let mut out = std::io::stdout();
+    writeln!(out, "listening on {}", listener.local_addr()?)?;
+    out.flush()?;
+    let stop = crate::serve::shutdown_signal()?;
+    mock_upstream::serve(listener, options, stop).await?;
+    Ok(())
 }
 
 impl From<Protocol> for ingest_bench::Protocol {

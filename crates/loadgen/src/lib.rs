@@ -5,6 +5,7 @@
 pub mod demo;
 pub mod ingest_bench;
 mod measure;
+pub mod mock_upstream;
 pub mod query_bench;
 mod send;
 mod traffic;
