@@ -14,10 +14,11 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("metrics", &["error", "ingest"]),
     ("api", &["error", "auth", "pricing", "ingest"]),
     ("jobs", &["error", "metrics"]),
+    ("gateway", &["error", "auth", "pricing", "ingest", "api"]),
     (
         "app",
         &[
-            "error", "auth", "pricing", "ingest", "metrics", "api", "jobs",
+            "error", "auth", "pricing", "ingest", "metrics", "api", "jobs", "gateway",
         ],
     ),
 ];

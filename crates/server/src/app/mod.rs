@@ -27,6 +27,7 @@ use self::state::AppState;
 use self::tasks::Supervisor;
 use crate::api::ApiState;
 use crate::auth::Authenticator;
+use crate::gateway::{Budgets, Gateway, GatewayState, TelemetrySpend};
 use crate::ingest::admission::Admission;
 use crate::ingest::grpc::{oversize_as_resource_exhausted, GrpcIngest};
 use crate::ingest::{IngestService, IngestState};
@@ -76,6 +77,8 @@ pub enum StartError {
          `sightline keys create --project NAME`, or pass --allow-unauthenticated to accept anyone"
     )]
     Unprotected { addr: SocketAddr },
+    #[error("{0}")]
+    Gateway(#[from] crate::gateway::GatewayStartError),
 }
 
 /// The per-project price book: the config file's `[[price_overrides]]` (held in memory, by the
@@ -141,13 +144,30 @@ pub async fn run(
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let mut supervisor = Supervisor::default();
     let stop = supervisor.stop_signal();
+    // Budgets count the spend of telemetry too: they listen to ingest.
+    let budgets = Budgets::new(store.clone(), clock.clone());
     let service = Arc::new(
         IngestService::new(store.clone(), clock.clone(), prices)
             .with_listener(metrics.clone())
+            .with_listener(Arc::new(TelemetrySpend(budgets.clone())))
             .with_price_book(book.clone()),
     );
+    let auth = Arc::new(Authenticator::new(store.clone(), anonymous_allowed));
+    let gateway = Arc::new(Gateway::new(
+        config.gateway.clone(),
+        store.clone(),
+        service.clone(),
+        auth.clone(),
+        book.clone(),
+        clock.clone(),
+        budgets,
+        &config.store.data_dir,
+    )?);
+    supervisor.spawn("gateway recorder", gateway.recorder_job(stop.clone()));
+    supervisor.spawn("gateway budgets", gateway.budgets_job(stop.clone()));
+    supervisor.spawn("gateway cache", gateway.cache_job(stop.clone()));
     let state = AppState {
-        auth: Arc::new(Authenticator::new(store.clone(), anonymous_allowed)),
+        auth,
         ingest: IngestState {
             service: service.clone(),
             admission: Admission::new(config.ingest.max_inflight_bytes),
@@ -166,6 +186,7 @@ pub async fn run(
             shutdown: stop.clone(),
         },
         metrics: metrics.clone(),
+        gateway: GatewayState(gateway),
     };
     if let Some(days) = config.retention.days {
         supervisor.spawn(

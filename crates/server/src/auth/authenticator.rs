@@ -39,7 +39,7 @@ impl Authenticator {
         self.authenticate(&credential).await
     }
 
-    async fn authenticate(&self, credential: &Credential) -> Result<Caller, ApiError> {
+    pub(super) async fn authenticate(&self, credential: &Credential) -> Result<Caller, ApiError> {
         let invalid = || {
             ApiError::new(
                 ErrorCode::Unauthenticated,

@@ -6,9 +6,11 @@ mod authenticator;
 mod caller;
 mod credential;
 mod extract;
+mod gateway;
 mod keys;
 
 pub use authenticator::Authenticator;
 pub use caller::{Caller, Role};
 pub use extract::grpc_caller;
+pub use gateway::{is_credential_header, GatewayCaller, SECRET_PREFIX};
 pub use keys::{create_key, hash_secret, NewKey};

@@ -6,6 +6,7 @@
 //! (`api/openapi_check.rs`).
 
 mod costs;
+mod gateway;
 mod logs;
 mod metrics;
 mod observations;
@@ -16,6 +17,7 @@ mod stream;
 mod traces;
 
 pub use costs::{CostRow, Costs};
+pub use gateway::{Budget, BudgetEvent, GatewayStatus, ProviderKey, RateLimit, Upstream};
 pub use logs::Log;
 pub use metrics::{MetricPoint, MetricSeries, Metrics};
 pub use observations::{Link, Observation, Scope};
