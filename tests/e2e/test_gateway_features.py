@@ -218,3 +218,29 @@ def test_projects_keep_their_keys_budgets_and_cache_apart(two_projects, mock):
     # Without a Sightline key the gateway does not know the project: 401, provider-shaped.
     r = requests.post(gw_url(server) + "/chat/completions", json=chat(), headers={"Authorization": "Bearer sk-x"})
     assert r.status_code == 401 and "error" in r.json()
+
+
+def test_the_cli_manages_budgets_limits_keys_and_shows_upstreams(server):
+    import subprocess
+
+    from conftest import BIN, clean_env
+
+    def cli(*args):
+        out = subprocess.run([str(BIN), *args, "--url", server.url], capture_output=True, text=True,
+                             env=clean_env(), timeout=30)
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    made = json.loads(cli("budgets", "set", "--scope", "user:cli-user", "--window", "7d", "--limit-usd", "3", "--json"))
+    assert (made["scope"], made["window"], made["limit_usd"]) == ("user:cli-user", "604800s", "3")
+    assert "user:cli-user" in cli("budgets", "list")
+    assert "no budget notifications" in cli("budgets", "events") or "AT" in cli("budgets", "events")
+    assert cli("budgets", "delete", made["id"]).strip() == f"deleted budget {made['id']}"
+    rule = json.loads(cli("gateway", "limits", "set", "--policy", "9;w=60;s=team", "--json"))
+    assert "9;w=60;u=request;s=team" in cli("gateway", "limits", "list")
+    cli("gateway", "limits", "delete", rule["id"])
+    key = json.loads(cli("gateway", "keys", "set", "--upstream", "backup", "--provider-key", "sk-cli-1234", "--json"))
+    assert key["hint"] == "…1234" and "sk-cli" not in cli("gateway", "keys", "list")
+    cli("gateway", "keys", "delete", key["id"])
+    upstreams = cli("gateway", "upstreams")
+    assert "backup" in upstreams and "<server>/gateway/anthropic\n" in upstreams

@@ -21,7 +21,7 @@ use args::{Conn, ObservationFilters, OrderArgs, PageArgs, Params, TimeArgs};
 use client::Client;
 
 /// Runs a command; on failure prints `error: ...` and exits non-zero.
-fn finish(result: anyhow::Result<()>) -> anyhow::Result<()> {
+pub(crate) fn finish(result: anyhow::Result<()>) -> anyhow::Result<()> {
     if let Err(e) = result {
         let _ = std::io::stdout().flush();
         eprintln!("error: {e:#}");
@@ -31,7 +31,7 @@ fn finish(result: anyhow::Result<()>) -> anyhow::Result<()> {
 }
 
 /// GETs `segments` and prints the body (`--json`) or `render` of it.
-async fn show<T: serde::de::DeserializeOwned>(
+pub(crate) async fn show<T: serde::de::DeserializeOwned>(
     conn: &Conn,
     segments: &[&str],
     params: &Params,

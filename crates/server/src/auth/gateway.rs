@@ -35,6 +35,12 @@ pub fn is_credential_header(name: &HeaderName) -> bool {
         || SIGHTLINE_AUTH.iter().any(|h| name == h)
 }
 
+/// The header that gives `key` to an upstream as a bearer token (the provider's own key; the
+/// gateway never forwards the caller's credential headers).
+pub fn bearer_header(key: &str) -> (HeaderName, String) {
+    (header::AUTHORIZATION, format!("Bearer {key}"))
+}
+
 fn value(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<&str> {
     headers
         .get(name)

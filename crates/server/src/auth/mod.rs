@@ -12,5 +12,5 @@ mod keys;
 pub use authenticator::Authenticator;
 pub use caller::{Caller, Role};
 pub use extract::grpc_caller;
-pub use gateway::{is_credential_header, GatewayCaller, SECRET_PREFIX};
+pub use gateway::{bearer_header, is_credential_header, GatewayCaller, SECRET_PREFIX};
 pub use keys::{create_key, hash_secret, NewKey};

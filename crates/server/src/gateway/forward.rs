@@ -6,16 +6,18 @@
 
 use std::time::Duration;
 
-use axum::http::{HeaderMap, HeaderName, Method};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request};
 use bytes::Bytes;
+use http_body_util::Full;
 use sightline_core::time::Clock;
 use sightline_core::SpanId;
 
+use super::client::{Answer, Http};
 use super::headers::CallHeaders;
 use super::providers::KeyHeader;
 use super::record::Attempt;
 use super::Upstream;
-use crate::auth::is_credential_header;
+use crate::auth::{bearer_header, is_credential_header};
 
 /// The longest wait between two tries.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
@@ -31,7 +33,7 @@ pub struct Target<'a> {
 /// How a forwarded request ended.
 pub struct Forwarded {
     /// The last answer (any status), or why no upstream answered.
-    pub response: Result<reqwest::Response, String>,
+    pub response: Result<Answer, String>,
     /// The upstream of the last try.
     pub upstream: String,
     pub attempts: Vec<Attempt>,
@@ -94,7 +96,7 @@ fn backoff(base: Duration, n: u32, retry_after: Option<Duration>) -> Duration {
         .min(MAX_BACKOFF)
 }
 
-fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
+fn retry_after(resp: &Answer) -> Option<Duration> {
     resp.headers()
         .get("retry-after")
         .and_then(|v| v.to_str().ok())
@@ -106,7 +108,7 @@ fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
 /// tried.
 #[allow(clippy::too_many_arguments)]
 pub async fn forward(
-    http: &reqwest::Client,
+    http: &Http,
     clock: &dyn Clock,
     method: &Method,
     path: &str,
@@ -117,7 +119,7 @@ pub async fn forward(
 ) -> Forwarded {
     let base_headers = forwarded_headers(headers);
     let mut attempts = Vec::new();
-    let mut last: Result<reqwest::Response, String> = Err("no upstream was tried".into());
+    let mut last: Result<Answer, String> = Err("no upstream was tried".into());
     let mut upstream = String::new();
     let mut timed_out = false;
     let count = targets.len();
@@ -133,18 +135,15 @@ pub async fn forward(
             url.push_str(q);
         }
         for n in 0..=policy.retries {
-            let mut req = http
-                .request(method.clone(), &url)
-                .headers(base_headers.clone())
-                .body(target.body.clone());
-            if let Some(key) = &target.key {
-                req = match target.upstream.kind.provider().key_header() {
-                    KeyHeader::Bearer => req.bearer_auth(key),
-                    KeyHeader::Named(name) => req.header(HeaderName::from_static(name), key),
-                };
-            }
+            let req = match request(method, &url, &base_headers, &target) {
+                Ok(r) => r,
+                Err(e) => {
+                    last = Err(e);
+                    break;
+                }
+            };
             let start_ns = clock.now_ns();
-            let sent = tokio::time::timeout(policy.timeout, req.send()).await;
+            let sent = tokio::time::timeout(policy.timeout, http.request(req)).await;
             let mut attempt = Attempt {
                 upstream: upstream.clone(),
                 model: target.model.clone(),
@@ -201,8 +200,33 @@ pub async fn forward(
     done(last, upstream, attempts, timed_out)
 }
 
+/// The request to `url` for `target`, with the provider key where its provider takes it.
+fn request(
+    method: &Method,
+    url: &str,
+    headers: &HeaderMap,
+    target: &Target<'_>,
+) -> Result<Request<Full<Bytes>>, String> {
+    let mut req = Request::builder()
+        .method(method.clone())
+        .uri(url)
+        .body(Full::new(target.body.clone()))
+        .map_err(|e| format!("cannot call {url}: {e}"))?;
+    *req.headers_mut() = headers.clone();
+    if let Some(key) = &target.key {
+        let (name, value) = match target.upstream.kind.provider().key_header() {
+            KeyHeader::Bearer => bearer_header(key),
+            KeyHeader::Named(name) => (HeaderName::from_static(name), key.clone()),
+        };
+        let value = HeaderValue::from_str(&value)
+            .map_err(|_| "the provider key holds characters a header cannot carry".to_owned())?;
+        req.headers_mut().insert(name, value);
+    }
+    Ok(req)
+}
+
 fn done(
-    response: Result<reqwest::Response, String>,
+    response: Result<Answer, String>,
     upstream: String,
     attempts: Vec<Attempt>,
     timed_out: bool,

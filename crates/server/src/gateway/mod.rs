@@ -14,6 +14,7 @@
 mod api;
 mod budgets;
 mod cache;
+mod client;
 mod forward;
 mod headers;
 mod keys;
@@ -152,7 +153,7 @@ pub struct Gateway {
     auth: Arc<Authenticator>,
     prices: Arc<PriceBook>,
     clock: Arc<dyn Clock>,
-    http: reqwest::Client,
+    http: client::Http,
     budgets: Arc<Budgets>,
     limits: Arc<limits::Limits>,
     cache: Arc<cache::ResponseCache>,
@@ -189,14 +190,7 @@ impl Gateway {
         let secret = keys::vault_secret(config.encryption_key, data_dir)
             .map_err(|e| GatewayStartError::Secret(e.to_string()))?;
         let vault = keys::Vault::new(&secret).map_err(GatewayStartError::Secret)?;
-        // The TLS provider for the client; installing it twice (tests) is harmless.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .pool_max_idle_per_host(256)
-            .tcp_nodelay(true)
-            .build()
-            .map_err(|e| GatewayStartError::Client(e.to_string()))?;
+        let http = client::http().map_err(GatewayStartError::Client)?;
         let limits = Arc::new(limits::Limits::new(store.clone()));
         let cache = Arc::new(cache::ResponseCache::new(store.clone()));
         let recorder = Arc::new(record::Recorder::new(

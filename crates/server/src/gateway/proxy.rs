@@ -13,6 +13,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use axum::response::Response;
 use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
 use serde_json::{json, Value as Json};
 use sightline_core::gateway::budget::worst_case_cost;
 use sightline_core::gateway::canonical::canonical_bytes;
@@ -24,6 +25,7 @@ use sightline_core::{SpanId, TraceId};
 
 use super::budgets::{AdmitError, Refused};
 use super::cache::{cache_key, Lookup, DEFAULT_TTL_SECS, MAX_TTL_SECS};
+use super::client::Answer;
 use super::forward::{self, Target};
 use super::headers::CallHeaders;
 use super::providers::{
@@ -153,26 +155,16 @@ fn respond(
 }
 
 /// Reads an upstream answer whole, up to [`MAX_ANSWER_BYTES`], within `timeout`.
-async fn read_answer(mut resp: reqwest::Response, timeout: Duration) -> Result<Bytes, String> {
-    let read = async {
-        let mut buf = Vec::new();
-        while let Some(chunk) = resp
-            .chunk()
-            .await
-            .map_err(|e| format!("the upstream broke off its answer: {e}"))?
-        {
-            if buf.len() + chunk.len() > MAX_ANSWER_BYTES {
-                return Err(format!(
-                    "the upstream's answer exceeds {MAX_ANSWER_BYTES} bytes"
-                ));
-            }
-            buf.extend_from_slice(&chunk);
-        }
-        Ok(Bytes::from(buf))
-    };
-    tokio::time::timeout(timeout, read)
-        .await
-        .unwrap_or_else(|_| Err("the upstream did not finish its answer in time".into()))
+async fn read_answer(resp: Answer, timeout: Duration) -> Result<Bytes, String> {
+    let read = Limited::new(resp.into_body(), MAX_ANSWER_BYTES).collect();
+    match tokio::time::timeout(timeout, read).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(format!(
+            "the upstream's answer exceeds {MAX_ANSWER_BYTES} bytes"
+        )),
+        Ok(Err(e)) => Err(format!("the upstream broke off its answer: {e}")),
+        Err(_) => Err("the upstream did not finish its answer in time".into()),
+    }
 }
 
 /// The 429 of a budget refusal: which budget, its limit, what is spent and held, and when it

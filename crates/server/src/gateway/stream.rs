@@ -9,9 +9,11 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
+use http_body_util::BodyDataStream;
 use tokio::time::Sleep;
 use tokio_stream::Stream;
 
+use super::client::Answer;
 use super::providers::{Endpoint, Provider};
 use super::sse::{self, Frames};
 
@@ -31,7 +33,7 @@ pub struct Finished {
 type Finish = Box<dyn FnOnce(Finished) + Send>;
 
 pub struct Tee {
-    inner: Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>,
+    inner: Pin<Box<dyn Stream<Item = Result<Bytes, hyper::Error>> + Send>>,
     /// Set when the usage event is left out: events are forwarded whole.
     strip: Option<(Frames, &'static dyn Provider, Endpoint)>,
     kept: BytesMut,
@@ -45,14 +47,14 @@ pub struct Tee {
 
 impl Tee {
     pub fn new(
-        response: reqwest::Response,
+        response: Answer,
         strip: Option<(&'static dyn Provider, Endpoint)>,
         started: Instant,
         timeout: Duration,
         finish: Finish,
     ) -> Tee {
         Tee {
-            inner: Box::pin(response.bytes_stream()),
+            inner: Box::pin(BodyDataStream::new(response.into_body())),
             strip: strip.map(|(p, e)| (Frames::default(), p, e)),
             kept: BytesMut::new(),
             truncated: false,
