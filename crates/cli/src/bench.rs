@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use sightline_loadgen::gateway_bench::{self, GatewayBenchOptions};
 use sightline_loadgen::ingest_bench::{self, IngestOptions};
 use sightline_loadgen::mock_upstream::{self, MockOptions};
 use sightline_loadgen::query_bench::{self, QueryOptions};
@@ -15,9 +16,37 @@ pub enum BenchCommand {
     /// Load spans into a running server, then report query latency (trace by id, filtered
     /// trace list, session view, metrics) as p50 and p99.
     Query(QueryArgs),
+    /// Call a mock upstream directly and through the gateway, interleaved, at a fixed rate and
+    /// with fixed concurrency, streaming and not: report the gateway's added latency.
+    Gateway(GatewayArgs),
     /// A mock LLM upstream (OpenAI and Anthropic shapes) for the gateway's tests and benchmark.
     #[command(hide = true)]
     MockUpstream(MockArgs),
+}
+
+#[derive(clap::Args)]
+pub struct GatewayArgs {
+    /// The mock upstream (`sightline bench mock-upstream`), called directly.
+    #[arg(long)]
+    mock_url: String,
+    /// The Sightline server whose `openai` upstream is that mock.
+    #[arg(long, default_value = "http://127.0.0.1:4318")]
+    gateway_url: String,
+    /// Requests per second to each side in the fixed-rate phases.
+    #[arg(long, default_value_t = 1000)]
+    rate: u32,
+    /// Clients in the fixed-concurrency phases.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// Seconds per phase (four phases).
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// The server's process id: report its CPU and peak RSS.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// A Sightline key, sent in `Sightline-Auth`.
+    #[arg(long)]
+    api_key: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -133,6 +162,18 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Ingest(args) => ingest_bench::run(args.into(), &mut out).await,
         BenchCommand::Query(args) => query_bench::run(args.into(), &mut out).await,
         BenchCommand::MockUpstream(args) => mock_upstream(args).await,
+        BenchCommand::Gateway(a) => {
+            let options = GatewayBenchOptions {
+                mock_url: a.mock_url,
+                gateway_url: a.gateway_url,
+                rate: a.rate,
+                concurrency: a.concurrency,
+                duration: a.duration,
+                server_pid: a.server_pid,
+                api_key: a.api_key,
+            };
+            gateway_bench::run(options, &mut out).await
+        }
     }
 }
 

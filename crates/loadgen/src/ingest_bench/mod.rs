@@ -8,7 +8,7 @@
 //! back-off. Every run is bounded by `--duration` and `--max-spans`, whichever comes first.
 
 mod export;
-mod process;
+pub(crate) mod process;
 mod report;
 
 use std::io::Write;

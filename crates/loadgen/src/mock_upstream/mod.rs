@@ -129,6 +129,9 @@ pub async fn serve(
         .route("/v1/messages", post(llm))
         .fallback(not_found)
         .with_state(state);
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

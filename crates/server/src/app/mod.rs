@@ -210,8 +210,12 @@ pub async fn run(
 
     let mut http_stop = stop.clone();
     let mut grpc_stop = stop;
+    // No Nagle delay: streamed answers (the gateway's, the live stream) go out chunk by chunk.
+    let http_listener = axum::serve::ListenerExt::tap_io(listeners.http, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let http_server =
-        axum::serve(listeners.http, router(state)).with_graceful_shutdown(async move {
+        axum::serve(http_listener, router(state)).with_graceful_shutdown(async move {
             let _ = http_stop.changed().await;
         });
     let mut grpc_builder =
