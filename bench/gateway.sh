@@ -39,8 +39,10 @@ for _ in $(seq 1 50); do
 done
 export SIGHTLINE_GATEWAY__UPSTREAMS="openai=http://127.0.0.1:$MOCK_PORT/v1"
 start_store gateway
+# A key, as in production: callers are known by their Sightline key (sent in Sightline-Auth).
+KEY="$("$BIN" keys create --project bench --json "${SERVE_STORE_ARGS[@]}" | sed 's/.*"secret_key":"\([^"]*\)".*/\1/')"
 start_server gateway
 run_bench gateway "STORE=$STORE RATE=$RATE CONCURRENCY=$CONCURRENCY DURATION=$DURATION bench/gateway.sh" \
     bench gateway --mock-url "http://127.0.0.1:$MOCK_PORT" --gateway-url "http://127.0.0.1:$HTTP_PORT" \
-    --rate "$RATE" --concurrency "$CONCURRENCY" --duration "$DURATION" --server-pid "$SERVER_PID"
+    --rate "$RATE" --concurrency "$CONCURRENCY" --duration "$DURATION" --server-pid "$SERVER_PID" --api-key "$KEY"
 bench_done

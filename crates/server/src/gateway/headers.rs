@@ -46,22 +46,58 @@ pub struct CallHeaders {
     pub omit_response: bool,
 }
 
-/// The value of `Sightline-<name>`, else `Helicone-<name>`.
-fn get<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    ["sightline-", "helicone-"].iter().find_map(|prefix| {
-        h.get(format!("{prefix}{name}"))
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-    })
+/// Our headers of a request by name without the prefix, one pass over the headers: each
+/// `Sightline-<name>` (which wins) or `Helicone-<name>`, and the properties in header order.
+struct Ours<'a> {
+    named: Vec<(&'a str, &'a str, bool)>,
+    properties: Vec<(&'a str, &'a str)>,
+}
+
+impl<'a> Ours<'a> {
+    fn read(h: &'a HeaderMap) -> Ours<'a> {
+        let mut ours = Ours {
+            named: Vec::new(),
+            properties: Vec::new(),
+        };
+        for (name, value) in h {
+            let n = name.as_str();
+            let (rest, sightline) = match n.strip_prefix("sightline-") {
+                Some(rest) => (rest, true),
+                None => match n.strip_prefix("helicone-") {
+                    Some(rest) => (rest, false),
+                    None => continue,
+                },
+            };
+            let Ok(v) = value.to_str() else { continue };
+            match rest.strip_prefix("property-") {
+                Some(prop) => ours.properties.push((prop, v.trim())),
+                None => ours.named.push((rest, v.trim(), sightline)),
+            }
+        }
+        ours
+    }
+
+    /// The value of `name`: Sightline's header first, else Helicone's.
+    fn get(&self, name: &str) -> Option<&'a str> {
+        let mut found = None;
+        for (n, v, sightline) in &self.named {
+            if *n == name && !v.is_empty() {
+                if *sightline {
+                    return Some(v);
+                }
+                found = found.or(Some(*v));
+            }
+        }
+        found
+    }
 }
 
 fn owned(v: Option<&str>) -> Option<String> {
     v.map(|s| s.chars().take(MAX_VALUE_LEN).collect())
 }
 
-fn flag(h: &HeaderMap, name: &str) -> Result<Option<bool>, String> {
-    match get(h, name).map(str::to_ascii_lowercase).as_deref() {
+fn flag(h: &Ours<'_>, name: &str) -> Result<Option<bool>, String> {
+    match h.get(name).map(str::to_ascii_lowercase).as_deref() {
         None => Ok(None),
         Some("true" | "1" | "yes") => Ok(Some(true)),
         Some("false" | "0" | "no") => Ok(Some(false)),
@@ -71,17 +107,15 @@ fn flag(h: &HeaderMap, name: &str) -> Result<Option<bool>, String> {
     }
 }
 
-fn number(h: &HeaderMap, name: &str, max: u32) -> Result<Option<u32>, String> {
-    match get(h, name) {
+fn number(h: &Ours<'_>, name: &str, max: u32) -> Result<Option<u32>, String> {
+    match h.get(name) {
         None => Ok(None),
         Some(v) => v
             .parse::<u32>()
             .ok()
             .filter(|n| *n <= max)
             .map(Some)
-            .ok_or_else(|| {
-                format!("header Sightline-{name}: {v:?} is not a whole number from 0 to {max}")
-            }),
+            .ok_or_else(|| format!("header Sightline-{name}: {v:?} is not a whole number from 0 to {max}")),
     }
 }
 
@@ -110,18 +144,11 @@ fn max_age(value: &str) -> Option<u64> {
 
 impl CallHeaders {
     /// Reads the headers; an unreadable feature header is an error naming it.
-    pub fn parse(h: &HeaderMap) -> Result<CallHeaders, String> {
-        let mut properties = Vec::new();
-        for (name, value) in h {
-            let n = name.as_str();
-            let Some(prop) = n
-                .strip_prefix("sightline-property-")
-                .or_else(|| n.strip_prefix("helicone-property-"))
-            else {
-                continue;
-            };
-            let Ok(v) = value.to_str() else { continue };
-            if prop.is_empty() || properties.iter().any(|(p, _): &(String, String)| p == prop) {
+    pub fn parse(headers: &HeaderMap) -> Result<CallHeaders, String> {
+        let h = Ours::read(headers);
+        let mut properties: Vec<(String, String)> = Vec::new();
+        for (prop, v) in &h.properties {
+            if prop.is_empty() || properties.iter().any(|(p, _)| p == prop) {
                 continue;
             }
             if properties.len() == MAX_PROPERTIES {
@@ -129,12 +156,10 @@ impl CallHeaders {
                     "at most {MAX_PROPERTIES} Sightline-Property-* headers are recorded per call"
                 ));
             }
-            properties.push((
-                prop.to_owned(),
-                v.trim().chars().take(MAX_VALUE_LEN).collect(),
-            ));
+            properties.push(((*prop).to_owned(), v.chars().take(MAX_VALUE_LEN).collect()));
         }
-        let fallbacks = get(h, "fallbacks")
+        let fallbacks = h
+            .get("fallbacks")
             .map(|v| {
                 v.split(',')
                     .map(str::trim)
@@ -144,33 +169,33 @@ impl CallHeaders {
             })
             .unwrap_or_default();
         Ok(CallHeaders {
-            user: owned(get(h, "user-id")),
-            session: owned(get(h, "session-id")),
-            session_path: owned(get(h, "session-path")),
-            session_name: owned(get(h, "session-name")),
-            tenant: owned(get(h, "tenant-id")),
-            agent: owned(get(h, "agent-name")),
-            service: owned(get(h, "service-name")),
+            user: owned(h.get("user-id")),
+            session: owned(h.get("session-id")),
+            session_path: owned(h.get("session-path")),
+            session_name: owned(h.get("session-name")),
+            tenant: owned(h.get("tenant-id")),
+            agent: owned(h.get("agent-name")),
+            service: owned(h.get("service-name")),
             properties,
-            request_id: owned(get(h, "request-id")),
-            parent: h
+            request_id: owned(h.get("request-id")),
+            parent: headers
                 .get("traceparent")
                 .and_then(|v| v.to_str().ok())
                 .and_then(traceparent),
-            cache: flag(h, "cache-enabled")?,
-            cache_seed: owned(get(h, "cache-seed")),
-            cache_bucket: number(h, "cache-bucket-max-size", MAX_BUCKET)?
+            cache: flag(&h, "cache-enabled")?,
+            cache_seed: owned(h.get("cache-seed")),
+            cache_bucket: number(&h, "cache-bucket-max-size", MAX_BUCKET)?
                 .unwrap_or(1)
                 .max(1),
-            cache_max_age: h
+            cache_max_age: headers
                 .get("cache-control")
                 .and_then(|v| v.to_str().ok())
                 .and_then(max_age),
-            rate_limit_policy: owned(get(h, "ratelimit-policy")),
-            retries: number(h, "retries", MAX_RETRIES)?,
+            rate_limit_policy: owned(h.get("ratelimit-policy")),
+            retries: number(&h, "retries", MAX_RETRIES)?,
             fallbacks,
-            omit_request: flag(h, "omit-request")?.unwrap_or(false),
-            omit_response: flag(h, "omit-response")?.unwrap_or(false),
+            omit_request: flag(&h, "omit-request")?.unwrap_or(false),
+            omit_response: flag(&h, "omit-response")?.unwrap_or(false),
         })
     }
 
@@ -218,6 +243,8 @@ mod tests {
         ]);
         let c = CallHeaders::parse(&h).unwrap();
         assert_eq!(c.user.as_deref(), Some("u1"));
+        let both = headers(&[("Helicone-User-Id", "h"), ("Sightline-User-Id", "s")]);
+        assert_eq!(CallHeaders::parse(&both).unwrap().user.as_deref(), Some("s"), "ours wins");
         assert_eq!(c.session.as_deref(), Some("s1"));
         assert_eq!(c.session_path.as_deref(), Some("/plan/step-1"));
         assert_eq!(c.tenant.as_deref(), Some("acme"));
