@@ -115,7 +115,9 @@ fn number(h: &Ours<'_>, name: &str, max: u32) -> Result<Option<u32>, String> {
             .ok()
             .filter(|n| *n <= max)
             .map(Some)
-            .ok_or_else(|| format!("header Sightline-{name}: {v:?} is not a whole number from 0 to {max}")),
+            .ok_or_else(|| {
+                format!("header Sightline-{name}: {v:?} is not a whole number from 0 to {max}")
+            }),
     }
 }
 
@@ -244,7 +246,11 @@ mod tests {
         let c = CallHeaders::parse(&h).unwrap();
         assert_eq!(c.user.as_deref(), Some("u1"));
         let both = headers(&[("Helicone-User-Id", "h"), ("Sightline-User-Id", "s")]);
-        assert_eq!(CallHeaders::parse(&both).unwrap().user.as_deref(), Some("s"), "ours wins");
+        assert_eq!(
+            CallHeaders::parse(&both).unwrap().user.as_deref(),
+            Some("s"),
+            "ours wins"
+        );
         assert_eq!(c.session.as_deref(), Some("s1"));
         assert_eq!(c.session_path.as_deref(), Some("/plan/step-1"));
         assert_eq!(c.tenant.as_deref(), Some("acme"));
