@@ -93,6 +93,15 @@ impl Target {
     }
 }
 
+/// Which side goes first in round `n`: they take turns, so neither always waits on the other.
+fn order(n: u64) -> [Side; 2] {
+    if n.is_multiple_of(2) {
+        [Side::Direct, Side::Gateway]
+    } else {
+        [Side::Gateway, Side::Direct]
+    }
+}
+
 fn record(samples: &mut [Samples; 2], side: Side, r: Option<(u32, u32)>) {
     let s = &mut samples[side as usize];
     match r {
@@ -116,13 +125,9 @@ async fn at_rate(t: &Arc<Target>, stream: bool, rate: u32, secs: u64) -> [Sample
     let mut n = 0u64;
     while Instant::now() < end {
         tick.tick().await;
-        let order = if n % 2 == 0 {
-            [Side::Direct, Side::Gateway]
-        } else {
-            [Side::Gateway, Side::Direct]
-        };
+        let first = order(n);
         n += 1;
-        for side in order {
+        for side in first {
             if tasks.len() >= cap {
                 record(&mut samples, side, None);
                 continue;
@@ -155,13 +160,9 @@ async fn concurrent(t: &Arc<Target>, stream: bool, clients: usize, secs: u64) ->
             let mut samples = [Samples::default(), Samples::default()];
             let mut n = i;
             while Instant::now() < end {
-                let order = if n % 2 == 0 {
-                    [Side::Direct, Side::Gateway]
-                } else {
-                    [Side::Gateway, Side::Direct]
-                };
+                let first = order(n as u64);
                 n += 1;
-                for side in order {
+                for side in first {
                     let r = t.call(side, body(stream)).await;
                     record(&mut samples, side, r);
                 }

@@ -7,22 +7,12 @@ use std::sync::Arc;
 use sightline_core::gateway::budget::Scope;
 use sightline_core::gateway::window::Window;
 use sightline_core::time::{ManualClock, DAY_NS};
-use sightline_store::sqlite::{SqliteConfig, SqliteStore};
 
 use super::*;
+use crate::gateway::test_store::temp_store;
 
 const P: ProjectId = ProjectId(1);
 const T0: i64 = 1_800_000_000_000_000_000;
-
-fn store(dir: &std::path::Path) -> Arc<SqliteStore> {
-    Arc::new(
-        SqliteStore::open(&SqliteConfig {
-            data_dir: dir.into(),
-            max_queued: 100,
-        })
-        .unwrap(),
-    )
-}
 
 fn budget(id: &str, scope: &str, limit: i64) -> Budget {
     Budget {
@@ -44,8 +34,7 @@ fn tags(tenant: &str) -> CallTags<'_> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_concurrent_calls_with_room_for_ten_never_overshoot() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = store(dir.path());
+    let (db, _dir) = temp_store();
     db.put_budget(P, &budget("b", "tenant:acme", 10_500))
         .await
         .unwrap();
@@ -130,8 +119,7 @@ async fn fifty_concurrent_calls_with_room_for_ten_never_overshoot() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_keeps_spend_and_reservations_and_orphans_count_in_full() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = store(dir.path());
+    let (db, _dir) = temp_store();
     db.put_budget(P, &budget("b", "project", 10_000))
         .await
         .unwrap();
@@ -178,8 +166,7 @@ async fn a_restart_keeps_spend_and_reservations_and_orphans_count_in_full() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn telemetry_spend_counts_only_where_a_budget_asks() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = store(dir.path());
+    let (db, _dir) = temp_store();
     let mut counted = budget("otlp", "tenant:acme", 1_000_000);
     counted.include_otlp = true;
     db.put_budget(P, &counted).await.unwrap();

@@ -155,22 +155,13 @@ impl Limits {
 
 #[cfg(test)]
 mod tests {
-    use sightline_store::sqlite::{SqliteConfig, SqliteStore};
-
     use super::*;
 
     const T0: i64 = 1_800_000_000_000_000_000;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn stored_rules_and_request_policies_limit_their_segments() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(
-            SqliteStore::open(&SqliteConfig {
-                data_dir: dir.path().into(),
-                max_queued: 10,
-            })
-            .unwrap(),
-        );
+        let (store, _dir) = crate::gateway::test_store::temp_store();
         let p = ProjectId(1);
         store
             .put_rate_limit(

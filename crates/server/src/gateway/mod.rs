@@ -25,6 +25,8 @@ mod proxy;
 mod record;
 mod sse;
 mod stream;
+#[cfg(test)]
+mod test_store;
 
 use std::path::Path;
 use std::sync::Arc;

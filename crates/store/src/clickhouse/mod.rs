@@ -19,6 +19,7 @@ mod retention;
 mod rowbinary;
 pub mod schema;
 mod summaries;
+mod versioned;
 mod writer;
 
 use std::sync::Mutex;

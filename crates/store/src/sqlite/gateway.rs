@@ -87,15 +87,7 @@ impl BudgetStore for SqliteStore {
         id: &str,
         _now_ns: i64,
     ) -> Result<bool, StoreError> {
-        let id = id.to_owned();
-        self.with_conn(move |conn| {
-            let n = conn.execute(
-                "DELETE FROM budgets WHERE project_id = ?1 AND id = ?2",
-                params![project.0, id],
-            )?;
-            Ok(n > 0)
-        })
-        .await
+        self.delete_row("budgets", project, id).await
     }
 
     async fn record_ledger(
