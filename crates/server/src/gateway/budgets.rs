@@ -275,7 +275,8 @@ impl Budgets {
             .collect()
     }
 
-    /// Admits a call that may cost up to `amount` (nano-USD) in every budget of `project` its
+    /// Admits a call that may cost up to `amount()` (nano-USD, worked out only when a budget
+    /// applies) in every budget of `project` its
     /// tags match: reserves it and stores the reservation, or refuses naming the first budget it
     /// does not fit. `Ok(None)`: no budget applies. `expires_ns`: when an unsettled
     /// reservation counts as spent.
@@ -283,7 +284,7 @@ impl Budgets {
         self: &Arc<Self>,
         project: ProjectId,
         tags: &CallTags<'_>,
-        amount: i64,
+        amount: impl FnOnce() -> i64,
         expires_ns: i64,
     ) -> Result<Option<Reservation>, AdmitError> {
         let defs = self.definitions(project).await?;
@@ -291,6 +292,7 @@ impl Budgets {
         if matching.is_empty() {
             return Ok(None);
         }
+        let amount = amount();
         let now = self.clock.now_ns();
         let mut keys = Vec::with_capacity(matching.len());
         for b in &matching {

@@ -43,7 +43,7 @@ async fn fifty_concurrent_calls_with_room_for_ten_never_overshoot() {
     let mut calls = tokio::task::JoinSet::new();
     for _ in 0..50 {
         let b = budgets.clone();
-        calls.spawn(async move { b.admit(P, &tags("acme"), 1_000, T0 + DAY_NS).await });
+        calls.spawn(async move { b.admit(P, &tags("acme"), || 1_000, T0 + DAY_NS).await });
     }
     let mut admitted = Vec::new();
     let mut refused = 0;
@@ -62,7 +62,7 @@ async fn fifty_concurrent_calls_with_room_for_ten_never_overshoot() {
     assert_eq!((admitted.len(), refused), (10, 40));
     // Another tenant's calls are not counted here.
     assert!(budgets
-        .admit(P, &tags("globex"), 1_000, T0 + DAY_NS)
+        .admit(P, &tags("globex"), || 1_000, T0 + DAY_NS)
         .await
         .unwrap()
         .is_none());
@@ -80,7 +80,7 @@ async fn fifty_concurrent_calls_with_room_for_ten_never_overshoot() {
     let fired: Vec<u8> = events.iter().map(|e| e.threshold_pct).collect();
     assert_eq!(fired, vec![50], "6000 of 10500 is past 50% only");
     let r = budgets
-        .admit(P, &tags("acme"), 4_000, T0 + DAY_NS)
+        .admit(P, &tags("acme"), || 4_000, T0 + DAY_NS)
         .await
         .unwrap()
         .unwrap();
@@ -95,12 +95,12 @@ async fn fifty_concurrent_calls_with_room_for_ten_never_overshoot() {
         .collect();
     assert_eq!(fired, vec![50, 80, 95]);
     assert!(matches!(
-        budgets.admit(P, &tags("acme"), 1_000, T0 + DAY_NS).await,
+        budgets.admit(P, &tags("acme"), || 1_000, T0 + DAY_NS).await,
         Err(AdmitError::Refused(_))
     ));
     // A dropped reservation (a failed call) is released with nothing spent.
     let r = budgets
-        .admit(P, &tags("acme"), 500, T0 + DAY_NS)
+        .admit(P, &tags("acme"), || 500, T0 + DAY_NS)
         .await
         .unwrap()
         .unwrap();
@@ -111,7 +111,7 @@ async fn fifty_concurrent_calls_with_room_for_ten_never_overshoot() {
     // The next day starts from zero.
     clock.advance(DAY_NS);
     assert!(budgets
-        .admit(P, &tags("acme"), 10_000, T0 + 2 * DAY_NS)
+        .admit(P, &tags("acme"), || 10_000, T0 + 2 * DAY_NS)
         .await
         .unwrap()
         .is_some());
@@ -127,13 +127,13 @@ async fn a_restart_keeps_spend_and_reservations_and_orphans_count_in_full() {
     {
         let before = Budgets::new(db.clone(), clock.clone());
         let spent = before
-            .admit(P, &tags("x"), 3_000, T0 + 60_000_000_000)
+            .admit(P, &tags("x"), || 3_000, T0 + 60_000_000_000)
             .await
             .unwrap()
             .unwrap();
         spent.settle(2_500);
         let held = before
-            .admit(P, &tags("x"), 4_000, T0 + 60_000_000_000)
+            .admit(P, &tags("x"), || 4_000, T0 + 60_000_000_000)
             .await
             .unwrap()
             .unwrap();
@@ -145,7 +145,9 @@ async fn a_restart_keeps_spend_and_reservations_and_orphans_count_in_full() {
     let status = after.status(P).await.unwrap();
     assert_eq!((status[0].spent, status[0].reserved), (2_500, 4_000));
     assert!(matches!(
-        after.admit(P, &tags("x"), 4_000, T0 + 60_000_000_000).await,
+        after
+            .admit(P, &tags("x"), || 4_000, T0 + 60_000_000_000)
+            .await,
         Err(AdmitError::Refused(_))
     ));
     // Past its expiry the orphan counts at its full amount, once.

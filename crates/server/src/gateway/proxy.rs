@@ -426,12 +426,15 @@ impl Gateway {
         )
         .unwrap_or(i64::MAX);
         let input_bound = i64::try_from(body.len()).unwrap_or(i64::MAX);
-        let worst = targets
-            .iter()
-            .filter_map(|t| prices.lookup(Some(&t.upstream.name), &t.model, start_ns))
-            .map(|e| worst_case_cost(e, input_bound, max_out))
-            .max()
-            .unwrap_or(0);
+        // Priced only when a budget applies.
+        let worst = || {
+            targets
+                .iter()
+                .filter_map(|t| prices.lookup(Some(&t.upstream.name), &t.model, start_ns))
+                .map(|e| worst_case_cost(e, input_bound, max_out))
+                .max()
+                .unwrap_or(0)
+        };
         let retries = record.headers.retries.unwrap_or(self.config.retries);
         let tries = (retries + 1).saturating_mul(targets.len() as u32);
         let lifetime = self.config.timeout.saturating_mul(tries)

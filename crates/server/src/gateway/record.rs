@@ -28,6 +28,10 @@ use super::providers::{Endpoint, ProviderKind, RequestInfo, Summary};
 use super::sse;
 use crate::ingest::IngestService;
 
+/// Calls recorded together: one ingest request. Small, so that the recorder (on the same
+/// worker threads as the requests) gives the threads back often.
+const RECORD_BATCH: usize = 32;
+
 /// At shutdown, how long the recorder waits for another call before it ends.
 pub const DRAIN_IDLE: std::time::Duration = std::time::Duration::from_millis(500);
 
@@ -283,7 +287,7 @@ impl Recorder {
             };
             let Some(first) = first else { break };
             let mut batch = vec![first];
-            while batch.len() < 512 {
+            while batch.len() < RECORD_BATCH {
                 match rx.try_recv() {
                     Ok(r) => batch.push(r),
                     Err(_) => break,
@@ -317,6 +321,8 @@ impl Recorder {
             for span in spans(&record, &settled) {
                 raw.spans.push((resource, span));
             }
+            // Parsing and building a call's spans takes a while: let requests in between.
+            tokio::task::yield_now().await;
         }
         for (project, raw) in by_project {
             let n = raw.spans.len() as u64;

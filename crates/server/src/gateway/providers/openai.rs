@@ -57,7 +57,9 @@ impl Provider for OpenAi {
     }
 
     fn is_usage_event(&self, endpoint: Endpoint, data: &[u8]) -> bool {
-        if endpoint != Endpoint::ChatCompletions || !contains(data, b"\"usage\"") {
+        // Only the usage event has no choices: look for that before parsing anything.
+        let no_choices = contains(data, b"\"choices\":[]") || contains(data, b"\"choices\": []");
+        if endpoint != Endpoint::ChatCompletions || !no_choices || !contains(data, b"\"usage\"") {
             return false;
         }
         match serde_json::from_slice::<Json>(data) {
