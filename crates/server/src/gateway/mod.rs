@@ -23,6 +23,7 @@ mod project_cache;
 mod providers;
 mod proxy;
 mod record;
+mod spans;
 mod sse;
 mod stream;
 #[cfg(test)]
