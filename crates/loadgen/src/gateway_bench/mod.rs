@@ -296,6 +296,15 @@ pub async fn run(o: GatewayBenchOptions, out: &mut dyn std::io::Write) -> anyhow
             "  {:<28} gateway {achieved:.0} req/s, errors {} direct / {} gateway",
             "", s[0].errors, s[1].errors
         )?;
+        if let Some((_, now)) = o.server_pid.and_then(memory_kib) {
+            phase["server_rss_mib_after"] = json!(now as f64 / 1024.0);
+            writeln!(
+                out,
+                "  {:<28} server RSS after the phase {:.1} MiB",
+                "",
+                now as f64 / 1024.0
+            )?;
+        }
         results.insert(name.to_owned(), phase);
     }
     let secs = started.elapsed().as_secs_f64();
