@@ -3,7 +3,7 @@ CARGO ?= cargo
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: build test lint unit e2e venv bench-ingest clean
+.PHONY: build test lint unit e2e venv bench-ingest bench-gateway clean
 
 build:
 	$(CARGO) build --workspace --all-targets
@@ -30,6 +30,9 @@ test: lint unit e2e
 
 bench-ingest:
 	bash bench/ingest.sh
+
+bench-gateway:
+	bash bench/gateway.sh
 
 clean:
 	$(CARGO) clean

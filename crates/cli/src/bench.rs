@@ -3,8 +3,10 @@
 
 use std::path::PathBuf;
 
+use sightline_loadgen::gateway_bench::{self, GatewayBenchOptions};
 use sightline_loadgen::ingest_bench::overload::{self, OverloadOptions};
 use sightline_loadgen::ingest_bench::{self, IngestOptions};
+use sightline_loadgen::mock_upstream::{self, MockOptions};
 use sightline_loadgen::query_bench::{self, QueryOptions};
 
 #[derive(clap::Subcommand)]
@@ -19,6 +21,53 @@ pub enum BenchCommand {
     /// Load spans into a running server, then report query latency (trace by id, filtered
     /// trace list, session view, metrics) as p50 and p99.
     Query(QueryArgs),
+    /// Call a mock upstream directly and through the gateway, interleaved, at a fixed rate and
+    /// with fixed concurrency, streaming and not: report the gateway's added latency.
+    Gateway(GatewayArgs),
+    /// A mock LLM upstream (OpenAI and Anthropic shapes) for the gateway's tests and benchmark.
+    #[command(hide = true)]
+    MockUpstream(MockArgs),
+}
+
+#[derive(clap::Args)]
+pub struct GatewayArgs {
+    /// The mock upstream (`sightline bench mock-upstream`), called directly.
+    #[arg(long)]
+    mock_url: String,
+    /// The Sightline server whose `openai` upstream is that mock.
+    #[arg(long, default_value = "http://127.0.0.1:4318")]
+    gateway_url: String,
+    /// Requests per second to each side in the fixed-rate phases.
+    #[arg(long, default_value_t = 1000)]
+    rate: u32,
+    /// Clients in the fixed-concurrency phases.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// Seconds per phase (four phases).
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// The server's process id: report its CPU and peak RSS.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// A Sightline key, sent in `Sightline-Auth`.
+    #[arg(long)]
+    api_key: Option<String>,
+}
+
+#[derive(clap::Args)]
+pub struct MockArgs {
+    /// Port on 127.0.0.1 (0: any free port; the first line printed says which).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Delay before each answer (before a stream's first chunk), in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Delay between a stream's chunks, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    chunk_delay_ms: u64,
+    /// Answer requests that carry no provider key (by default: 401).
+    #[arg(long)]
+    no_key_check: bool,
 }
 
 /// The values of `--protocol`.
@@ -152,7 +201,37 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Ingest(args) => ingest_bench::run(args.into(), &mut out).await,
         BenchCommand::Overload(args) => overload::run(args.into(), &mut out).await,
         BenchCommand::Query(args) => query_bench::run(args.into(), &mut out).await,
+        BenchCommand::MockUpstream(args) => mock_upstream(args).await,
+        BenchCommand::Gateway(a) => {
+            let options = GatewayBenchOptions {
+                mock_url: a.mock_url,
+                gateway_url: a.gateway_url,
+                rate: a.rate,
+                concurrency: a.concurrency,
+                duration: a.duration,
+                server_pid: a.server_pid,
+                api_key: a.api_key,
+            };
+            gateway_bench::run(options, &mut out).await
+        }
     }
+}
+
+async fn mock_upstream(args: MockArgs) -> anyhow::Result<()> {
+    use std::io::Write;
+    let options = MockOptions {
+        port: args.port,
+        latency_ms: args.latency_ms,
+        chunk_delay_ms: args.chunk_delay_ms,
+        no_key_check: args.no_key_check,
+    };
+    let listener = mock_upstream::bind(&options).await?;
+    let mut out = std::io::stdout();
+    writeln!(out, "listening on {}", listener.local_addr()?)?;
+    out.flush()?;
+    let stop = crate::serve::shutdown_signal()?;
+    mock_upstream::serve(listener, options, stop).await?;
+    Ok(())
 }
 
 impl From<Protocol> for ingest_bench::Protocol {

@@ -4,6 +4,7 @@ mod bench;
 mod costs;
 mod demo;
 mod explore;
+mod gateway;
 mod grafana;
 mod keys;
 mod prices;
@@ -52,6 +53,12 @@ enum Command {
     Prices(prices::PricesCommand),
     /// Cost, tokens, requests, errors and latency of model calls, by tenant, model, user, ...
     Costs(costs::CostsArgs),
+    /// Gateway budgets: set, list, delete, and their 50/80/95% notifications.
+    #[command(subcommand)]
+    Budgets(gateway::BudgetsCommand),
+    /// The LLM gateway: upstreams, stored provider keys, rate-limit rules.
+    #[command(subcommand)]
+    Gateway(gateway::GatewayCommand),
     /// Delete old spans and logs now (the server's retention_days does it hourly).
     #[command(subcommand)]
     Retention(retention::RetentionCommand),
@@ -84,6 +91,8 @@ fn main() -> anyhow::Result<()> {
         Command::Tail(args) => runtime.block_on(explore::tail(args)),
         Command::Prices(cmd) => runtime.block_on(prices::run(cmd)),
         Command::Costs(args) => runtime.block_on(costs::run(args)),
+        Command::Budgets(cmd) => runtime.block_on(gateway::budgets(cmd)),
+        Command::Gateway(cmd) => runtime.block_on(gateway::gateway(cmd)),
         Command::Retention(cmd) => runtime.block_on(retention::run(cmd)),
         Command::Demo(args) => runtime.block_on(demo::run(args)),
         Command::GrafanaDashboard(args) => grafana::run(args),

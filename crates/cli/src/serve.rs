@@ -146,7 +146,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 /// Resolves on SIGINT or SIGTERM. The handlers are installed when this is called, before
 /// anything is served: a signal sent as soon as the server answers is not missed (with lazily
 /// installed handlers it would kill the process).
-fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+pub(crate) fn shutdown_signal(
+) -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

@@ -4,6 +4,10 @@
 
 use crate::{Observation, ObservationKind, Usage, WriteBatch};
 
+/// The instrumentation scope of the observations the gateway records: how commit listeners
+/// tell a call made through the gateway from one that arrived as telemetry.
+pub const GATEWAY_SCOPE: &str = "sightline.gateway";
+
 /// An llm or embedding call as counted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModelCall {
@@ -24,6 +28,8 @@ pub struct ModelCall {
     pub duration_ns: Option<i64>,
     pub is_error: bool,
     pub start_ns: i64,
+    /// Recorded by the gateway (scope [`GATEWAY_SCOPE`]) rather than received as telemetry.
+    pub via_gateway: bool,
 }
 
 impl ModelCall {
@@ -46,6 +52,7 @@ impl ModelCall {
             duration_ns: (o.start_ns > 0 && o.end_ns >= o.start_ns).then(|| o.end_ns - o.start_ns),
             is_error: o.is_error(),
             start_ns: o.start_ns,
+            via_gateway: o.scope_name.as_deref() == Some(GATEWAY_SCOPE),
         })
     }
 
@@ -81,6 +88,7 @@ mod tests {
             source: CostSource::Computed,
             reason: None,
         });
+        let llm_copy = llm.clone();
         let mut tool = llm.clone();
         tool.kind = ObservationKind::Tool;
         let mut embed = llm.clone();
@@ -105,5 +113,9 @@ mod tests {
         assert_eq!(c.usage.input, Some(3));
         assert_eq!(calls[1].agent.as_deref(), Some("a-7"));
         assert_eq!(calls[1].duration_ns, None, "no start time, no latency");
+        assert!(!c.via_gateway);
+        let mut through = llm_copy;
+        through.scope_name = Some(GATEWAY_SCOPE.into());
+        assert!(ModelCall::of(&through).unwrap().via_gateway);
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod calls;
 pub mod cost;
+pub mod gateway;
 pub mod ids;
 pub mod introspect;
 pub mod metrics;

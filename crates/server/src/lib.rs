@@ -5,7 +5,8 @@
 //! 1. `error` (error codes and the API's error), `auth` (callers), `pricing` (price books);
 //! 2. `ingest` (receivers and the one ingest service);
 //! 3. `metrics` (listens to ingest);
-//! 4. `api` (the query API), `dashboard` (the web UI, through the API), `jobs` (background jobs);
+//! 4. `api` (the query API), `dashboard` (the web UI, through the API), `jobs` (background jobs),
+//!    `gateway` (the LLM gateway);
 //! 5. `app` (configuration, state, routes, start-up and shutdown).
 
 #![recursion_limit = "256"]
@@ -15,6 +16,7 @@ pub mod app;
 pub mod auth;
 pub mod dashboard;
 pub mod error;
+pub mod gateway;
 pub mod ingest;
 pub mod jobs;
 pub mod metrics;

@@ -15,6 +15,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("api", &["error", "auth", "pricing", "ingest"]),
     ("dashboard", &["error", "auth", "pricing", "ingest", "api"]),
     ("jobs", &["error", "metrics"]),
+    ("gateway", &["error", "auth", "pricing", "ingest", "api"]),
     (
         "app",
         &[
@@ -26,6 +27,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "api",
             "dashboard",
             "jobs",
+            "gateway",
         ],
     ),
 ];

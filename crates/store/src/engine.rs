@@ -9,9 +9,9 @@ use crate::clickhouse::cluster::ClusterConfig;
 use crate::clickhouse::{ClickHouseConfig, ClickHouseStore};
 use crate::sqlite::{SqliteConfig, SqliteStore};
 use crate::{
-    ChangeFeed, CostReader, DiskWatch, KeyStore, LogReader, LoginStore, MetricSeriesReader,
-    MetricWriter, MetricsReader, PriceStore, RetentionStore, SessionReader, SpanWriter, StoreError,
-    StoreLimits, TraceReader,
+    BudgetStore, CacheStore, ChangeFeed, CostReader, DiskWatch, KeyStore, LogReader, LoginStore,
+    MetricSeriesReader, MetricWriter, MetricsReader, PriceStore, ProviderKeyStore, RateLimitStore,
+    RetentionStore, SessionReader, SpanWriter, StoreError, StoreLimits, TraceReader,
 };
 
 /// Every store contract at once: what each engine implements.
@@ -30,6 +30,10 @@ pub trait Engine:
     + MetricWriter
     + MetricSeriesReader
     + LoginStore
+    + BudgetStore
+    + RateLimitStore
+    + ProviderKeyStore
+    + CacheStore
 {
 }
 impl Engine for SqliteStore {}

@@ -8,6 +8,7 @@ mod cost_agg;
 pub mod costs;
 mod engine;
 mod filter;
+pub mod gateway;
 pub mod limits;
 pub mod logins;
 pub mod metric;
@@ -25,6 +26,10 @@ pub use costs::{
     LatencyHistogram,
 };
 pub use engine::{open, Engine, EngineConfig, Store, StoreConfig};
+pub use gateway::{
+    BudgetEvent, BudgetStore, CacheStore, CachedResponse, LedgerChange, LedgerState,
+    OpenReservation, ProviderKey, ProviderKeyStore, RateLimitRule, RateLimitStore,
+};
 pub use limits::{DiskBudget, DiskState, DiskStatus, DiskUsage, DiskWatch, StoreLimits};
 pub use logins::{LoginStore, StoredLogin};
 pub use metric::{

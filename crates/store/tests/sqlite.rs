@@ -31,6 +31,12 @@ impl suite::Harness for SqliteHarness {
 
 suite::store_suite!(SqliteHarness);
 
+/// Undoes migration 13 (the gateway's tables), for the tests that go back to older schemas.
+const UNDO_GATEWAY: &str =
+    "DROP TABLE budgets; DROP TABLE budget_ledger; DROP TABLE budget_events; \
+     DROP TABLE rate_limit_rules; DROP TABLE provider_keys; DROP TABLE gateway_cache; \
+     DELETE FROM schema_migrations WHERE version = 13;";
+
 fn open(dir: &std::path::Path, max_queued: usize) -> SqliteStore {
     SqliteStore::open(&SqliteConfig {
         data_dir: dir.to_path_buf(),
@@ -96,7 +102,8 @@ async fn session_summary_migration_backfills_stored_traces() {
                 r.get(0)
             })
             .unwrap();
-        assert_eq!(latest, 12, "undo the migrations after 12 here too");
+        assert_eq!(latest, 13, "undo the migrations after 13 here too");
+        conn.execute_batch(UNDO_GATEWAY).unwrap();
         conn.execute_batch(
             "DROP TABLE sessions; DROP TABLE session_users; DROP TABLE session_tenants; \
              ALTER TABLE spans DROP COLUMN request_model; ALTER TABLE spans DROP COLUMN model_family; \
@@ -186,7 +193,8 @@ async fn cost_rollup_migration_backfills_stored_spans() {
                 r.get(0)
             })
             .unwrap();
-        assert_eq!(latest, 12, "undo the migrations after 12 here too");
+        assert_eq!(latest, 13, "undo the migrations after 13 here too");
+        conn.execute_batch(UNDO_GATEWAY).unwrap();
         conn.execute_batch(
             "DROP TABLE cost_rollup_hourly; DROP TABLE sessions; DROP TABLE session_users; \
              DROP TABLE session_tenants; ALTER TABLE spans DROP COLUMN request_model; \
@@ -262,6 +270,7 @@ async fn model_columns_migration_backfills_stored_spans() {
             )
             .unwrap();
         }
+        conn.execute_batch(UNDO_GATEWAY).unwrap();
         conn.execute_batch(
             "ALTER TABLE spans DROP COLUMN request_model; ALTER TABLE spans DROP COLUMN model_family; \
              ALTER TABLE api_keys DROP COLUMN role; ALTER TABLE api_keys DROP COLUMN revoked_ns; \
@@ -327,6 +336,7 @@ async fn keys_from_before_roles_are_admins() {
         let store = open(dir.path(), 10);
         store.shutdown();
         let conn = rusqlite::Connection::open(store.path()).unwrap();
+        conn.execute_batch(UNDO_GATEWAY).unwrap();
         conn.execute_batch(
             "ALTER TABLE api_keys DROP COLUMN role; ALTER TABLE api_keys DROP COLUMN revoked_ns; \
              DROP TABLE metric_series; DROP TABLE metric_points; DROP TABLE logins; \

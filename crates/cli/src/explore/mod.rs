@@ -31,7 +31,7 @@ pub(crate) fn finish(result: anyhow::Result<()>) -> anyhow::Result<()> {
 }
 
 /// GETs `segments` and prints the body (`--json`) or `render` of it.
-async fn show<T: serde::de::DeserializeOwned>(
+pub(crate) async fn show<T: serde::de::DeserializeOwned>(
     conn: &Conn,
     segments: &[&str],
     params: &Params,

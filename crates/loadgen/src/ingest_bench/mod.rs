@@ -9,7 +9,7 @@
 
 mod export;
 pub mod overload;
-mod process;
+pub(crate) mod process;
 mod report;
 
 use std::io::Write;

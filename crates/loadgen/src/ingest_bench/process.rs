@@ -3,7 +3,7 @@
 /// User plus system CPU seconds of the load generator and of the server (when its pid is
 /// known): at a moment, or used between two moments.
 #[derive(Clone, Copy)]
-pub(super) struct CpuTimes {
+pub(crate) struct CpuTimes {
     pub client: Option<f64>,
     pub server: Option<f64>,
 }
@@ -35,7 +35,7 @@ fn cpu_seconds(pid: &str) -> Option<f64> {
 }
 
 /// `VmHWM` and `VmRSS` of a process, in KiB.
-pub(super) fn memory_kib(pid: u32) -> Option<(u64, u64)> {
+pub(crate) fn memory_kib(pid: u32) -> Option<(u64, u64)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let field = |name: &str| -> Option<u64> {
         let line = status.lines().find(|l| l.starts_with(name))?;

@@ -63,6 +63,12 @@ pub const ROUTES: &[(&str, &[&[&str]])] = &[
     ("/api/v1/prices", prices::LIST_PARAMS),
     ("/api/v1/prices/lookup", prices::LOOKUP_PARAMS),
     ("/api/v1/keys", &[]),
+    // The gateway's management routes (their handlers are the gateway's, beside it).
+    ("/api/v1/budgets", &[]),
+    ("/api/v1/budgets/events", &[&["since"]]),
+    ("/api/v1/gateway", &[]),
+    ("/api/v1/gateway/rate-limits", &[]),
+    ("/api/v1/gateway/keys", &[]),
 ];
 
 /// What the API's handlers read through: the store's read contracts, the price book, the clock,

@@ -305,6 +305,33 @@ fn answers() -> Vec<(&'static str, &'static str, Option<Shape>)> {
         ("get", "/api/v1/keys", Some(shape::<Page<ApiKey>>())),
         ("post", "/api/v1/keys", Some(shape::<CreatedKey>())),
         ("delete", "/api/v1/keys/{key}", Some(shape::<ApiKey>())),
+        ("get", "/api/v1/budgets", Some(shape::<Page<Budget>>())),
+        ("put", "/api/v1/budgets", Some(shape::<Budget>())),
+        (
+            "get",
+            "/api/v1/budgets/events",
+            Some(shape::<Page<BudgetEvent>>()),
+        ),
+        ("delete", "/api/v1/budgets/{id}", None),
+        ("get", "/api/v1/gateway", Some(shape::<GatewayStatus>())),
+        (
+            "get",
+            "/api/v1/gateway/rate-limits",
+            Some(shape::<Page<RateLimit>>()),
+        ),
+        (
+            "put",
+            "/api/v1/gateway/rate-limits",
+            Some(shape::<RateLimit>()),
+        ),
+        ("delete", "/api/v1/gateway/rate-limits/{id}", None),
+        (
+            "get",
+            "/api/v1/gateway/keys",
+            Some(shape::<Page<ProviderKey>>()),
+        ),
+        ("put", "/api/v1/gateway/keys", Some(shape::<ProviderKey>())),
+        ("delete", "/api/v1/gateway/keys/{id}", None),
     ]
 }
 

@@ -27,6 +27,8 @@ pub struct RawConfig {
     pub retention: RawRetention,
     #[serde(default)]
     pub dashboard: RawDashboard,
+    #[serde(default)]
+    pub gateway: RawGateway,
     /// Per-project prices over the bundled table, one `[[price_overrides]]` table each:
     /// `project`, `model` (exact name or `*` pattern), `input` and `output` (USD per million
     /// tokens as decimal strings), optional `provider`, `cache_read`, `cache_write`,
@@ -122,6 +124,30 @@ pub struct RawRetention {
 pub struct RawDashboard {
     /// How long a dashboard login lasts before the key is asked for again, in hours. Default 12.
     pub session_hours: Option<u32>,
+}
+
+/// `[gateway]`: the LLM gateway under `/gateway/<upstream>/` (docs/gateway.md).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawGateway {
+    /// Upstreams as `name=[openai:|anthropic:]base_url`, comma-separated, over the defaults
+    /// (`openai` and `anthropic` at their public APIs); the base URL includes `/v1`.
+    pub upstreams: Option<String>,
+    /// Largest request body the gateway reads, in bytes. Default 20 MiB.
+    pub max_body_bytes: Option<usize>,
+    /// Retries of a call after 429, 5xx, a connection error or a timeout (0-10). Default 2.
+    pub retries: Option<u32>,
+    /// The first retry's backoff in milliseconds (doubling, with jitter). Default 250.
+    pub retry_backoff_ms: Option<u64>,
+    /// Per try: seconds until the answer starts; a stream may last this long. Default 600.
+    pub timeout_secs: Option<u64>,
+    /// Calls waiting to be recorded before new ones are answered unrecorded. Default 10000.
+    pub record_queue: Option<usize>,
+    /// Output tokens a call reserves in its budgets when it names no maximum. Default 4096.
+    pub reserve_max_tokens: Option<u64>,
+    /// 64 hex characters sealing stored provider keys (the same on every node). Default: a
+    /// secret made on first start in the data directory (`gateway-secret.key`).
+    pub encryption_key: Option<String>,
 }
 
 /// One `[[price_overrides]]` entry of the config file.
@@ -359,6 +385,62 @@ pub const SETTINGS: &[Setting] = &[
         default: "12",
         doc: "How long a dashboard login lasts before the key is asked for again, in hours (docs/dashboard.md).",
     },
+    Setting {
+        section: "gateway",
+        key: "upstreams",
+        legacy: None,
+        default: "`openai` and `anthropic` at their public APIs",
+        doc: "Upstreams as `name=[kind:]base_url` (kind `openai` or `anthropic`, URL with `/v1`), comma-separated, over the defaults (docs/gateway.md).",
+    },
+    Setting {
+        section: "gateway",
+        key: "max_body_bytes",
+        legacy: None,
+        default: "20 MiB",
+        doc: "Largest request body the gateway reads, in bytes.",
+    },
+    Setting {
+        section: "gateway",
+        key: "retries",
+        legacy: None,
+        default: "2",
+        doc: "Retries of a call after 429, 5xx, a connection error or a timeout (0-10).",
+    },
+    Setting {
+        section: "gateway",
+        key: "retry_backoff_ms",
+        legacy: None,
+        default: "250",
+        doc: "The first retry's backoff in milliseconds (doubling each time, with jitter).",
+    },
+    Setting {
+        section: "gateway",
+        key: "timeout_secs",
+        legacy: None,
+        default: "600",
+        doc: "Per try: seconds until the upstream's answer starts; a stream may last this long.",
+    },
+    Setting {
+        section: "gateway",
+        key: "record_queue",
+        legacy: None,
+        default: "10000",
+        doc: "Calls waiting to be recorded before new ones are answered but not recorded (counted).",
+    },
+    Setting {
+        section: "gateway",
+        key: "reserve_max_tokens",
+        legacy: None,
+        default: "4096",
+        doc: "Output tokens a call reserves in its budgets when the request names no maximum.",
+    },
+    Setting {
+        section: "gateway",
+        key: "encryption_key",
+        legacy: None,
+        default: "a secret made in the data directory",
+        doc: "64 hex characters sealing stored provider keys; set the same on every node.",
+    },
 ];
 
 /// Variables with the prefix that are not settings of `serve` but are known (not errors).
@@ -380,6 +462,7 @@ pub struct Config {
     pub store: StoreConfig,
     pub retention: RetentionConfig,
     pub dashboard: DashboardConfig,
+    pub gateway: crate::gateway::GatewayConfig,
     pub price_overrides: Vec<ConfigPriceOverride>,
 }
 
@@ -691,6 +774,7 @@ impl RawConfig {
             store: self.store.validate()?,
             retention: self.retention.validate()?,
             dashboard: self.dashboard.validate()?,
+            gateway: self.gateway.validate()?,
             price_overrides: price_overrides(self.price_overrides)?,
         })
     }
@@ -858,6 +942,66 @@ impl RawDashboard {
                 format!("must be 1 to {MAX_SESSION_HOURS}"),
             )),
         }
+    }
+}
+
+impl RawGateway {
+    fn validate(self) -> Result<crate::gateway::GatewayConfig, ConfigError> {
+        use crate::gateway::{parse_secret, GatewayConfig, Upstream};
+        let d = GatewayConfig::default();
+        let text = self.upstreams.unwrap_or_default();
+        let upstreams =
+            Upstream::parse_list(&text).map_err(|e| invalid("gateway.upstreams", &text, e))?;
+        let retries = self.retries.unwrap_or(d.retries);
+        if retries > 10 {
+            return Err(invalid(
+                "gateway.retries",
+                &retries.to_string(),
+                "must be 0 to 10",
+            ));
+        }
+        let encryption_key = match self.encryption_key {
+            None => None,
+            Some(k) => Some(parse_secret(&k).ok_or_else(|| {
+                invalid(
+                    "gateway.encryption_key",
+                    "(hidden)",
+                    "expected 64 hex characters (32 bytes), e.g. from `openssl rand -hex 32`",
+                )
+            })?),
+        };
+        let millis = |key: &str, v: Option<u64>, default: u64| -> Result<u64, ConfigError> {
+            match v.unwrap_or(default) {
+                0 => Err(invalid(key, "0", "must be greater than zero")),
+                n => Ok(n),
+            }
+        };
+        Ok(GatewayConfig {
+            upstreams,
+            max_body_bytes: positive(
+                "gateway.max_body_bytes",
+                self.max_body_bytes,
+                d.max_body_bytes,
+            )?,
+            retries,
+            retry_backoff: std::time::Duration::from_millis(millis(
+                "gateway.retry_backoff_ms",
+                self.retry_backoff_ms,
+                d.retry_backoff.as_millis() as u64,
+            )?),
+            timeout: std::time::Duration::from_secs(millis(
+                "gateway.timeout_secs",
+                self.timeout_secs,
+                d.timeout.as_secs(),
+            )?),
+            record_queue: positive("gateway.record_queue", self.record_queue, d.record_queue)?,
+            reserve_max_tokens: millis(
+                "gateway.reserve_max_tokens",
+                self.reserve_max_tokens,
+                d.reserve_max_tokens,
+            )?,
+            encryption_key,
+        })
     }
 }
 

@@ -85,6 +85,7 @@ fn defaults_need_nothing() {
         dashboard: DashboardConfig {
             session_secs: 12 * 3_600,
         },
+        gateway: crate::gateway::GatewayConfig::default(),
         price_overrides: vec![],
     };
     assert_eq!(c, expected);
@@ -392,6 +393,40 @@ fn cases() -> Vec<Case> {
         ("dashboard.session_hours", "2", &[], |c| {
             (c.dashboard.session_secs / 3_600).to_string()
         }),
+        ("gateway.upstreams", "vllm=http://h:8000/v1", &[], |c| {
+            let u = c.gateway.upstreams.iter().find(|u| u.name == "vllm");
+            u.map(|u| format!("{}={}", u.name, u.base_url))
+                .unwrap_or_default()
+        }),
+        ("gateway.max_body_bytes", "1005", &[], |c| {
+            c.gateway.max_body_bytes.to_string()
+        }),
+        ("gateway.retries", "5", &[], |c| {
+            c.gateway.retries.to_string()
+        }),
+        ("gateway.retry_backoff_ms", "40", &[], |c| {
+            c.gateway.retry_backoff.as_millis().to_string()
+        }),
+        ("gateway.timeout_secs", "30", &[], |c| {
+            c.gateway.timeout.as_secs().to_string()
+        }),
+        ("gateway.record_queue", "77", &[], |c| {
+            c.gateway.record_queue.to_string()
+        }),
+        ("gateway.reserve_max_tokens", "512", &[], |c| {
+            c.gateway.reserve_max_tokens.to_string()
+        }),
+        (
+            "gateway.encryption_key",
+            "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            &[],
+            |c| {
+                c.gateway
+                    .encryption_key
+                    .map(hex::encode)
+                    .unwrap_or_default()
+            },
+        ),
     ]
 }
 
@@ -431,6 +466,7 @@ fn settings_and_the_raw_config_sections_list_the_same_fields() {
         ("store", struct_fields::<RawStore>()),
         ("retention", struct_fields::<RawRetention>()),
         ("dashboard", struct_fields::<RawDashboard>()),
+        ("gateway", struct_fields::<RawGateway>()),
     ];
     let top: Vec<&str> = struct_fields::<RawConfig>()
         .unwrap()

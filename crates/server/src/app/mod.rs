@@ -30,6 +30,7 @@ use self::state::AppState;
 use self::tasks::Supervisor;
 use crate::api::ApiState;
 use crate::auth::{Authenticator, ScrapePolicy, Sessions};
+use crate::gateway::{Budgets, Gateway, GatewayState, TelemetrySpend};
 use crate::ingest::admission::Admission;
 use crate::ingest::body::BodyRules;
 use crate::ingest::grpc::{oversize_as_resource_exhausted, GrpcIngest};
@@ -80,6 +81,8 @@ pub enum StartError {
          `sightline keys create --project NAME`, or pass --allow-unauthenticated to accept anyone"
     )]
     Unprotected { addr: SocketAddr },
+    #[error("{0}")]
+    Gateway(#[from] crate::gateway::GatewayStartError),
 }
 
 /// The per-project price book: the config file's `[[price_overrides]]` (held in memory, by the
@@ -149,21 +152,38 @@ pub async fn run(
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let mut supervisor = Supervisor::default();
     let stop = supervisor.stop_signal();
+    // Budgets count the spend of telemetry too: they listen to ingest.
+    let budgets = Budgets::new(store.clone(), clock.clone());
     let service = Arc::new(
         IngestService::new(store.clone(), clock.clone(), prices)
             .with_listener(metrics.clone())
+            .with_listener(Arc::new(TelemetrySpend(budgets.clone())))
             .with_price_book(book.clone())
             .with_max_attribute_value(config.ingest.max_attribute_value_bytes)
             .with_metric_writer(store.clone(), config.ingest.max_metric_series),
     );
+    let auth = Arc::new(
+        Authenticator::new(store.clone(), anonymous_allowed).with_sessions(Sessions::new(
+            store.clone(),
+            clock.clone(),
+            config.dashboard.session_secs,
+        )),
+    );
+    let gateway = Arc::new(Gateway::new(
+        config.gateway.clone(),
+        store.clone(),
+        service.clone(),
+        auth.clone(),
+        book.clone(),
+        clock.clone(),
+        budgets,
+        &config.store.data_dir,
+    )?);
+    supervisor.spawn("gateway recorder", gateway.recorder_job(stop.clone()));
+    supervisor.spawn("gateway budgets", gateway.budgets_job(stop.clone()));
+    supervisor.spawn("gateway cache", gateway.cache_job(stop.clone()));
     let state = AppState {
-        auth: Arc::new(
-            Authenticator::new(store.clone(), anonymous_allowed).with_sessions(Sessions::new(
-                store.clone(),
-                clock.clone(),
-                config.dashboard.session_secs,
-            )),
-        ),
+        auth,
         scrape: Arc::new(ScrapePolicy::new(
             config.server.metrics_token.as_deref(),
             exposed.is_none(),
@@ -193,6 +213,7 @@ pub async fn run(
         },
         metrics: metrics.clone(),
         otlp: crate::metrics::otlp::OtlpSource(store.clone()),
+        gateway: GatewayState(gateway),
     };
     if let Some(days) = config.retention.days {
         supervisor.spawn(

@@ -4,13 +4,14 @@
 
 use axum::extract::DefaultBodyLimit;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, put};
+use axum::routing::{any, delete, get, post, put};
 use axum::Router;
 
 use super::state::AppState;
 use crate::api;
 use crate::dashboard;
 use crate::error;
+use crate::gateway;
 use crate::ingest::http;
 use crate::metrics;
 
@@ -46,6 +47,27 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/keys", get(api::list_keys).post(api::create_key))
         .route("/api/v1/keys/{key}", delete(api::revoke_key))
+        .route(
+            "/api/v1/budgets",
+            get(gateway::list_budgets).put(gateway::put_budget),
+        )
+        .route("/api/v1/budgets/events", get(gateway::list_budget_events))
+        .route("/api/v1/budgets/{id}", delete(gateway::delete_budget))
+        .route("/api/v1/gateway", get(gateway::upstreams))
+        .route(
+            "/api/v1/gateway/rate-limits",
+            get(gateway::list_rate_limits).put(gateway::put_rate_limit),
+        )
+        .route(
+            "/api/v1/gateway/rate-limits/{id}",
+            delete(gateway::delete_rate_limit),
+        )
+        .route(
+            "/api/v1/gateway/keys",
+            get(gateway::list_keys).put(gateway::put_key),
+        )
+        .route("/api/v1/gateway/keys/{id}", delete(gateway::delete_key))
+        .route("/gateway/{upstream}/{*path}", any(gateway::proxy))
         .route("/health", get(health))
         .route("/metrics", get(metrics::serve))
         .route("/metrics/otlp", get(metrics::otlp::serve))

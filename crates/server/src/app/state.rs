@@ -8,6 +8,7 @@ use axum::extract::FromRef;
 
 use crate::api::ApiState;
 use crate::auth::{Authenticator, ScrapePolicy};
+use crate::gateway::GatewayState;
 use crate::ingest::IngestState;
 use crate::metrics::otlp::OtlpSource;
 use crate::metrics::Metrics;
@@ -21,6 +22,8 @@ pub struct AppState {
     pub api: ApiState,
     /// Counters served at `/metrics`, also a listener of the ingest service.
     pub metrics: Arc<Metrics>,
+    /// The LLM gateway under `/gateway/`.
+    pub gateway: GatewayState,
     /// The stored OTLP metric series served at `/metrics/otlp`.
     pub otlp: OtlpSource,
 }
@@ -58,5 +61,11 @@ impl FromRef<AppState> for ApiState {
 impl FromRef<AppState> for Arc<Metrics> {
     fn from_ref(s: &AppState) -> Self {
         s.metrics.clone()
+    }
+}
+
+impl FromRef<AppState> for GatewayState {
+    fn from_ref(s: &AppState) -> Self {
+        s.gateway.clone()
     }
 }

@@ -10,6 +10,7 @@ mod client;
 pub mod cluster;
 mod cost_rollup;
 mod costs;
+mod gateway;
 mod keys;
 mod logins;
 mod metrics;
@@ -21,6 +22,7 @@ mod retention;
 mod rowbinary;
 pub mod schema;
 mod summaries;
+mod versioned;
 mod writer;
 
 use std::sync::Mutex;

@@ -218,6 +218,81 @@ const MIGRATIONS: &[(u32, &[&str])] = &[
             version UInt64
         ) ENGINE = ReplacingMergeTree(version) ORDER BY token_hash"],
     ),
+    (
+        14,
+        // The gateway's state (gateway.rs). Budgets, rate-limit rules and provider keys are
+        // versioned definitions like the price overrides; the budget ledger is append-only and
+        // summed on read; notifications fold per (budget, window, threshold); cached responses
+        // fold per (key, slot), reads taking the newest.
+        &[
+            "CREATE TABLE IF NOT EXISTS budgets (
+            project_id Int64,
+            id String,
+            scope String,
+            budget_window String,
+            limit_nano_usd Int64,
+            include_otlp UInt8,
+            updated_ns UInt64,
+            deleted UInt8,
+            version UInt64
+        ) ENGINE = ReplacingMergeTree(version) ORDER BY (project_id, id)",
+            "CREATE TABLE IF NOT EXISTS budget_ledger (
+            project_id Int64,
+            budget_id String,
+            window_start_ns Int64,
+            reservation_id String,
+            reserved Int64,
+            spent Int64,
+            expires_ns Int64,
+            at_ns UInt64
+        ) ENGINE = MergeTree ORDER BY (project_id, budget_id, window_start_ns)",
+            "CREATE TABLE IF NOT EXISTS budget_events (
+            project_id Int64,
+            budget_id String,
+            window_start_ns Int64,
+            threshold_pct UInt64,
+            scope String,
+            spent_nano_usd Int64,
+            limit_nano_usd Int64,
+            at_ns UInt64
+        ) ENGINE = ReplacingMergeTree ORDER BY (project_id, budget_id, window_start_ns, threshold_pct)",
+            "CREATE TABLE IF NOT EXISTS rate_limit_rules (
+            project_id Int64,
+            id String,
+            policy String,
+            for_key String,
+            updated_ns UInt64,
+            deleted UInt8,
+            version UInt64
+        ) ENGINE = ReplacingMergeTree(version) ORDER BY (project_id, id)",
+            "CREATE TABLE IF NOT EXISTS provider_keys (
+            project_id Int64,
+            id String,
+            upstream String,
+            for_key String,
+            ciphertext String,
+            hint String,
+            cache_ttl_secs Nullable(Int64),
+            updated_ns UInt64,
+            deleted UInt8,
+            version UInt64
+        ) ENGINE = ReplacingMergeTree(version) ORDER BY (project_id, id)",
+            "CREATE TABLE IF NOT EXISTS gateway_cache (
+            project_id Int64,
+            key String,
+            slot UInt64,
+            status UInt64,
+            content_type String,
+            stream UInt8,
+            body String,
+            model Nullable(String),
+            usage String,
+            cost_nano_usd Nullable(Int64),
+            created_ns UInt64,
+            expires_ns UInt64
+        ) ENGINE = ReplacingMergeTree(created_ns) ORDER BY (project_id, key, slot)",
+        ],
+    ),
 ];
 
 /// Creates the database if needed and brings it to the latest schema version.

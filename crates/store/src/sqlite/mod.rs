@@ -3,6 +3,7 @@
 //! each bounded by the read budget and stopped when its caller goes away ([`SqliteStore::with_conn`]).
 
 mod costs;
+mod gateway;
 mod keys;
 mod logins;
 mod metrics;

@@ -331,6 +331,88 @@ CREATE TABLE logins (
 ) WITHOUT ROWID;
 "#,
     ),
+    (
+        13,
+        r#"
+-- The gateway's state (see sqlite/gateway.rs). Budgets: scope and window as text, the limit
+-- in nano-USD.
+CREATE TABLE budgets (
+    project_id INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    budget_window TEXT NOT NULL,
+    limit_nano_usd INTEGER NOT NULL,
+    include_otlp INTEGER NOT NULL,
+    updated_ns INTEGER NOT NULL,
+    PRIMARY KEY (project_id, id)
+) WITHOUT ROWID;
+-- The budgets' ledger, append-only: a window's spend is SUM(spent); a reservation is open
+-- while SUM(reserved) of its rows is above zero. `reservation_id` is '' for spend rows.
+CREATE TABLE budget_ledger (
+    project_id INTEGER NOT NULL,
+    budget_id TEXT NOT NULL,
+    window_start_ns INTEGER NOT NULL,
+    reservation_id TEXT NOT NULL,
+    reserved INTEGER NOT NULL,
+    spent INTEGER NOT NULL,
+    expires_ns INTEGER NOT NULL,
+    at_ns INTEGER NOT NULL
+);
+CREATE INDEX budget_ledger_by_window ON budget_ledger (project_id, budget_id, window_start_ns);
+-- Threshold notifications, once per budget, window and threshold.
+CREATE TABLE budget_events (
+    project_id INTEGER NOT NULL,
+    budget_id TEXT NOT NULL,
+    window_start_ns INTEGER NOT NULL,
+    threshold_pct INTEGER NOT NULL,
+    scope TEXT NOT NULL,
+    spent_nano_usd INTEGER NOT NULL,
+    limit_nano_usd INTEGER NOT NULL,
+    at_ns INTEGER NOT NULL,
+    PRIMARY KEY (project_id, budget_id, window_start_ns, threshold_pct)
+) WITHOUT ROWID;
+CREATE INDEX budget_events_by_time ON budget_events (project_id, at_ns);
+-- Rate-limit rules; `for_key` '' applies to every key.
+CREATE TABLE rate_limit_rules (
+    project_id INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    policy TEXT NOT NULL,
+    for_key TEXT NOT NULL,
+    updated_ns INTEGER NOT NULL,
+    PRIMARY KEY (project_id, id)
+) WITHOUT ROWID;
+-- Provider keys, encrypted by the server; `for_key` '' serves every key of the project.
+CREATE TABLE provider_keys (
+    project_id INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    upstream TEXT NOT NULL,
+    for_key TEXT NOT NULL,
+    ciphertext BLOB NOT NULL,
+    hint TEXT NOT NULL,
+    cache_ttl_secs INTEGER,
+    updated_ns INTEGER NOT NULL,
+    PRIMARY KEY (project_id, id)
+) WITHOUT ROWID;
+-- Cached responses, `slot` 0..N-1 of a key's bucket; `usage` is the original call's Usage
+-- as JSON.
+CREATE TABLE gateway_cache (
+    project_id INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    slot INTEGER NOT NULL,
+    status INTEGER NOT NULL,
+    content_type TEXT NOT NULL,
+    stream INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    model TEXT,
+    usage TEXT NOT NULL,
+    cost_nano_usd INTEGER,
+    created_ns INTEGER NOT NULL,
+    expires_ns INTEGER NOT NULL,
+    PRIMARY KEY (project_id, key, slot)
+) WITHOUT ROWID;
+CREATE INDEX gateway_cache_by_expiry ON gateway_cache (expires_ns);
+"#,
+    ),
 ];
 
 /// The migration that fills the model columns of the spans already stored and rebuilds the cost

@@ -4,6 +4,7 @@
 
 pub mod core;
 pub mod costs;
+pub mod gateway;
 pub mod keys;
 pub mod logins;
 pub mod metrics;
@@ -138,6 +139,10 @@ macro_rules! store_suite {
             metrics::metric_series_are_bounded_per_project,
             metrics::metric_writes_are_idempotent,
             metrics::retention_deletes_old_metric_points_and_series,
+            // The gateway's state.
+            gateway::budgets_and_their_ledger_round_trip,
+            gateway::rate_limit_rules_and_provider_keys_round_trip,
+            gateway::cached_responses_expire_and_stay_in_their_project,
             // The write queue.
             queue::a_full_queue_refuses_instead_of_growing = 100,
             queue::shutdown_commits_what_was_queued_then_refuses = 100_000,

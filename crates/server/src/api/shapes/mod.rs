@@ -6,6 +6,7 @@
 //! (`api/openapi_check.rs`).
 
 mod costs;
+mod gateway;
 mod keys;
 mod logs;
 mod metrics;
@@ -18,6 +19,7 @@ mod stream;
 mod traces;
 
 pub use costs::{CostRow, Costs};
+pub use gateway::{Budget, BudgetEvent, GatewayStatus, ProviderKey, RateLimit, Upstream};
 pub use keys::{ApiKey, CreatedKey};
 pub use logs::Log;
 pub use metrics::{MetricPoint, MetricSeries, Metrics};
